@@ -1,0 +1,69 @@
+import { Command, Option } from 'commander';
+import { loadServeConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { buildApp } from '../server/app.js';
+
+const int = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`'${value}' is not a whole number`);
+  return n;
+};
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .summary('serve images over the IIIF Image API 3.0 and 2.1')
+    .description(
+      'Serve every image file under a folder over the IIIF Image API 3.0 (/iiif/3/) and 2.1 (/iiif/2/).\n' +
+        'The identifier of DIR/a/b/page.tif is a/b/page.tif, URL-encoded as a%2Fb%2Fpage.tif; the name\n' +
+        'without its extension (a%2Fb%2Fpage) resolves too.\n\n' +
+        'Every option can also come from a config file (--config, YAML or JSON, same names in camelCase)\n' +
+        'or from the environment as VITRINE_<NAME> (e.g. VITRINE_MAX_AREA=16000000). Flags win over the\n' +
+        'environment, which wins over the file.',
+    )
+    .option('-i, --images <dir>', 'folder of images to serve')
+    .option('-p, --port <port>', 'port to listen on (default 8182; 0 picks a free one)', int)
+    .option('--host <host>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for all)')
+    .option('--base-url <url>', 'public URL of this server, used in ids (e.g. https://iiif.example.org behind a proxy)')
+    .option('--trust-proxy', 'honour X-Forwarded-Proto and X-Forwarded-Host from a reverse proxy')
+    .option('--max-width <px>', 'largest output width (maxWidth in info.json)', int)
+    .option('--max-height <px>', 'largest output height (needs --max-width)', int)
+    .option('--max-area <px>', 'largest output area in pixels (default 25000000)', int)
+    .option('--max-input-pixels <px>', 'largest untiled image decoded whole, against decompression bombs (default 500000000)', int)
+    .option('--jpeg-quality <1-100>', 'JPEG and WebP quality (default 80)', int)
+    .addOption(
+      new Option('--resampling <kernel>', 'resampling kernel (default lanczos3)').choices([
+        'nearest',
+        'linear',
+        'cubic',
+        'mitchell',
+        'lanczos2',
+        'lanczos3',
+      ]),
+    )
+    .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
+    .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
+    .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')
+    .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('-c, --config <file>', 'config file (YAML or JSON)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ vitrine serve --images ./my-images\n' +
+        '  $ curl http://127.0.0.1:8182/iiif/3/page.tif/info.json\n' +
+        '  $ vitrine serve --images /data/images --host 0.0.0.0 --base-url https://iiif.example.org\n' +
+        '  $ VITRINE_MAX_AREA=16000000 vitrine serve -c vitrine.yml',
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      const { config: configFile, ...flags } = opts;
+      const config = loadServeConfig(flags, { configFile: configFile as string | undefined });
+      const logger = createLogger(config.logLevel);
+      const app = await buildApp(config, logger);
+      const address = await app.listen({ port: config.port, host: config.host });
+      logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
+      const stop = (): void => {
+        void app.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { serveConfigObject, serveConfigSchema, type ServeConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Environment variables: VITRINE_<UPPER_SNAKE> for every key, e.g. VITRINE_MAX_AREA. */
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(serveConfigObject.shape)) {
+    const name = `VITRINE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+    const value = env[name];
+    if (value !== undefined) out[key] = coerce(value);
+  }
+  return out;
+}
+
+function coerce(value: string): unknown {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  return value;
+}
+
+function fromFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`config file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (error as Error).message}`);
+  }
+  try {
+    const parsed: unknown = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+    if (parsed === null || parsed === undefined) return {};
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a mapping of settings');
+    const dir = path.dirname(path.resolve(file));
+    const out = { ...(parsed as Record<string, unknown>) };
+    // Paths in a config file are relative to the file, not to the working directory.
+    for (const key of ['images', 'tlsKey', 'tlsCert']) {
+      if (typeof out[key] === 'string') out[key] = path.resolve(dir, out[key] as string);
+    }
+    return out;
+  } catch (error) {
+    throw new ConfigError(`config file ${file}: ${(error as Error).message}`);
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const key = issue.path.join('.');
+      return key && !issue.message.startsWith(`${key}:`) ? `${key}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+/** Merges defaults < config file < environment < flags, and validates the result. */
+export function loadServeConfig(
+  flags: Record<string, unknown>,
+  options: { configFile?: string | undefined; env?: NodeJS.ProcessEnv } = {},
+): ServeConfig {
+  const merged = {
+    ...(options.configFile ? fromFile(options.configFile) : {}),
+    ...fromEnv(options.env ?? process.env),
+    ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
+  };
+  const result = serveConfigSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(`invalid configuration: ${describeIssues(result.error)}`);
+  return result.data;
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+/** The whole configuration of `vitrine serve`, with its defaults. Flags, env and file all land here. */
+/** The settings themselves, before the cross-field rules (used to list keys for env variables). */
+export const serveConfigObject = z
+  .object({
+    images: z.string().min(1, 'images: give the folder of images to serve'),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8182),
+    baseUrl: z
+      .string()
+      .url('baseUrl: must be an absolute URL such as https://iiif.example.org')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+    trustProxy: z.boolean().default(false),
+    maxWidth: positiveInt.optional(),
+    maxHeight: positiveInt.optional(),
+    maxArea: positiveInt.default(25_000_000),
+    maxInputPixels: positiveInt.default(500_000_000),
+    jpegQuality: z.number().int().min(1).max(100).default(80),
+    resampling: z.enum(['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']).default('lanczos3'),
+    cacheControl: z.string().default('public, max-age=86400'),
+    sourceCacheSize: positiveInt.default(256),
+    sourceCheckIntervalMs: z.number().int().min(0).default(2000),
+    tlsKey: z.string().optional(),
+    tlsCert: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export const serveConfigSchema = serveConfigObject
+  .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
+    message: 'tlsKey and tlsCert: give both for HTTPS, or neither',
+  })
+  .refine((c) => c.maxHeight === undefined || c.maxWidth !== undefined, {
+    message: 'maxHeight: requires maxWidth too (Image API rule)',
+  });
+
+export type ServeConfig = z.infer<typeof serveConfigSchema>;
+export type ServeConfigInput = z.input<typeof serveConfigSchema>;

@@ -1,0 +1,28 @@
+import { maxSize } from './resolve.js';
+import type { ApiVersion, Dimensions, ImageRequest, SizeLimits } from './request.js';
+
+/** The canonical `{region}/{size}/{rotation}/{quality}.{format}` path of a resolved request. */
+export function canonicalPath(request: ImageRequest, image: Dimensions, limits: SizeLimits, version: ApiVersion): string {
+  const { region, size } = request;
+  const isFull = region.x === 0 && region.y === 0 && region.width === image.width && region.height === image.height;
+  const regionPart = isFull ? 'full' : `${region.x},${region.y},${region.width},${region.height}`;
+  const rotationPart = `${request.mirror ? '!' : ''}${String(request.rotation)}`;
+  return `${regionPart}/${canonicalSize(request, limits, version)}/${rotationPart}/${request.quality}.${request.format}`;
+}
+
+function same(a: Dimensions, b: Dimensions): boolean {
+  return a.width === b.width && a.height === b.height;
+}
+
+function canonicalSize(request: ImageRequest, limits: SizeLimits, version: ApiVersion): string {
+  const { region, size } = request;
+  if (version === 2) {
+    if (same(size, region)) return 'full';
+    const keepsAspect = Math.round((region.height * size.width) / region.width) === size.height;
+    return keepsAspect ? `${size.width},` : `${size.width},${size.height}`;
+  }
+  const upscaled = size.width > region.width || size.height > region.height;
+  if (!upscaled && same(size, maxSize(region, limits, false))) return 'max';
+  if (upscaled && same(size, maxSize(region, limits, true))) return '^max';
+  return `${upscaled ? '^' : ''}${size.width},${size.height}`;
+}

@@ -1,0 +1,13 @@
+/** An error the Image API reports to the client with an HTTP status and a message naming the cause. */
+export class IiifError extends Error {
+  constructor(
+    readonly status: 400 | 403 | 404 | 406 | 500 | 501,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IiifError';
+  }
+}
+
+export const badRequest = (message: string): IiifError => new IiifError(400, message);
+export const notFound = (message: string): IiifError => new IiifError(404, message);

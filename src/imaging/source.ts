@@ -1,0 +1,48 @@
+import type { Dimensions } from '../image-api/request.js';
+
+export type SourceFormat = 'tiff' | 'jpeg' | 'png';
+
+/** Where a resolution level lives inside the file, as sharp addresses it. */
+export type LevelAddress = { readonly page: number } | { readonly subifd: number };
+
+/** A stored JPEG-compressed tile grid that can be sent as is. */
+export interface JpegTileGrid {
+  readonly offsets: readonly number[];
+  readonly byteCounts: readonly number[];
+  /** The abbreviated stream's tables (SOI … EOI), or undefined when each tile is self-contained. */
+  readonly tables?: Buffer | undefined;
+  /** True when the components are RGB rather than YCbCr (the stream then needs an Adobe marker). */
+  readonly rgb: boolean;
+  readonly grey: boolean;
+}
+
+export interface Level extends Dimensions {
+  readonly address: LevelAddress;
+  /** Downsampling factor against level 0 (1, 2, 4, … for a regular pyramid). */
+  readonly scale: number;
+  readonly tile?: Dimensions | undefined;
+  readonly jpegTiles?: JpegTileGrid | undefined;
+}
+
+export interface SourceInfo extends Dimensions {
+  readonly format: SourceFormat;
+  /** Resolution levels, full resolution first, each smaller than the one before. */
+  readonly levels: readonly Level[];
+  /** Tile size advertised in info.json. */
+  readonly tile: Dimensions;
+  /** Whether reading a region decodes only the stored tiles it covers (vs the whole image). */
+  readonly tiled: boolean;
+  /** sharp's autoOrient for sources whose EXIF orientation must be applied. */
+  readonly autoOrient: boolean;
+}
+
+/** An opened image file: its path, its identity for caching, and what was learnt from its header. */
+export interface ImageSource {
+  readonly path: string;
+  /** Changes whenever the file changes (mtime, size, inode). */
+  readonly version: string;
+  readonly modified: Date;
+  readonly info: SourceInfo;
+  /** Reads `length` bytes at `offset` (for stored-tile passthrough). */
+  readBytes(offset: number, length: number): Promise<Buffer>;
+}

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import cors from '@fastify/cors';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ServeConfig } from '../config/schema.js';
+import { ImageService } from './image-service.js';
+import { healthRoutes } from './routes/health.js';
+import { homeRoutes } from './routes/home.js';
+import { imageApiRoutes } from './routes/image-api.js';
+
+/** Builds the HTTP application (not listening yet), so tests and the CLI share one wiring. */
+export async function buildApp(config: ServeConfig, logger: Logger): Promise<FastifyInstance> {
+  const images = await ImageService.create(config);
+  const https =
+    config.tlsKey && config.tlsCert ? { key: readFileSync(config.tlsKey), cert: readFileSync(config.tlsCert) } : null;
+  const app = Fastify({
+    loggerInstance: logger,
+    // Per-request logs would cost more than a tile; errors are logged where they happen.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    // Identifiers carry encoded slashes; the Image API routes decode segments themselves.
+    routerOptions: { ignoreDuplicateSlashes: false },
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
+  await app.register(cors, {
+    origin: '*',
+    methods: ['GET', 'HEAD', 'OPTIONS'],
+    exposedHeaders: ['Link', 'ETag', 'Last-Modified', 'Content-Length'],
+    maxAge: 86400,
+  });
+  await app.register(healthRoutes);
+  await app.register(homeRoutes);
+  await app.register(imageApiRoutes, { images, baseUrl: config.baseUrl, cacheControl: config.cacheControl });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);
+  });
+  return app;
+}

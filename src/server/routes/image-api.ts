@@ -1,0 +1,107 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { canonicalPath } from '../../image-api/canonical.js';
+import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
+import { parseImageRequest } from '../../image-api/grammar.js';
+import { CONTEXTS, PROFILE_URIS, infoJson2, infoJson3 } from '../../image-api/info.js';
+import { MEDIA_TYPES, type ApiVersion } from '../../image-api/request.js';
+import { resolveRequest } from '../../image-api/resolve.js';
+import { describeSource } from '../../imaging/describe.js';
+import { render } from '../../imaging/executor.js';
+import { findStoredTile, readStoredTile } from '../../imaging/passthrough.js';
+import { publicBaseUrl } from '../base-url.js';
+import { etagFor, notModified } from '../http-cache.js';
+import type { ImageService } from '../image-service.js';
+
+export interface ImageApiOptions {
+  readonly images: ImageService;
+  readonly baseUrl: string | undefined;
+  readonly cacheControl: string;
+}
+
+/** Splits the path after the version prefix into decoded segments; 400 on bad percent-encoding. */
+function segmentsOf(url: string, prefix: string): string[] {
+  const query = url.indexOf('?');
+  const rest = (query === -1 ? url : url.slice(0, query)).slice(prefix.length);
+  return rest.split('/').map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw badRequest(`'${segment}': malformed percent-encoding`);
+    }
+  });
+}
+
+/** JSON-LD when asked for (or when nothing is asked, in 3.0), plain JSON otherwise. */
+function infoContentType(accept: string | undefined, version: ApiVersion): string {
+  const ldJson = `application/ld+json;profile="${CONTEXTS[version]}"`;
+  if (accept === undefined || accept === '') return version === 3 ? ldJson : 'application/json';
+  if (accept.includes('application/ld+json')) return ldJson;
+  if (accept.includes('application/json')) return 'application/json';
+  return version === 3 ? ldJson : 'application/json';
+}
+
+export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOptions): Promise<void> {
+  const { images, cacheControl } = options;
+
+  for (const version of [3, 2] as const) {
+    const prefix = `/iiif/${version}/`;
+    const profileLink = `<${PROFILE_URIS[version]}>;rel="profile"`;
+
+    const serviceId = (request: FastifyRequest, identifier: string): string =>
+      `${publicBaseUrl(request, options.baseUrl)}${prefix}${encodeURIComponent(identifier)}`;
+
+    async function info(request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> {
+      const source = await images.open(identifier);
+      const id = serviceId(request, identifier);
+      const contentType = infoContentType(request.headers.accept, version);
+      reply.header('Vary', 'Accept').header('Link', profileLink);
+      if (notModified(request, reply, etagFor(source.version, id, contentType), source.modified, cacheControl)) return;
+      const description = describeSource(source.info);
+      const body = version === 3 ? infoJson3(id, description, images.limits) : infoJson2(id, description, images.limits);
+      reply.type(contentType).send(JSON.stringify(body));
+    }
+
+    async function image(request: FastifyRequest, reply: FastifyReply, identifier: string, params: string[]): Promise<void> {
+      const [region, size, rotation, qualityFormat] = params as [string, string, string, string];
+      const parsed = parseImageRequest(version, region, size, rotation, qualityFormat);
+      const source = await images.open(identifier);
+      const resolved = resolveRequest(parsed, source.info, images.limits);
+      const canonical = canonicalPath(resolved, source.info, images.limits, version);
+      reply.header('Link', `<${serviceId(request, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
+      if (notModified(request, reply, etagFor(source.version, canonical), source.modified, cacheControl)) return;
+      const stored = findStoredTile(source, resolved);
+      const body = stored ? await readStoredTile(source, stored) : await render(source, resolved, images.render);
+      reply.type(MEDIA_TYPES[resolved.format]).send(body);
+    }
+
+    app.get(`${prefix}*`, async (request, reply) => {
+      const segments = segmentsOf(request.raw.url ?? request.url, prefix);
+      const [identifier, ...params] = segments;
+      if (!identifier) throw notFound('no identifier given');
+      if (params.length === 0) {
+        reply.redirect(`${serviceId(request, identifier)}/info.json`, 303);
+        return;
+      }
+      if (params.length === 1 && params[0] === 'info.json') return info(request, reply, identifier);
+      if (params.length === 4) return image(request, reply, identifier, params);
+      throw notFound(
+        `'${request.url}' is neither {identifier}/info.json nor {identifier}/{region}/{size}/{rotation}/{quality}.{format}; encode '/' in identifiers as %2F`,
+      );
+    });
+  }
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof IiifError) {
+      if (error.status >= 500) request.log.error({ err: error, url: request.url }, error.message);
+      reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.status} ${error.message}\n`);
+      return;
+    }
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    reply
+      .code(status)
+      .type('text/plain; charset=utf-8')
+      .send(`${status} ${status < 500 ? (error as Error).message : 'internal error'}\n`);
+  });
+}
+
