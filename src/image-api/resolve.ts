@@ -68,12 +68,11 @@ function scaledSize(spec: SizeSpec, region: Dimensions, limits: SizeLimits): Dim
       return { width: Math.round((rw * spec.pct) / 100), height: Math.round((rh * spec.pct) / 100) };
     case 'wh':
       return { width: spec.w, height: spec.h };
-    case 'confined': {
-      // Fit inside w×h; without '^' also inside the region itself.
-      const bound = spec.upscale ? { w: spec.w, h: spec.h } : { w: Math.min(spec.w, rw), h: Math.min(spec.h, rh) };
-      if (bound.w / rw <= bound.h / rh) return { width: bound.w, height: Math.max(1, Math.round((rh * bound.w) / rw)) };
-      return { width: Math.max(1, Math.round((rw * bound.h) / rh)), height: bound.h };
-    }
+    case 'confined':
+      // The largest size inside w×h that keeps the aspect ratio. Without '^' in 3.0 a result larger
+      // than the region is an error like any other upscaling (as the official validator expects).
+      if (spec.w / rw <= spec.h / rh) return { width: spec.w, height: Math.max(1, Math.round((rh * spec.w) / rw)) };
+      return { width: Math.max(1, Math.round((rw * spec.h) / rh)), height: spec.h };
   }
 }
 
