@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadServeConfig } from '../config/load.js';
+import { nativeAddon } from '../imaging/native.js';
 import { createLogger } from '../log.js';
 import { buildApp } from '../server/app.js';
 
@@ -59,6 +60,8 @@ export function serveCommand(): Command {
       const logger = createLogger(config.logLevel);
       const app = await buildApp(config, logger);
       const address = await app.listen({ port: config.port, host: config.host });
+      const native = nativeAddon();
+      logger.info(`native addon (libjpeg-turbo edge-tile crops): ${native.reason}`);
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
       const stop = (): void => {
         void app.close().then(() => process.exit(0));

@@ -29,7 +29,8 @@ const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
 function encode(image: Sharp, format: Format, options: RenderOptions): Sharp {
   switch (format) {
     case 'jpg':
-      return image.flatten({ background: WHITE }).jpeg({ quality: options.jpegQuality });
+      // Standard Huffman tables: optimised ones save ~5 % of bytes but cost ~15 % more CPU per image.
+      return image.flatten({ background: WHITE }).jpeg({ quality: options.jpegQuality, optimiseCoding: false });
     case 'png':
       return image.png({ compressionLevel: 6 });
     case 'webp':

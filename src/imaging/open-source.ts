@@ -1,3 +1,4 @@
+import { read } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { IiifError } from '../image-api/errors.js';
@@ -27,11 +28,16 @@ class FileImageSource implements ImageSource {
     private readonly file: FileHandle,
   ) {}
 
-  async readBytes(offset: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
-    const { bytesRead } = await this.file.read(buffer, 0, length, offset);
-    if (bytesRead !== length) throw new IiifError(500, `${this.path}: short read (file truncated?)`);
-    return buffer;
+  readBytes(offset: number, length: number): Promise<Buffer> {
+    // The callback API costs less per call than FileHandle.read, which matters at tile rates.
+    return new Promise((resolve, reject) => {
+      const buffer = Buffer.allocUnsafe(length);
+      read(this.file.fd, buffer, 0, length, offset, (error, bytesRead) => {
+        if (error) reject(new IiifError(500, `${this.path}: ${error.message}`));
+        else if (bytesRead !== length) reject(new IiifError(500, `${this.path}: short read (file truncated?)`));
+        else resolve(buffer);
+      });
+    });
   }
 
   async close(): Promise<void> {

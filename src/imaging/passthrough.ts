@@ -1,4 +1,5 @@
 import type { ImageRequest } from '../image-api/request.js';
+import type { NativeBinding } from './native.js';
 import type { ImageSource, JpegTileGrid, Level } from './source.js';
 
 /** Adobe APP14 marker with transform 0: tells decoders the three components are RGB, not YCbCr. */
@@ -8,37 +9,53 @@ const SOI = Buffer.from([0xff, 0xd8]);
 export interface StoredTile {
   readonly level: Level & { readonly jpegTiles: JpegTileGrid };
   readonly index: number;
+  /**
+   * For a tile on the right or bottom edge, the part of it inside the image: the file stores edge
+   * tiles padded to the full tile size, so they must be cropped (losslessly) before sending.
+   */
+  readonly crop?: { readonly width: number; readonly height: number } | undefined;
 }
 
 /**
- * The stored JPEG tile that answers a request exactly, if there is one: same region as one whole
- * tile of a pyramid level, same size as the tile, no rotation or mirroring, default/colour quality
- * (or grey for a greyscale image), jpg. Edge tiles, padded in the file, never match.
+ * The stored JPEG tile that answers a request exactly, if there is one: the region is one tile of a
+ * pyramid level (clipped to the image at the right and bottom edges), the size is that tile's size
+ * in the level, no rotation or mirroring, default/colour quality (or grey for a greyscale image), jpg.
  */
 export function findStoredTile(source: ImageSource, request: ImageRequest): StoredTile | undefined {
   const { region, size } = request;
+  const { info } = source;
   if (request.format !== 'jpg' || request.rotation !== 0 || request.mirror) return undefined;
   if (request.quality === 'bitonal') return undefined;
-  for (const level of source.info.levels) {
+  for (const level of info.levels) {
     const grid = level.jpegTiles;
     const tile = level.tile;
-    if (!grid || !tile || size.width !== tile.width || size.height !== tile.height) continue;
-    const scale = Math.round(level.scale);
-    if (region.width !== tile.width * scale || region.height !== tile.height * scale) continue;
-    if (region.x % region.width !== 0 || region.y % region.height !== 0) continue;
-    const col = region.x / region.width;
-    const row = region.y / region.height;
-    if ((col + 1) * tile.width > level.width || (row + 1) * tile.height > level.height) continue;
+    if (!grid || !tile) continue;
     if (request.quality === 'gray' && !grid.grey) continue;
+    const scale = Math.round(level.scale);
+    const spanX = tile.width * scale;
+    const spanY = tile.height * scale;
+    if (region.x % spanX !== 0 || region.y % spanY !== 0) continue;
+    if (region.width !== Math.min(spanX, info.width - region.x) || region.height !== Math.min(spanY, info.height - region.y)) continue;
+    const col = region.x / spanX;
+    const row = region.y / spanY;
+    const width = Math.min(tile.width, level.width - col * tile.width);
+    const height = Math.min(tile.height, level.height - row * tile.height);
+    if (width <= 0 || height <= 0 || size.width !== width || size.height !== height) continue;
     const index = row * Math.ceil(level.width / tile.width) + col;
     if (index >= grid.offsets.length) continue;
-    return { level: level as StoredTile['level'], index };
+    const crop = width < tile.width || height < tile.height ? { width, height } : undefined;
+    return { level: level as StoredTile['level'], index, crop };
   }
   return undefined;
 }
 
-/** Reads a stored tile and makes it a complete JPEG stream (tables spliced in). */
-export async function readStoredTile(source: ImageSource, tile: StoredTile): Promise<Buffer> {
+/**
+ * Reads a stored tile and makes it a complete JPEG stream (tables spliced in); an edge tile is
+ * cropped losslessly with the native addon. Undefined when the tile needs a crop and there is no
+ * addon: the caller then renders the request the ordinary way.
+ */
+export async function readStoredTile(source: ImageSource, tile: StoredTile, native: NativeBinding | undefined): Promise<Buffer | undefined> {
+  if (tile.crop && !native) return undefined;
   const grid = tile.level.jpegTiles;
   const data = await source.readBytes(grid.offsets[tile.index]!, grid.byteCounts[tile.index]!);
   const parts: Buffer[] = [SOI];
@@ -46,5 +63,6 @@ export async function readStoredTile(source: ImageSource, tile: StoredTile): Pro
   // Tables are SOI … EOI; the tile is SOI … EOI without them. Drop the inner SOI/EOI markers.
   if (grid.tables && grid.tables.length > 4) parts.push(grid.tables.subarray(2, grid.tables.length - 2));
   parts.push(data.subarray(2));
-  return Buffer.concat(parts);
+  const jpeg = Buffer.concat(parts);
+  return tile.crop && native ? native.cropJpeg(jpeg, tile.crop.width, tile.crop.height) : jpeg;
 }

@@ -1,18 +1,32 @@
+import { LRUCache } from 'lru-cache';
 import type { ServeConfig } from '../config/schema.js';
 import type { SizeLimits } from '../image-api/request.js';
 import type { RenderOptions } from '../imaging/executor.js';
+import { nativeAddon, type NativeBinding } from '../imaging/native.js';
 import { SourceCache } from '../imaging/source-cache.js';
 import type { OpenedSource } from '../imaging/open-source.js';
 import { FileResolver } from '../storage/file-resolver.js';
 
 /** Everything the Image API routes share: identifier resolution, open sources, limits, encoder settings. */
 export class ImageService {
+  /**
+   * Identifier → real path, trusted for as long as open sources are (sourceCheckIntervalMs): a tile
+   * request then costs no file-system call at all. Failures are never cached.
+   */
+  private readonly resolved: LRUCache<string, string> | undefined;
+  /** The native addon when built: lossless crops of stored edge tiles. */
+  readonly native: NativeBinding | undefined = nativeAddon().binding;
+
   private constructor(
     private readonly resolver: FileResolver,
     private readonly sources: SourceCache,
     readonly limits: SizeLimits,
     readonly render: RenderOptions,
-  ) {}
+    cacheSize: number,
+    checkIntervalMs: number,
+  ) {
+    this.resolved = checkIntervalMs > 0 ? new LRUCache({ max: cacheSize * 4, ttl: checkIntervalMs }) : undefined;
+  }
 
   static async create(config: ServeConfig): Promise<ImageService> {
     return new ImageService(
@@ -20,11 +34,18 @@ export class ImageService {
       new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs),
       { maxWidth: config.maxWidth, maxHeight: config.maxHeight, maxArea: config.maxArea },
       { jpegQuality: config.jpegQuality, maxInputPixels: config.maxInputPixels, kernel: config.resampling },
+      config.sourceCacheSize,
+      config.sourceCheckIntervalMs,
     );
   }
 
   /** The open source an identifier names; IiifError 400/403/404/501 when it cannot be had. */
   async open(identifier: string): Promise<OpenedSource> {
-    return this.sources.get(await this.resolver.resolve(identifier));
+    let path = this.resolved?.get(identifier);
+    if (path === undefined) {
+      path = await this.resolver.resolve(identifier);
+      this.resolved?.set(identifier, path);
+    }
+    return this.sources.get(path);
   }
 }

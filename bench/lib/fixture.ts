@@ -1,0 +1,31 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+
+export const BENCH_DIR = path.resolve(import.meta.dirname, '../../.bench');
+const REFERENCE = path.resolve(import.meta.dirname, '../../../shared/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png');
+
+/**
+ * The benchmark image: 6000×4500, tiled 256×256, JPEG quality 80, levels as further IFDs (what
+ * `vips tiffsave --tile --pyramid --compression jpeg` and iipsrv's docs produce). Content is the IIIF
+ * reference image scaled up with noise added, so tiles compress like a real scan rather than flat colour.
+ */
+export async function benchImage(): Promise<string> {
+  const file = path.join(BENCH_DIR, 'images', 'bench.tif');
+  if (existsSync(file)) return file;
+  await mkdir(path.dirname(file), { recursive: true });
+  const width = 6000;
+  const height = 4500;
+  const noise = await sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 24 } } })
+    .raw()
+    .toBuffer();
+  const base = await sharp(REFERENCE).removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  for (let i = 0; i < base.length; i++) base[i] = Math.max(0, Math.min(255, base[i]! + ((noise[i]! - 128) >> 2)));
+  const tmp = `${file}.tmp`;
+  await sharp(base, { raw: { width, height, channels: 3 } })
+    .tiff({ tile: true, tileWidth: 256, tileHeight: 256, pyramid: true, compression: 'jpeg', quality: 80 })
+    .toFile(tmp);
+  await rename(tmp, file);
+  return file;
+}

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface Peer {
+  readonly name: string;
+  /** Turns a request (region, size) into the path this server answers, for the image `bench.tif`. */
+  path(region: string, size3: string, size2: string): string;
+  readonly origin: string;
+  stop(): Promise<void>;
+}
+
+async function waitFor(url: string, child: ChildProcess, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what} did not answer ${url} within 10 s`);
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(3000)]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+}
+
+/** Vitrine from the built CLI, exactly as a user runs it. */
+export async function startVitrine(images: string, port: number): Promise<Peer> {
+  const cli = path.resolve(import.meta.dirname, '../../dist/cli/index.js');
+  const child = spawn(process.execPath, [cli, 'serve', '--images', images, '--port', String(port), '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  await waitFor(`${origin}/health`, child, 'vitrine');
+  return {
+    name: 'vitrine',
+    origin,
+    path: (region, size3) => `/iiif/3/bench.tif/${region}/${size3}/0/default.jpg`,
+    stop: stopper(child),
+  };
+}
+
+/**
+ * iipsrv (Debian iipimage-server) under lighttpd FastCGI, one iipsrv process per core, its tile
+ * cache off (MAX_IMAGE_CACHE_SIZE=0) and JPEG quality 80 like Vitrine's default. It speaks IIIF 2.
+ */
+export async function startIipsrv(images: string, port: number, workDir: string): Promise<Peer> {
+  await mkdir(workDir, { recursive: true });
+  const conf = path.join(workDir, 'lighttpd.conf');
+  await writeFile(
+    conf,
+    [
+      `server.document-root = "${workDir}"`,
+      `server.port = ${port}`,
+      `server.bind = "127.0.0.1"`,
+      `server.modules = ( "mod_fastcgi" )`,
+      `server.errorlog = "${path.join(workDir, 'lighttpd-error.log')}"`,
+      `server.max-keep-alive-requests = 100000`,
+      `fastcgi.server = ( "/fcgi-bin/iipsrv.fcgi" => ((`,
+      `  "socket" => "${path.join(workDir, 'iipsrv.sock')}",`,
+      `  "bin-path" => "/usr/lib/iipimage-server/iipsrv.fcgi",`,
+      `  "max-procs" => ${cpus().length},`,
+      `  "check-local" => "disable",`,
+      `  "bin-environment" => (`,
+      `    "FILESYSTEM_PREFIX" => "${images}/",`,
+      `    "MAX_IMAGE_CACHE_SIZE" => "0",`,
+      `    "JPEG_QUALITY" => "80",`,
+      `    "MAX_CVT" => "5000",`,
+      `    "VERBOSITY" => "0"`,
+      `  )`,
+      `)) )`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('lighttpd', ['-D', '-f', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const origin = `http://127.0.0.1:${port}`;
+  const base = '/fcgi-bin/iipsrv.fcgi?IIIF=bench.tif';
+  await waitFor(`${origin}${base}/info.json`, child, 'lighttpd + iipsrv');
+  return {
+    name: 'iipsrv',
+    origin,
+    path: (region, _size3, size2) => `${base}/${region}/${size2}/0/default.jpg`,
+    stop: stopper(child),
+  };
+}

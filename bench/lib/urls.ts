@@ -1,0 +1,68 @@
+/** The request paths a benchmark cycles through, for both servers (same regions and sizes). */
+export interface BenchRequest {
+  readonly region: string;
+  /** Size in the 3.0 form (w,h) and in the 2.x form (w,), which iipsrv 1.1 speaks. */
+  readonly size3: string;
+  readonly size2: string;
+}
+
+const TILE = 256;
+
+/**
+ * Every tile URL OpenSeadragon asks for over a whole pyramid: for each scale factor (halvings until the
+ * image fits one tile), every tile of that level, edge tiles included, in its IIIF tile-request form.
+ */
+export function openSeadragonTiles(width: number, height: number): BenchRequest[] {
+  const requests: BenchRequest[] = [];
+  for (let scale = 1; ; scale *= 2) {
+    const levelWidth = Math.ceil(width / scale);
+    const levelHeight = Math.ceil(height / scale);
+    if (levelWidth <= TILE && levelHeight <= TILE) {
+      requests.push({ region: 'full', size3: `${levelWidth},${levelHeight}`, size2: `${levelWidth},` });
+      break;
+    }
+    const span = TILE * scale;
+    for (let y = 0; y < height; y += span) {
+      for (let x = 0; x < width; x += span) {
+        const w = Math.min(span, width - x);
+        const h = Math.min(span, height - y);
+        const sw = Math.ceil(w / scale);
+        const sh = Math.ceil(h / scale);
+        requests.push({ region: `${x},${y},${w},${h}`, size3: `${sw},${sh}`, size2: `${sw},` });
+      }
+    }
+  }
+  return requests;
+}
+
+/** A small deterministic PRNG (mulberry32), so every run asks for the same "random" requests. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Arbitrary regions (100–3000 px a side, anywhere) scaled to arbitrary widths (64–1024 px, never
+ * upscaled), the kind of request a thumbnail strip, a crop tool or a zoomed viewport makes.
+ */
+export function randomRegions(width: number, height: number, count: number, seed = 20261122): BenchRequest[] {
+  const random = prng(seed);
+  const between = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+  const requests: BenchRequest[] = [];
+  for (let i = 0; i < count; i++) {
+    const w = between(100, 3000);
+    const h = between(100, 3000);
+    const x = between(0, width - w);
+    const y = between(0, height - h);
+    const sw = Math.min(w, between(64, 1024));
+    const sh = Math.max(1, Math.round((h * sw) / w));
+    requests.push({ region: `${x},${y},${w},${h}`, size3: `${sw},${sh}`, size2: `${sw},` });
+  }
+  return requests;
+}

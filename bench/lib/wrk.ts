@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** wrk script: each thread cycles through the paths file from its own offset. */
+const SCRIPT = `
+local paths = {}
+local counter = 0
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  counter = (id or 0) * 7919
+end
+function request()
+  counter = counter % #paths + 1
+  return wrk.format("GET", paths[counter])
+end
+`;
+
+export interface WrkResult {
+  readonly requestsPerSecond: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly latencyAvgMs: number;
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : unit === 'm' ? n * 60000 : n;
+}
+
+export async function writeScript(dir: string): Promise<string> {
+  const file = path.join(dir, 'cycle.lua');
+  await writeFile(file, SCRIPT);
+  return file;
+}
+
+/** Runs wrk against origin with the given paths file; non-2xx responses and socket errors are counted as errors. */
+export async function wrk(
+  origin: string,
+  pathsFile: string,
+  script: string,
+  options: { connections: number; threads: number; seconds: number },
+): Promise<WrkResult> {
+  const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script, origin, '--', pathsFile];
+  const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 });
+  const rate = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+  const total = /(\d+) requests in/.exec(stdout);
+  const latency = /Latency\s+([\d.]+)(us|ms|s|m)/.exec(stdout);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  if (!rate || !total) throw new Error(`cannot read wrk output:\n${stdout}`);
+  const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+  return {
+    requestsPerSecond: Number(rate[1]),
+    requests: Number(total[1]),
+    errors: (non2xx ? Number(non2xx[1]) : 0) + socketErrors,
+    latencyAvgMs: latency ? toMs(latency[1]!, latency[2]!) : Number.NaN,
+  };
+}
