@@ -1,15 +1,26 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { cpus } from 'node:os';
 import { ConfigError } from '../config/load.js';
 import { VERSION } from '../version.js';
+import { convertCommand } from './convert.js';
 import { serveCommand } from './serve.js';
 
-/** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
+// libuv's pool runs libvips pipelines and file reads; it is sized once, before its first use. A batch
+// needs room for every page in flight plus their checksum reads.
+if (process.env.UV_THREADPOOL_SIZE === undefined) {
+  const flag = process.argv.findIndex((a) => a === '--workers' || a === '-w');
+  const workers = flag > 0 ? Number(process.argv[flag + 1]) || 0 : 0;
+  process.env.UV_THREADPOOL_SIZE = String(Math.min(1024, Math.max(4, cpus().length + 2, 2 * workers + 2)));
+}
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 3 a batch finished with failed pages. */
 const program = new Command('vitrine')
   .description('Vitrine: a complete, fast IIIF stack for archives, libraries and museums.')
   .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(serveCommand())
+  .addCommand(convertCommand())
   .addHelpText('after', '\nRun `vitrine <command> --help` for the options of a command.');
 
 program.exitOverride((error) => {

@@ -22,6 +22,7 @@ export function serveCommand(): Command {
         'environment, which wins over the file.',
     )
     .option('-i, --images <dir>', 'folder of images to serve')
+    .option('-d, --data <dir>', 'output folder of `vitrine convert` to serve (its images/)')
     .option('-p, --port <port>', 'port to listen on (default 8182; 0 picks a free one)', int)
     .option('--host <host>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for all)')
     .option('--base-url <url>', 'public URL of this server, used in ids (e.g. https://iiif.example.org behind a proxy)')
@@ -50,6 +51,7 @@ export function serveCommand(): Command {
       'after',
       '\nExamples:\n' +
         '  $ vitrine serve --images ./my-images\n' +
+        '  $ vitrine serve --data ./vitrine-data        # after vitrine convert ./masters --out ./vitrine-data\n' +
         '  $ curl http://127.0.0.1:8182/iiif/3/page.tif/info.json\n' +
         '  $ vitrine serve --images /data/images --host 0.0.0.0 --base-url https://iiif.example.org\n' +
         '  $ VITRINE_MAX_AREA=16000000 vitrine serve -c vitrine.yml',

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
@@ -6,7 +7,9 @@ const positiveInt = z.number().int().positive();
 /** The settings themselves, before the cross-field rules (used to list keys for env variables). */
 export const serveConfigObject = z
   .object({
-    images: z.string().min(1, 'images: give the folder of images to serve'),
+    images: z.string().min(1).optional(),
+    /** An output folder of `vitrine convert`: serves its images/ (and, later, its catalog). */
+    data: z.string().min(1).optional(),
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8182),
     baseUrl: z
@@ -31,12 +34,16 @@ export const serveConfigObject = z
   .strict();
 
 export const serveConfigSchema = serveConfigObject
+  .refine((c) => c.images !== undefined || c.data !== undefined, {
+    message: 'images: give the folder of images to serve (--images DIR), or a converted data folder (--data DIR)',
+  })
   .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
     message: 'tlsKey and tlsCert: give both for HTTPS, or neither',
   })
   .refine((c) => c.maxHeight === undefined || c.maxWidth !== undefined, {
     message: 'maxHeight: requires maxWidth too (Image API rule)',
-  });
+  })
+  .transform((c) => ({ ...c, images: c.images ?? path.join(c.data!, 'images') }));
 
 export type ServeConfig = z.infer<typeof serveConfigSchema>;
 export type ServeConfigInput = z.input<typeof serveConfigSchema>;

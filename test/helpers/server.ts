@@ -17,9 +17,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts a real server on a free port over `images`, with settings on top of the defaults. */
-export async function startServer(images: string, settings: Partial<ServeConfigInput> = {}): Promise<RunningServer> {
-  const config = loadServeConfig({ images, port: 0, logLevel: 'silent', ...settings }, { env: {} });
+/** Starts a real server on a free port over `images` (or settings.data), with settings on top of the defaults. */
+export async function startServer(images: string | undefined, settings: Partial<ServeConfigInput> = {}): Promise<RunningServer> {
+  const config = loadServeConfig({ ...(images ? { images } : {}), port: 0, logLevel: 'silent', ...settings }, { env: {} });
   const app = await buildApp(config, pino({ level: 'silent' }));
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url: address, app, close: () => app.close() };

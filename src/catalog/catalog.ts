@@ -1,0 +1,164 @@
+import Database from 'better-sqlite3';
+import { naturalCompare } from '../pipeline/naming.js';
+
+/** One page as the catalog records it: where it came from, where its derivative is, its size. */
+export interface PageRecord {
+  readonly objectId: string;
+  /** Position in the object, 1-based, in reading order. */
+  readonly sequence: number;
+  /** The derivative's identifier under the Image API (its path under images/, without extension). */
+  readonly identifier: string;
+  readonly sourcePath: string;
+  /** Page index inside a multi-page source (0 for single-page files). */
+  readonly sourcePage: number;
+  readonly sourceSize: number;
+  readonly sourceMtimeMs: number;
+  readonly sourceSha256: string;
+  /** Fingerprint of the conversion settings that produced the derivative. */
+  readonly settings: string;
+  readonly derivativePath: string;
+  readonly width: number;
+  readonly height: number;
+  readonly convertedAt: string;
+}
+
+export interface ObjectRecord {
+  readonly id: string;
+  /** The object's folder, relative to the masters root ('.' for the root itself). */
+  readonly folder: string;
+  readonly pageCount: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS objects (
+  id TEXT PRIMARY KEY,
+  folder TEXT NOT NULL,
+  page_count INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pages (
+  source_path TEXT NOT NULL,
+  source_page INTEGER NOT NULL,
+  object_id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  identifier TEXT NOT NULL UNIQUE,
+  source_size INTEGER NOT NULL,
+  source_mtime_ms REAL NOT NULL,
+  source_sha256 TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  derivative_path TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  converted_at TEXT NOT NULL,
+  PRIMARY KEY (source_path, source_page)
+);
+CREATE INDEX IF NOT EXISTS pages_by_object ON pages (object_id, sequence);
+`;
+
+interface PageRow {
+  source_path: string;
+  source_page: number;
+  object_id: string;
+  sequence: number;
+  identifier: string;
+  source_size: number;
+  source_mtime_ms: number;
+  source_sha256: string;
+  settings: string;
+  derivative_path: string;
+  width: number;
+  height: number;
+  converted_at: string;
+}
+
+const toRecord = (row: PageRow): PageRecord => ({
+  objectId: row.object_id,
+  sequence: row.sequence,
+  identifier: row.identifier,
+  sourcePath: row.source_path,
+  sourcePage: row.source_page,
+  sourceSize: row.source_size,
+  sourceMtimeMs: row.source_mtime_ms,
+  sourceSha256: row.source_sha256,
+  settings: row.settings,
+  derivativePath: row.derivative_path,
+  width: row.width,
+  height: row.height,
+  convertedAt: row.converted_at,
+});
+
+/**
+ * The embedded catalog (SQLite, WAL): every object and page with its order, source, checksum,
+ * derivative and pixel size, so manifests never open an image. Each page is committed as it
+ * completes, so a killed batch loses at most the pages in flight.
+ */
+export class Catalog {
+  private readonly db: Database.Database;
+
+  constructor(file: string, options: { readonly?: boolean } = {}) {
+    this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+    }
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  /** The page recorded for a source (and page index inside it), if any. */
+  page(sourcePath: string, sourcePage: number): PageRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM pages WHERE source_path = ? AND source_page = ?').get(sourcePath, sourcePage) as PageRow | undefined;
+    return row && toRecord(row);
+  }
+
+  /** Records a converted page (replacing an earlier record of the same source page). */
+  recordPage(page: PageRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO pages (source_path, source_page, object_id, sequence, identifier, source_size, source_mtime_ms,
+           source_sha256, settings, derivative_path, width, height, converted_at)
+         VALUES (@sourcePath, @sourcePage, @objectId, @sequence, @identifier, @sourceSize, @sourceMtimeMs,
+           @sourceSha256, @settings, @derivativePath, @width, @height, @convertedAt)`,
+      )
+      .run(page);
+  }
+
+  /**
+   * Sets an object's page order to the planned one, in one transaction: the sequence of each page
+   * still present, and the removal of pages whose source is gone or failed this time.
+   */
+  setObjectPages(object: { id: string; folder: string }, pages: readonly { sourcePath: string; sourcePage: number }[]): void {
+    const update = this.db.prepare('UPDATE pages SET sequence = ?, object_id = ? WHERE source_path = ? AND source_page = ?');
+    const existing = this.db.prepare('SELECT source_path, source_page FROM pages WHERE object_id = ?');
+    const remove = this.db.prepare('DELETE FROM pages WHERE source_path = ? AND source_page = ?');
+    const upsertObject = this.db.prepare(
+      `INSERT INTO objects (id, folder, page_count, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET folder = excluded.folder, page_count = excluded.page_count, updated_at = excluded.updated_at`,
+    );
+    this.db.transaction(() => {
+      const keep = new Set(pages.map((p) => `${p.sourcePage}\0${p.sourcePath}`));
+      for (const row of existing.all(object.id) as { source_path: string; source_page: number }[]) {
+        if (!keep.has(`${row.source_page}\0${row.source_path}`)) remove.run(row.source_path, row.source_page);
+      }
+      pages.forEach((p, i) => update.run(i + 1, object.id, p.sourcePath, p.sourcePage));
+      const count = (this.db.prepare('SELECT COUNT(*) AS n FROM pages WHERE object_id = ?').get(object.id) as { n: number }).n;
+      upsertObject.run(object.id, object.folder, count, new Date().toISOString());
+    })();
+  }
+
+  /** Every object, in natural order of their ids (ms7 before ms12). */
+  objects(): ObjectRecord[] {
+    return (this.db.prepare('SELECT id, folder, page_count FROM objects').all() as { id: string; folder: string; page_count: number }[])
+      .map((r) => ({ id: r.id, folder: r.folder, pageCount: r.page_count }))
+      .sort((a, b) => naturalCompare(a.id, b.id));
+  }
+
+  /** An object's pages in reading order. */
+  pages(objectId: string): PageRecord[] {
+    return (this.db.prepare('SELECT * FROM pages WHERE object_id = ? ORDER BY sequence').all(objectId) as PageRow[]).map(toRecord);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,91 @@
+import { Command, Option } from 'commander';
+import { cpus } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
+import sharp from 'sharp';
+import { ConfigError } from '../config/load.js';
+import { loadRules, RulesError } from '../pipeline/rules.js';
+import { runConversion, type ConversionReport } from '../pipeline/run.js';
+import { progressReporter } from './progress.js';
+
+/** Exit code of a batch that finished but could not convert every page (usage errors are 2). */
+export const EXIT_PAGES_FAILED = 3;
+
+const int = (name: string, min: number, max: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name}: '${value}' is not a whole number from ${min} to ${max}`);
+  return n;
+};
+
+function summary(report: ConversionReport): string {
+  const t = report.totals;
+  const lines = [
+    `${report.dryRun ? 'would convert' : 'converted'} ${t.converted}, skipped ${t.skipped} (unchanged), failed ${t.failed}, ignored ${t.ignored} files — ${t.pages} pages in ${t.objects} objects`,
+  ];
+  for (const a of report.anomalies.slice(0, 20)) lines.push(`anomaly: ${a.object}: ${a.kind}: ${a.detail}`);
+  if (report.anomalies.length > 20) lines.push(`… and ${report.anomalies.length - 20} more anomalies (see the report)`);
+  if (report.dryRun) for (const i of report.ignored.slice(0, 20)) lines.push(`ignored: ${i.relativePath} (${i.reason})`);
+  if (report.reportPath) lines.push(`report: ${report.reportPath}`);
+  return lines.join('\n');
+}
+
+export function convertCommand(): Command {
+  return new Command('convert')
+    .summary('convert masters into pyramidal TIFF derivatives and a catalog')
+    .description(
+      'Convert a folder tree of digitization masters (TIFF, JPEG, PNG) into serving derivatives: tiled\n' +
+        'pyramidal TIFF (JPEG tiles), 8-bit sRGB or greyscale, plus a catalog of every object and page.\n\n' +
+        'One folder = one object; its pages are ordered by the sequence number in their names\n' +
+        '(fa002-box1-folder2-001.TIF, FA002_B1_F2_003.tif → 1, 3), then naturally (page2 before page10).\n' +
+        'A rules file derives object and sequence from names instead (see README). Junk files\n' +
+        '(Thumbs.db, .DS_Store, ._*, notes) are listed as ignored.\n\n' +
+        'Re-running is safe and fast: pages whose master (size, mtime) and settings are unchanged are\n' +
+        'skipped; a run killed at any moment resumes where it stopped. A broken master is reported and\n' +
+        `the batch goes on; the exit code is then ${EXIT_PAGES_FAILED}. A JSON report is written under OUT/reports/.`,
+    )
+    .argument('<masters>', 'folder of masters')
+    .option('-o, --out <dir>', 'output folder: images/, catalog.sqlite, reports/')
+    .addOption(new Option('--format <format>', 'derivative format').choices(['ptiff', 'jp2']).default('ptiff'))
+    .option('--quality <1-100>', 'JPEG quality of the tiles', int('quality', 1, 100), 85)
+    .option('-w, --workers <n>', `pages converted at once (default: number of cores, ${cpus().length})`, int('workers', 1, 256))
+    .option('--rules <file>', 'naming rules (YAML or JSON): object and sequence from file names')
+    .option('--max-input-pixels <px>', 'largest master accepted, in pixels', int('max-input-pixels', 1, Number.MAX_SAFE_INTEGER), 2_000_000_000)
+    .option('-n, --dry-run', 'plan and report anomalies; write nothing')
+    .option('--json', 'print the report as JSON on stdout')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ vitrine convert ./masters --out ./vitrine-data\n' +
+        '  $ vitrine convert ./masters --out ./vitrine-data --dry-run\n' +
+        '  $ vitrine convert ./flat-scans --out ./vitrine-data --rules rules.yml --workers 4\n' +
+        '  $ vitrine serve --data ./vitrine-data',
+    )
+    .action(async (masters: string, opts: Record<string, unknown>) => {
+      if (!opts.out) throw new ConfigError('--out: give the output folder, e.g. --out ./vitrine-data');
+      if (!existsSync(masters) || !statSync(masters).isDirectory()) throw new ConfigError(`masters folder ${masters} does not exist`);
+      if (opts.format === 'jp2') throw new ConfigError('--format jp2: JPEG 2000 output is not available yet; use ptiff');
+      let rules;
+      try {
+        rules = opts.rules ? await loadRules(opts.rules as string) : undefined;
+      } catch (error) {
+        if (error instanceof RulesError) throw new ConfigError(error.message);
+        throw error;
+      }
+      const workers = (opts.workers as number | undefined) ?? cpus().length;
+      // Each page's libvips pipeline gets its share of the cores; the libuv pool must hold all pages in flight.
+      sharp.concurrency(Math.max(1, Math.floor(cpus().length / workers)));
+      const progress = progressReporter();
+      const report = await runConversion({
+        masters,
+        out: opts.out as string,
+        workers,
+        settings: { format: 'ptiff', quality: opts.quality as number, tileSize: 256, maxInputPixels: opts.maxInputPixels as number },
+        rules,
+        dryRun: opts.dryRun === true,
+        onProgress: (p) => progress.update(p),
+      });
+      progress.finish();
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else console.error(summary(report));
+      if (report.totals.failed > 0) process.exitCode = EXIT_PAGES_FAILED;
+    });
+}

@@ -1,0 +1,125 @@
+import path from 'node:path';
+import { namingAnomalies, naturalCompare, orderPages, type NamingAnomaly } from './naming.js';
+import { applyRules, type NameRule } from './rules.js';
+import type { IgnoredFile, ScannedFile, ScanResult } from './scan.js';
+
+export interface PlannedPage {
+  readonly source: ScannedFile;
+  /** Directory index of the page inside its file (multi-page TIFF); 0 for other files. */
+  readonly sourcePage: number;
+  /** Image API identifier of the derivative: `<object>/<page>`. */
+  readonly identifier: string;
+}
+
+export interface PlannedObject {
+  readonly id: string;
+  /** The folder the object comes from, relative to the masters root ('.' for the root). */
+  readonly folder: string;
+  /** Pages in reading order. */
+  readonly pages: PlannedPage[];
+}
+
+export interface Anomaly extends NamingAnomaly {
+  readonly object: string;
+}
+
+export interface Plan {
+  readonly objects: PlannedObject[];
+  readonly ignored: IgnoredFile[];
+  readonly anomalies: Anomaly[];
+}
+
+/** Which directories of a master are pages (several for a multi-page TIFF). */
+export type PageCounter = (file: ScannedFile) => Promise<readonly number[]>;
+
+/** A URL- and file-system-safe form of a legacy name: accents dropped, runs of other characters → '-'. */
+export function slug(name: string): string {
+  const s = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '');
+  return s || 'untitled';
+}
+
+function uniqueName(wanted: string, taken: Set<string>): string {
+  let name = wanted;
+  for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${wanted}-${n}`;
+  taken.add(name.toLowerCase());
+  return name;
+}
+
+interface Member {
+  readonly name: string;
+  readonly file: ScannedFile;
+  readonly sequence?: number | undefined;
+  readonly side?: 'r' | 'v' | undefined;
+  /** The object's id as a naming rule spelled it. */
+  readonly object?: string | undefined;
+}
+
+/**
+ * Groups masters into objects and orders their pages. Default convention: one folder = one object,
+ * pages in the order of the sequence numbers in their names (natural order otherwise). With naming
+ * rules, the rules give each file its object and sequence instead, and unmatched files are ignored.
+ */
+export async function planConversion(scan: ScanResult, countPages: PageCounter, options: { rules?: readonly NameRule[] | undefined; rootName: string }): Promise<Plan> {
+  const ignored = [...scan.ignored];
+  const groups = new Map<string, { folder: string; members: Member[] }>();
+  for (const file of scan.masters) {
+    const name = path.posix.basename(file.relativePath);
+    let key: string;
+    let folder = path.posix.dirname(file.relativePath);
+    let member: Member = { name, file };
+    if (options.rules) {
+      const match = applyRules(options.rules, file.relativePath);
+      if (!match) {
+        ignored.push({ relativePath: file.relativePath, reason: 'matches no naming rule' });
+        continue;
+      }
+      // The rules match case-insensitively by default, and legacy names mix cases: MS12 and ms12 are one object.
+      key = match.object.toLowerCase();
+      member = { name, file, sequence: match.sequence, side: match.side, object: match.object };
+    } else {
+      key = folder === '.' ? options.rootName : folder;
+    }
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { folder, members: [] }));
+    else if (group.folder !== folder) group.folder = '.';
+    group.members.push(member);
+  }
+
+  const objects: PlannedObject[] = [];
+  const anomalies: Anomaly[] = [];
+  const takenIds = new Set<string>();
+  for (const key of [...groups.keys()].sort(naturalCompare)) {
+    const group = groups.get(key)!;
+    const ordered = options.rules ? orderByRule(group.members) : orderPages(group.members);
+    const id = uniqueName((ordered[0]?.object ?? key).split('/').map(slug).join('/'), takenIds);
+    if (!options.rules) {
+      for (const anomaly of namingAnomalies(group.members.map((m) => m.name))) anomalies.push({ object: id, ...anomaly });
+    }
+    const takenPages = new Set<string>();
+    const pages: PlannedPage[] = [];
+    for (const member of ordered) {
+      const directories = await countPages(member.file);
+      const base = slug(member.name.replace(/\.[^.]+$/, ''));
+      directories.forEach((directory, i) => {
+        const page = uniqueName(directories.length > 1 ? `${base}-p${String(i + 1).padStart(3, '0')}` : base, takenPages);
+        pages.push({ source: member.file, sourcePage: directory, identifier: `${id}/${page}` });
+      });
+    }
+    objects.push({ id, folder: group.folder, pages });
+  }
+  return { objects, ignored, anomalies };
+}
+
+function orderByRule(members: readonly Member[]): Member[] {
+  const sideRank = (side: 'r' | 'v' | undefined): number => (side === undefined ? 0 : side === 'r' ? 1 : 2);
+  return [...members].sort((a, b) => {
+    if (a.sequence !== undefined && b.sequence !== undefined && a.sequence !== b.sequence) return a.sequence - b.sequence;
+    if (a.sequence !== undefined && b.sequence === undefined) return -1;
+    if (a.sequence === undefined && b.sequence !== undefined) return 1;
+    return sideRank(a.side) - sideRank(b.side) || naturalCompare(a.file.relativePath, b.file.relativePath);
+  });
+}

@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import type { Side } from './naming.js';
+
+/**
+ * Naming rules: for flat folders where the file name, not the folder, says which object a master
+ * belongs to. Each rule is a regular expression with named groups:
+ *   object    the object's id (or build it from other groups with an `object` template)
+ *   sequence  the page number (digits)
+ *   side      r / v / recto / verso (optional)
+ * The first rule that matches a file wins; a file no rule matches is ignored and listed as such.
+ */
+export interface NameRule {
+  readonly regex: RegExp;
+  /** `{group}` placeholders; absent: the `object` group itself. */
+  readonly objectTemplate?: string | undefined;
+  /** What the regex is matched against: the file name, or its path under the masters folder. */
+  readonly on: 'name' | 'path';
+}
+
+export interface RuleMatch {
+  readonly object: string;
+  readonly sequence?: number | undefined;
+  readonly side?: Side | undefined;
+}
+
+export class RulesError extends Error {
+  override name = 'RulesError';
+}
+
+const ruleSchema = z
+  .object({
+    pattern: z.string().min(1),
+    /** Regular expression flags; `i` (ignore case) by default, as legacy names mix cases. */
+    flags: z.string().regex(/^[imsu]*$/, 'flags: only i, m, s and u are allowed').default('i'),
+    object: z.string().min(1).optional(),
+    on: z.enum(['name', 'path']).default('name'),
+  })
+  .strict();
+const fileSchema = z.object({ rules: z.array(ruleSchema).min(1, 'rules: give at least one rule') }).strict();
+
+const placeholders = (template: string): string[] => [...template.matchAll(/\{([A-Za-z_$][\w$]*)\}/g)].map((m) => m[1]!);
+
+/** Validates rules (as read from a file) into NameRules; every problem names the rule and the field. */
+export function parseRules(input: unknown, source = 'rules'): NameRule[] {
+  const parsed = fileSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RulesError(`${source}: ${issue.path.join('.') || 'file'}: ${issue.message}`);
+  }
+  return parsed.data.rules.map((rule, i) => {
+    const where = `${source}: rules.${i}`;
+    let regex: RegExp;
+    try {
+      regex = new RegExp(rule.pattern, rule.flags);
+    } catch (error) {
+      throw new RulesError(`${where}.pattern: ${(error as Error).message}`);
+    }
+    const groups = new Set(placeholders(rule.pattern.replace(/\(\?<([A-Za-z_$][\w$]*)>/g, '{$1}')));
+    if (rule.object === undefined && !groups.has('object')) {
+      throw new RulesError(`${where}: the pattern has no (?<object>…) group; add one or an 'object' template such as '{collection}-{box}'`);
+    }
+    for (const name of rule.object ? placeholders(rule.object) : []) {
+      if (!groups.has(name)) throw new RulesError(`${where}.object: '{${name}}' is not a named group of the pattern`);
+    }
+    return { regex, objectTemplate: rule.object, on: rule.on };
+  });
+}
+
+/** Reads a rules file (YAML, or JSON by its .json extension). */
+export async function loadRules(file: string): Promise<NameRule[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new RulesError(`rules file ${file}: ${code === 'ENOENT' ? 'not found' : (error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new RulesError(`rules file ${file}: not valid ${path.extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return parseRules(data, `rules file ${file}`);
+}
+
+/** The object, sequence and side the first matching rule gives a file (its path under the masters folder). */
+export function applyRules(rules: readonly NameRule[], relativePath: string): RuleMatch | undefined {
+  for (const rule of rules) {
+    const subject = rule.on === 'path' ? relativePath : path.posix.basename(relativePath);
+    const groups = rule.regex.exec(subject)?.groups;
+    if (!groups) continue;
+    const object = rule.objectTemplate ? rule.objectTemplate.replace(/\{([A-Za-z_$][\w$]*)\}/g, (_, g: string) => groups[g] ?? '') : groups.object;
+    if (!object) continue;
+    const sequence = groups.sequence !== undefined && /^\d+$/.test(groups.sequence) ? Number(groups.sequence) : undefined;
+    const sideText = groups.side?.toLowerCase();
+    const side: Side | undefined = sideText === 'r' || sideText === 'recto' ? 'r' : sideText === 'v' || sideText === 'verso' ? 'v' : undefined;
+    return { object, sequence, side };
+  }
+  return undefined;
+}

@@ -1,0 +1,238 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { Catalog } from '../catalog/catalog.js';
+import { VERSION } from '../version.js';
+import { convertPage, MasterError, settingsFingerprint, sha256File, type ConversionSettings } from './convert.js';
+import { pageDirectories } from './pages.js';
+import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
+import type { NameRule } from './rules.js';
+import { scanMasters, type IgnoredFile } from './scan.js';
+
+export interface ConversionOptions {
+  readonly masters: string;
+  readonly out: string;
+  readonly workers: number;
+  readonly settings: ConversionSettings;
+  readonly rules?: readonly NameRule[] | undefined;
+  readonly dryRun: boolean;
+  readonly onProgress?: ((progress: Progress) => void) | undefined;
+}
+
+export interface Progress {
+  readonly total: number;
+  readonly done: number;
+  readonly converted: number;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly startedAt: number;
+  /** The page just finished, if any. */
+  readonly last?: { readonly source: string; readonly outcome: 'converted' | 'skipped' | 'failed'; readonly reason?: string } | undefined;
+}
+
+export interface FailedPage {
+  readonly source: string;
+  readonly page: number;
+  readonly reason: string;
+}
+
+export interface ConversionReport {
+  readonly tool: string;
+  readonly dryRun: boolean;
+  readonly masters: string;
+  readonly out: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly settings: ConversionSettings;
+  readonly totals: {
+    readonly objects: number;
+    readonly pages: number;
+    readonly converted: number;
+    readonly skipped: number;
+    readonly failed: number;
+    readonly ignored: number;
+    readonly anomalies: number;
+  };
+  /** Pages converted by this run (in a dry run: pages that would be). */
+  readonly converted: { readonly identifier: string; readonly source: string; readonly page: number }[];
+  /** Pages left as they were: source and settings unchanged since their derivative was made. */
+  readonly skipped: { readonly identifier: string; readonly source: string; readonly page: number }[];
+  readonly failed: FailedPage[];
+  readonly ignored: IgnoredFile[];
+  readonly anomalies: Anomaly[];
+  /** Where the report was written (absent in a dry run, which writes nothing). */
+  readonly reportPath?: string | undefined;
+}
+
+export const CATALOG_FILE = 'catalog.sqlite';
+export const IMAGES_DIR = 'images';
+const TEMP_DIR = '.tmp';
+
+/** Runs `queue` through `worker` with at most `limit` in flight. */
+async function pool<T>(items: readonly T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) await worker(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
+/**
+ * Whether a page's derivative is still right. Size and mtime unchanged: yes, without reading the
+ * master. Only the mtime changed (a copy, a touch, a file system with coarser timestamps): the
+ * checksum decides, and a match records the new mtime so the next run is fast again.
+ */
+async function isUpToDate(
+  catalog: Catalog | undefined,
+  source: PlannedPage['source'],
+  page: PlannedPage,
+  derivativePath: string,
+  settingsKey: string,
+  mayRecord: boolean,
+): Promise<boolean> {
+  const known = catalog?.page(source.absolutePath, page.sourcePage);
+  if (!known || known.settings !== settingsKey || known.identifier !== page.identifier || known.sourceSize !== source.size) return false;
+  if (known.derivativePath !== derivativePath || !existsSync(derivativePath)) return false;
+  // Within a millisecond: what utimes, cp -p and most copy tools preserve (through a float in seconds).
+  if (Math.abs(known.sourceMtimeMs - source.mtimeMs) < 1) return true;
+  if ((await sha256File(source.absolutePath)) !== known.sourceSha256) return false;
+  if (mayRecord) catalog!.recordPage({ ...known, sourceMtimeMs: source.mtimeMs });
+  return true;
+}
+
+/**
+ * A whole batch: scan, plan, convert what changed (worker pool), record each page in the catalog as it
+ * completes, write the report. Safe to kill at any moment and re-run: finished pages are skipped by
+ * size, mtime and settings (no re-read), unfinished ones are converted again from scratch.
+ */
+export async function runConversion(options: ConversionOptions): Promise<ConversionReport> {
+  const startedAt = new Date();
+  const masters = path.resolve(options.masters);
+  const out = path.resolve(options.out);
+  const settingsKey = settingsFingerprint(options.settings);
+  const scan = await scanMasters(masters);
+  const plan = await planConversion(scan, pageDirectories, { rules: options.rules, rootName: path.basename(masters) });
+
+  const catalogFile = path.join(out, CATALOG_FILE);
+  let catalog: Catalog | undefined;
+  if (!options.dryRun) {
+    await mkdir(out, { recursive: true });
+    // Whatever a killed run left half-written is only ever under .tmp: sweep it.
+    await rm(path.join(out, TEMP_DIR), { recursive: true, force: true });
+    await mkdir(path.join(out, TEMP_DIR), { recursive: true });
+    catalog = new Catalog(catalogFile);
+  } else if (existsSync(catalogFile)) {
+    catalog = new Catalog(catalogFile, { readonly: true });
+  }
+
+  const jobs: { object: PlannedObject; page: PlannedPage; sequence: number }[] = plan.objects.flatMap((object) =>
+    object.pages.map((page, i) => ({ object, page, sequence: i + 1 })),
+  );
+  const converted: ConversionReport['converted'] = [];
+  const skipped: ConversionReport['skipped'] = [];
+  const failed: FailedPage[] = [];
+  const failedKeys = new Set<string>();
+  const progress = (last?: Progress['last']): void =>
+    options.onProgress?.({
+      total: jobs.length,
+      done: converted.length + skipped.length + failed.length,
+      converted: converted.length,
+      skipped: skipped.length,
+      failed: failed.length,
+      startedAt: startedAt.getTime(),
+      last,
+    });
+  progress();
+
+  try {
+    await pool(jobs, options.workers, async ({ object, page, sequence }) => {
+      const source = page.source;
+      const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
+      const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}.tif`.split('/'));
+      if (await isUpToDate(catalog, source, page, derivativePath, settingsKey, !options.dryRun)) {
+        skipped.push(entry);
+        progress({ source: source.relativePath, outcome: 'skipped' });
+        return;
+      }
+      if (options.dryRun) {
+        converted.push(entry);
+        progress({ source: source.relativePath, outcome: 'converted' });
+        return;
+      }
+      try {
+        const [size, sha256] = await Promise.all([
+          convertPage(source.absolutePath, page.sourcePage, derivativePath, path.join(out, TEMP_DIR), options.settings),
+          sha256File(source.absolutePath),
+        ]);
+        catalog!.recordPage({
+          objectId: object.id,
+          sequence,
+          identifier: page.identifier,
+          sourcePath: source.absolutePath,
+          sourcePage: page.sourcePage,
+          sourceSize: source.size,
+          sourceMtimeMs: source.mtimeMs,
+          sourceSha256: sha256,
+          settings: settingsKey,
+          derivativePath,
+          width: size.width,
+          height: size.height,
+          convertedAt: new Date().toISOString(),
+        });
+        converted.push(entry);
+        progress({ source: source.relativePath, outcome: 'converted' });
+      } catch (error) {
+        if (!(error instanceof MasterError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        const reason = (error as Error).message;
+        failed.push({ source: source.relativePath, page: page.sourcePage, reason });
+        failedKeys.add(`${page.sourcePage}\0${source.absolutePath}`);
+        progress({ source: source.relativePath, outcome: 'failed', reason });
+      }
+    });
+
+    // The order of each object's pages, now that every page is done (failed ones left out).
+    if (catalog && !options.dryRun) {
+      for (const object of plan.objects) {
+        const pages = object.pages
+          .filter((p) => !failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`))
+          .map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage }));
+        catalog.setObjectPages(object, pages);
+      }
+    }
+  } finally {
+    catalog?.close();
+  }
+
+  const report: Omit<ConversionReport, 'reportPath'> = {
+    tool: `vitrine ${VERSION} convert`,
+    dryRun: options.dryRun,
+    masters,
+    out,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    settings: options.settings,
+    totals: {
+      objects: plan.objects.length,
+      pages: jobs.length,
+      converted: converted.length,
+      skipped: skipped.length,
+      failed: failed.length,
+      ignored: plan.ignored.length,
+      anomalies: plan.anomalies.length,
+    },
+    converted,
+    skipped,
+    failed,
+    ignored: plan.ignored,
+    anomalies: plan.anomalies,
+  };
+  if (options.dryRun) return report;
+  const reportPath = path.join(out, 'reports', `convert-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  await mkdir(path.dirname(reportPath), { recursive: true });
+  await writeFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2));
+  await rename(`${reportPath}.tmp`, reportPath);
+  return { ...report, reportPath };
+}
+
+export const DEFAULT_WORKERS = cpus().length;

@@ -1,0 +1,80 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Extensions of masters the pipeline converts (case-insensitive). */
+export const MASTER_EXTENSIONS = new Set(['.tif', '.tiff', '.jpg', '.jpeg', '.png', '.jp2', '.j2k', '.jpf', '.jpx']);
+
+/** Metadata sidecars read by the manifest service, not converted. */
+const SIDECARS = new Set(['manifest.yml', 'manifest.yaml', 'manifest.json']);
+/** What scanners, desktops and people leave next to masters. */
+const JUNK_NAMES = new Set(['thumbs.db', 'ehthumbs.db', 'desktop.ini', '.ds_store', 'icon\r', '.directory']);
+const NOTE_EXTENSIONS = new Set(['.txt', '.md', '.rtf', '.doc', '.docx', '.pdf', '.xml', '.csv', '.log', '.nfo', '.xmp']);
+
+export interface ScannedFile {
+  /** Path relative to the masters root, with '/' separators. */
+  readonly relativePath: string;
+  readonly absolutePath: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export interface IgnoredFile {
+  readonly relativePath: string;
+  readonly reason: string;
+}
+
+export interface ScanResult {
+  readonly masters: ScannedFile[];
+  readonly ignored: IgnoredFile[];
+}
+
+/** Why a file is not a master, or undefined when it is one. */
+export function ignoreReason(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (JUNK_NAMES.has(lower)) return 'system file';
+  if (lower.startsWith('._')) return 'macOS resource fork';
+  if (lower.startsWith('~$') || lower.startsWith('.~lock')) return 'editor lock file';
+  if (lower.startsWith('.')) return 'hidden file';
+  if (SIDECARS.has(lower)) return 'metadata sidecar';
+  const ext = path.extname(lower);
+  if (MASTER_EXTENSIONS.has(ext)) return undefined;
+  if (NOTE_EXTENSIONS.has(ext)) return 'note or document';
+  if (ext === '.tmp' || ext === '.part' || lower.endsWith('~')) return 'temporary file';
+  return ext ? `not an image (${ext})` : 'not an image (no extension)';
+}
+
+/**
+ * Walks the masters tree: every master file with its size and mtime (what a re-run compares), and
+ * every other file with the reason it is skipped. Symbolic links to folders are not followed
+ * (no loops); links to files are followed. Order is deterministic (sorted names).
+ */
+export async function scanMasters(root: string): Promise<ScanResult> {
+  const masters: ScannedFile[] = [];
+  const ignored: IgnoredFile[] = [];
+  async function walk(dir: string, relative: string): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const absolutePath = path.join(dir, entry.name);
+      const relativePath = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (entry.name.startsWith('.')) ignored.push({ relativePath: `${relativePath}/`, reason: 'hidden folder' });
+        else await walk(absolutePath, relativePath);
+        continue;
+      }
+      const reason = ignoreReason(entry.name);
+      if (reason) {
+        ignored.push({ relativePath, reason });
+        continue;
+      }
+      const info = await stat(absolutePath).catch(() => undefined);
+      if (!info?.isFile()) {
+        ignored.push({ relativePath, reason: info ? 'not a regular file' : 'broken link' });
+        continue;
+      }
+      masters.push({ relativePath, absolutePath, size: info.size, mtimeMs: info.mtimeMs });
+    }
+  }
+  await walk(root, '');
+  return { masters, ignored };
+}
