@@ -37,7 +37,7 @@ const cli = path.join(root, 'dist/cli/index.js');
 async function master(file: string, width: number, height: number): Promise<void> {
   if (existsSync(file)) return;
   await mkdir(path.dirname(file), { recursive: true });
-  const reference = path.resolve(root, '../shared/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png');
+  const reference = path.resolve(root, 'test/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png');
   const noise = sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 0, sigma: 12 } } });
   await sharp(reference)
     .removeAlpha()

@@ -5,7 +5,7 @@
 set -euo pipefail
 validator=${1:?usage: scripts/validate-image-api.sh /path/to/image-validator [image-file]}
 here=$(cd "$(dirname "$0")/.." && pwd)
-image=${2:-$here/../shared/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png}
+image=${2:-$here/test/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png}
 port=${PORT:-8193}
 python=/usr/bin/python3   # Debian's python, where the python3-* packages live
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 
 export const BENCH_DIR = path.resolve(import.meta.dirname, '../../.bench');
-const REFERENCE = path.resolve(import.meta.dirname, '../../../shared/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png');
+const REFERENCE = path.resolve(import.meta.dirname, '../../test/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png');
 
 /**
  * The benchmark image: 6000×4500, tiled 256×256, JPEG quality 80, levels as further IFDs (what

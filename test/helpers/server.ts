@@ -7,8 +7,9 @@ import { loadServeConfig } from '../../src/config/load.js';
 import type { ServeConfigInput } from '../../src/config/schema.js';
 import { buildApp } from '../../src/server/app.js';
 
-export const SHARED = path.resolve(import.meta.dirname, '../../../shared');
-export const REFERENCE_PNG = path.join(SHARED, 'fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png');
+/** Copies of ../shared/fixtures and ../shared/schemas, so a clone anywhere runs its tests. */
+export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
+export const REFERENCE_PNG = path.join(FIXTURES, '67352ccc-d1b0-11e1-89ae-279075081939.png');
 export const REFERENCE_ID = '67352ccc-d1b0-11e1-89ae-279075081939';
 
 export interface RunningServer {
