@@ -62,6 +62,8 @@ export function parseSize(raw: string, version: ApiVersion): SizeSpec {
     if (text.startsWith('^')) throw badRequest(`size '${raw}': '^' is not part of the 2.1 syntax`);
     upscale = true;
     if (text === 'full') return { kind: 'full', upscale: false };
+    // 2.1 `max` is `full` unless maxWidth/maxHeight/maxArea make it smaller: never above the region.
+    if (text === 'max') return { kind: 'max', upscale: false };
   }
   if (text === 'max') return { kind: 'max', upscale };
   if (text.startsWith('pct:')) {

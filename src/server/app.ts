@@ -20,6 +20,15 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     trustProxy: config.trustProxy,
     // Identifiers carry encoded slashes; the Image API routes decode segments themselves.
     routerOptions: { ignoreDuplicateSlashes: false },
+    // Errors raised before routing (malformed percent-encoding) skip the hooks: keep them plain
+    // text with the CORS header like every other response (the `cors` feature is advertised).
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.statusCode ?? 400;
+      const body = `${status} ${error.message}\n`;
+      reply.raw
+        .writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Access-Control-Allow-Origin': '*' })
+        .end(body);
+    },
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   await app.register(cors, {
