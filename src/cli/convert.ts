@@ -1,10 +1,9 @@
 import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { existsSync, statSync } from 'node:fs';
-import sharp from 'sharp';
 import { ConfigError } from '../config/load.js';
 import { loadRules, RulesError } from '../pipeline/rules.js';
-import { runConversion, type ConversionReport } from '../pipeline/run.js';
+import type { ConversionReport } from '../pipeline/run.js';
 import { progressReporter } from './progress.js';
 
 /** Exit code of a batch that finished but could not convert every page (usage errors are 2). */
@@ -71,9 +70,8 @@ export function convertCommand(): Command {
         throw error;
       }
       const workers = (opts.workers as number | undefined) ?? cpus().length;
-      // Each page's libvips pipeline gets its share of the cores; the libuv pool must hold all pages in flight.
-      sharp.concurrency(Math.max(1, Math.floor(cpus().length / workers)));
       const progress = progressReporter();
+      const { runConversion } = await import('../pipeline/run.js');
       const report = await runConversion({
         masters,
         out: opts.out as string,

@@ -2,7 +2,6 @@ import { Command, Option } from 'commander';
 import { loadServeConfig } from '../config/load.js';
 import { nativeAddon } from '../imaging/native.js';
 import { createLogger } from '../log.js';
-import { buildApp } from '../server/app.js';
 
 const int = (value: string): number => {
   const n = Number(value);
@@ -60,6 +59,8 @@ export function serveCommand(): Command {
       const { config: configFile, ...flags } = opts;
       const config = loadServeConfig(flags, { configFile: configFile as string | undefined });
       const logger = createLogger(config.logLevel);
+      // Loaded here, not at start-up: every other command (and --help) starts faster without Fastify.
+      const { buildApp } = await import('../server/app.js');
       const app = await buildApp(config, logger);
       const address = await app.listen({ port: config.port, host: config.host });
       const native = nativeAddon();

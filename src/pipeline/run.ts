@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { Catalog } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
 import { convertPage, MasterError, settingsFingerprint, sha256File, type ConversionSettings } from './convert.js';
@@ -69,13 +70,22 @@ export const CATALOG_FILE = 'catalog.sqlite';
 export const IMAGES_DIR = 'images';
 const TEMP_DIR = '.tmp';
 
-/** Runs `queue` through `worker` with at most `limit` in flight. */
+/** Runs `items` through `worker` with at most `limit` in flight. */
 async function pool<T>(items: readonly T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
     while (next < items.length) await worker(items[next++]!);
   });
   await Promise.all(lanes);
+}
+
+/**
+ * libvips threads per page: the cores shared among the workers. Not more for a lone page: on a
+ * 108 MP master two threads wrote the pyramid slower than one (1.85 s vs 2.26 s; the pyramid is
+ * built sequentially and extra threads only contend).
+ */
+function shareCores(workers: number): void {
+  sharp.concurrency(Math.max(1, Math.floor(cpus().length / workers)));
 }
 
 /**
@@ -111,6 +121,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   const masters = path.resolve(options.masters);
   const out = path.resolve(options.out);
   const settingsKey = settingsFingerprint(options.settings);
+  shareCores(options.workers);
   const scan = await scanMasters(masters);
   const plan = await planConversion(scan, pageDirectories, { rules: options.rules, rootName: path.basename(masters) });
 
