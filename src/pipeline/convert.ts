@@ -50,6 +50,7 @@ export async function convertPage(
       failOn: 'error',
       limitInputPixels: settings.maxInputPixels,
     });
+  if (/\.(jp2|j2k|jpf|jpx)$/i.test(master)) throw new MasterError('JPEG 2000 masters cannot be converted yet (sharp has no JPEG 2000 decoder; support is planned)');
   let meta: Metadata;
   try {
     meta = await open().metadata();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -12,7 +12,7 @@ import { sha256File } from '../../src/pipeline/convert.js';
 import type { ConversionReport } from '../../src/pipeline/run.js';
 import { buildCorpus, expectedPage, pagePicture } from '../helpers/corpus.js';
 import { assertSimilar, decode, fetchBytes } from '../helpers/pixels.js';
-import { startServer, tempDir } from '../helpers/server.js';
+import { FIXTURES, startServer, tempDir } from '../helpers/server.js';
 
 const CLI = path.resolve(import.meta.dirname, '../../dist/cli/index.js');
 const run = promisify(execFile);
@@ -255,6 +255,23 @@ describe('vitrine convert usage', () => {
       } finally {
         catalog.close();
       }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('reports a JPEG 2000 master as not convertible yet, by path, and converts the rest', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const masters = path.join(dir, 'masters', 'box');
+      await mkdir(masters, { recursive: true });
+      await copyFile(path.join(FIXTURES, '67352ccc-d1b0-11e1-89ae-279075081939.jp2'), path.join(masters, '001.jp2'));
+      await pagePicture(2).png().toFile(path.join(masters, '002.png'));
+      const result = await vitrine('convert', path.join(dir, 'masters'), '--out', path.join(dir, 'out'), '--json');
+      assert.equal(result.code, 3);
+      const report = JSON.parse(result.stdout) as ConversionReport;
+      assert.deepEqual(report.failed.map((f) => [f.source, /JPEG 2000/.test(f.reason)]), [['box/001.jp2', true]]);
+      assert.equal(report.totals.converted, 1);
     } finally {
       await cleanup();
     }
