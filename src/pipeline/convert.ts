@@ -1,8 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { sniffFormat } from '../imaging/open-source.js';
+import { readIfds, TiffFormatError } from '../imaging/tiff/ifd.js';
 
 export interface ConversionSettings {
   readonly format: 'ptiff';
@@ -55,7 +57,7 @@ export async function convertPage(
   try {
     meta = await open().metadata();
   } catch (error) {
-    throw new MasterError(describe(error));
+    throw new MasterError(await diagnose(master, error));
   }
   if (!meta.width || !meta.height) throw new MasterError('no image dimensions in the file');
   const grey = meta.channels !== undefined && meta.channels <= 2 && meta.space !== 'cmyk';
@@ -81,15 +83,41 @@ export async function convertPage(
     return { width: info.width, height: info.height };
   } catch (error) {
     await rm(temporary, { force: true });
-    throw new MasterError(describe(error));
+    throw new MasterError(await diagnose(master, error));
   }
 }
 
 /** libvips messages carry the loader name and a trailing newline; keep one readable line. */
-function describe(error: unknown): string {
+function libvipsLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const line = message.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(': ');
-  if (/unsupported image format/i.test(line)) return 'not an image, or a format that cannot be read';
+  return message.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(': ');
+}
+
+/**
+ * Why a master cannot be read, in words an archivist can act on: libvips only says "unsupported
+ * image format" for an empty file, a text file and a truncated TIFF alike, so look at the bytes.
+ */
+async function diagnose(master: string, error: unknown): Promise<string> {
+  const line = libvipsLine(error);
   if (/pixel limit/i.test(line)) return `too large (over the maxInputPixels limit): ${line}`;
-  return line || 'cannot be read';
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(master, 'r');
+    const { size } = await handle.stat();
+    if (size === 0) return 'empty file (0 bytes)';
+    const head = Buffer.alloc(Math.min(size, 64));
+    await handle.read(head, 0, head.length, 0);
+    const format = sniffFormat(head);
+    if (format === undefined) {
+      const text = /^[\t\n\r\x20-\x7e\u00a0-\uffff]*$/u.test(head.toString('utf8').replace(/\uFFFD$/, ''));
+      return `not an image: the content is ${text ? 'text' : 'not TIFF, JPEG, PNG or JPEG 2000'} (${size} bytes)`;
+    }
+    if (format === 'tiff') await readIfds(handle, size);
+    return `damaged ${format.toUpperCase()}${line && !/unsupported image format/i.test(line) ? `: ${line}` : ' (truncated or corrupt)'}`;
+  } catch (inner) {
+    if (inner instanceof TiffFormatError) return /^truncated/.test(inner.message) ? inner.message : `damaged TIFF: ${inner.message}`;
+    return line || 'cannot be read';
+  } finally {
+    await handle?.close();
+  }
 }
