@@ -23,6 +23,12 @@ const program = new Command('vitrine')
   .addCommand(convertCommand())
   .addHelpText('after', '\nRun `vitrine <command> --help` for the options of a command.');
 
+// Descriptions are written as paragraphs with line breaks for the source's sake; let Commander wrap
+// them to the terminal instead of breaking lines twice.
+for (const command of program.commands) {
+  command.description(command.description().split(/\n{2,}/).map((p) => p.replace(/\s*\n\s*/g, ' ')).join('\n\n'));
+}
+
 program.exitOverride((error) => {
   process.exit(error.exitCode === 0 ? 0 : 2);
 });
