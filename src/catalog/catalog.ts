@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { naturalCompare } from '../pipeline/naming.js';
+import type { ObjectMetadata } from './metadata.js';
 
 /** One page as the catalog records it: where it came from, where its derivative is, its size. */
 export interface PageRecord {
@@ -27,6 +28,16 @@ export interface ObjectRecord {
   /** The object's folder, relative to the masters root ('.' for the root itself). */
   readonly folder: string;
   readonly pageCount: number;
+  /** When the last conversion run recorded the object (ISO 8601). */
+  readonly updatedAt: string;
+}
+
+/** An object's descriptive metadata, with the files it was read from. */
+export interface MetadataRecord {
+  readonly metadata: ObjectMetadata;
+  /** The sidecar and CSV files it came from (empty: defaults only). */
+  readonly sources: string[];
+  readonly updatedAt: string;
 }
 
 const SCHEMA = `
@@ -53,6 +64,12 @@ CREATE TABLE IF NOT EXISTS pages (
   PRIMARY KEY (source_path, source_page)
 );
 CREATE INDEX IF NOT EXISTS pages_by_object ON pages (object_id, sequence);
+CREATE TABLE IF NOT EXISTS object_metadata (
+  object_id TEXT PRIMARY KEY,
+  metadata TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
 `;
 
 interface PageRow {
@@ -87,6 +104,15 @@ const toRecord = (row: PageRow): PageRecord => ({
   convertedAt: row.converted_at,
 });
 
+interface ObjectRow {
+  id: string;
+  folder: string;
+  page_count: number;
+  updated_at: string;
+}
+
+const toObject = (r: ObjectRow): ObjectRecord => ({ id: r.id, folder: r.folder, pageCount: r.page_count, updatedAt: r.updated_at });
+
 /**
  * The embedded catalog (SQLite, WAL): every object and page with its order, source, checksum,
  * derivative and pixel size, so manifests never open an image. Each page is committed as it
@@ -94,6 +120,8 @@ const toRecord = (row: PageRow): PageRecord => ({
  */
 export class Catalog {
   private readonly db: Database.Database;
+  /** Whether the catalog has the metadata table (a catalog written before it existed, read-only, has not). */
+  private readonly hasMetadata: boolean;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -103,6 +131,15 @@ export class Catalog {
       this.db.exec(SCHEMA);
     }
     this.db.pragma('busy_timeout = 5000');
+    this.hasMetadata = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'object_metadata'").get() !== undefined;
+  }
+
+  /**
+   * A number that changes whenever another connection commits to the catalog (SQLite's
+   * data_version): readers cache what they derive from the catalog under it.
+   */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
   }
 
   /** The page recorded for a source (and page index inside it), if any. */
@@ -148,9 +185,35 @@ export class Catalog {
 
   /** Every object, in natural order of their ids (ms7 before ms12). */
   objects(): ObjectRecord[] {
-    return (this.db.prepare('SELECT id, folder, page_count FROM objects').all() as { id: string; folder: string; page_count: number }[])
-      .map((r) => ({ id: r.id, folder: r.folder, pageCount: r.page_count }))
+    return (this.db.prepare('SELECT id, folder, page_count, updated_at FROM objects').all() as ObjectRow[])
+      .map(toObject)
       .sort((a, b) => naturalCompare(a.id, b.id));
+  }
+
+  /** One object, if the catalog has it. */
+  object(id: string): ObjectRecord | undefined {
+    const row = this.db.prepare('SELECT id, folder, page_count, updated_at FROM objects WHERE id = ?').get(id) as ObjectRow | undefined;
+    return row && toObject(row);
+  }
+
+  /** Replaces an object's descriptive metadata (every conversion run does, so edited sidecars apply). */
+  setObjectMetadata(id: string, metadata: ObjectMetadata, sources: readonly string[]): void {
+    this.db
+      .prepare(
+        `INSERT INTO object_metadata (object_id, metadata, sources, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (object_id) DO UPDATE SET metadata = excluded.metadata, sources = excluded.sources, updated_at = excluded.updated_at`,
+      )
+      .run(id, JSON.stringify(metadata), JSON.stringify(sources), new Date().toISOString());
+  }
+
+  /** An object's descriptive metadata, if any was recorded. */
+  objectMetadata(id: string): MetadataRecord | undefined {
+    if (!this.hasMetadata) return undefined;
+    const row = this.db.prepare('SELECT metadata, sources, updated_at FROM object_metadata WHERE object_id = ?').get(id) as
+      | { metadata: string; sources: string; updated_at: string }
+      | undefined;
+    if (!row) return undefined;
+    return { metadata: JSON.parse(row.metadata) as ObjectMetadata, sources: JSON.parse(row.sources) as string[], updatedAt: row.updated_at };
   }
 
   /** An object's pages in reading order. */

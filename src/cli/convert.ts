@@ -39,7 +39,9 @@ export function convertCommand(): Command {
         '(Thumbs.db, .DS_Store, ._*, notes) are listed as ignored.\n\n' +
         'Re-running is safe and fast: pages whose master (size, mtime) and settings are unchanged are\n' +
         'skipped; a run killed at any moment resumes where it stopped. A broken master is reported and\n' +
-        `the batch goes on; the exit code is then ${EXIT_PAGES_FAILED}. A JSON report is written under OUT/reports/.`,
+        `the batch goes on; the exit code is then ${EXIT_PAGES_FAILED}. A JSON report is written under OUT/reports/.\n\n` +
+        'Descriptive metadata for the manifests: a manifest.yml (or .json) beside an object\'s masters,\n' +
+        'and/or one CSV for the whole batch (--metadata), read again on every run (see docs/metadata.md).',
     )
     .argument('<masters>', 'folder of masters')
     .option('-o, --out <dir>', 'output folder: images/, catalog.sqlite, reports/')
@@ -47,6 +49,7 @@ export function convertCommand(): Command {
     .option('--quality <1-100>', 'JPEG quality of the tiles', int('quality', 1, 100), 85)
     .option('-w, --workers <n>', `pages converted at once (default: number of cores, ${cpus().length})`, int('workers', 1, 256))
     .option('--rules <file>', 'naming rules (YAML or JSON): object and sequence from file names')
+    .option('--metadata <file.csv>', 'descriptive metadata of the batch, one row per object (see docs/metadata.md)')
     .option('--max-input-pixels <px>', 'largest master accepted, in pixels', int('max-input-pixels', 1, Number.MAX_SAFE_INTEGER), 2_000_000_000)
     .option('-n, --dry-run', 'plan and report anomalies; write nothing')
     .option('--json', 'print the report as JSON on stdout')
@@ -56,6 +59,7 @@ export function convertCommand(): Command {
         '  $ vitrine convert ./masters --out ./vitrine-data\n' +
         '  $ vitrine convert ./masters --out ./vitrine-data --dry-run\n' +
         '  $ vitrine convert ./flat-scans --out ./vitrine-data --rules rules.yml --workers 4\n' +
+        '  $ vitrine convert ./masters --out ./vitrine-data --metadata batch.csv\n' +
         '  $ vitrine serve --data ./vitrine-data',
     )
     .action(async (masters: string, opts: Record<string, unknown>) => {
@@ -78,8 +82,13 @@ export function convertCommand(): Command {
         workers,
         settings: { format: 'ptiff', quality: opts.quality as number, tileSize: 256, maxInputPixels: opts.maxInputPixels as number },
         rules,
+        metadataCsv: opts.metadata as string | undefined,
         dryRun: opts.dryRun === true,
         onProgress: (p) => progress.update(p),
+      }).catch((error: unknown) => {
+        // An unreadable or malformed --metadata CSV is a usage error, found before anything is converted.
+        if (error instanceof Error && error.name === 'MetadataError') throw new ConfigError(error.message);
+        throw error;
       });
       progress.finish();
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { ConfigError } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { convertCommand } from './convert.js';
+import { manifestsCommand } from './manifests.js';
 import { serveCommand } from './serve.js';
 
 // libuv's pool runs libvips pipelines and file reads; it is sized once, before its first use. A batch
@@ -21,6 +22,7 @@ const program = new Command('vitrine')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(serveCommand())
   .addCommand(convertCommand())
+  .addCommand(manifestsCommand())
   .addHelpText('after', '\nRun `vitrine <command> --help` for the options of a command.');
 
 // Descriptions are written as paragraphs with line breaks for the source's sake; let Commander wrap

@@ -19,8 +19,11 @@ export interface PlannedObject {
   readonly pages: PlannedPage[];
 }
 
-export interface Anomaly extends NamingAnomaly {
+export interface Anomaly {
   readonly object: string;
+  /** A naming anomaly of the object's masters, or a problem with its descriptive metadata. */
+  readonly kind: NamingAnomaly['kind'] | 'metadata';
+  readonly detail: string;
 }
 
 export interface Plan {

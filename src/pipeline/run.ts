@@ -5,6 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { Catalog } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
+import { describeObjects } from './metadata/collect.js';
 import { convertPage, MasterError, settingsFingerprint, sha256File, type ConversionSettings } from './convert.js';
 import { pageDirectories } from './pages.js';
 import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
@@ -17,6 +18,8 @@ export interface ConversionOptions {
   readonly workers: number;
   readonly settings: ConversionSettings;
   readonly rules?: readonly NameRule[] | undefined;
+  /** A batch CSV of descriptive metadata, one row per object (see docs/metadata.md). */
+  readonly metadataCsv?: string | undefined;
   readonly dryRun: boolean;
   readonly onProgress?: ((progress: Progress) => void) | undefined;
 }
@@ -124,6 +127,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   shareCores(options.workers);
   const scan = await scanMasters(masters);
   const plan = await planConversion(scan, pageDirectories, { rules: options.rules, rootName: path.basename(masters) });
+  // Sidecars and the CSV are read before anything is converted: an unreadable CSV stops the run here.
+  const descriptions = await describeObjects(masters, plan, options.metadataCsv);
+  const anomalies = [...plan.anomalies, ...descriptions.anomalies];
 
   const catalogFile = path.join(out, CATALOG_FILE);
   let catalog: Catalog | undefined;
@@ -209,6 +215,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
           .filter((p) => !failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`))
           .map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage }));
         catalog.setObjectPages(object, pages);
+        // Every run, even when every page was skipped: an edited sidecar or CSV is picked up.
+        const described = descriptions.objects.get(object.id);
+        if (described) catalog.setObjectMetadata(object.id, described.metadata, described.sources);
       }
     }
   } finally {
@@ -230,13 +239,13 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       skipped: skipped.length,
       failed: failed.length,
       ignored: plan.ignored.length,
-      anomalies: plan.anomalies.length,
+      anomalies: anomalies.length,
     },
     converted,
     skipped,
     failed,
     ignored: plan.ignored,
-    anomalies: plan.anomalies,
+    anomalies,
   };
   if (options.dryRun) return report;
   const reportPath = path.join(out, 'reports', `convert-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);

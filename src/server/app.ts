@@ -7,6 +7,8 @@ import { ImageService } from './image-service.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
+import { presentationRoutes } from './routes/presentation.js';
+import { PresentationStore } from '../presentation/store.js';
 
 /** Builds the HTTP application (not listening yet), so tests and the CLI share one wiring. */
 export async function buildApp(config: ServeConfig, logger: Logger): Promise<FastifyInstance> {
@@ -40,6 +42,9 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(healthRoutes);
   await app.register(homeRoutes);
   await app.register(imageApiRoutes, { images, baseUrl: config.baseUrl, cacheControl: config.cacheControl });
+  const store = config.data !== undefined ? new PresentationStore(config.data) : undefined;
+  app.addHook('onClose', async () => store?.close());
+  await app.register(presentationRoutes, { store, baseUrl: config.baseUrl, limits: images.limits });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);
   });

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { Compression, readIfds } from '../../src/imaging/tiff/ifd.js';
@@ -13,20 +11,7 @@ import type { ConversionReport } from '../../src/pipeline/run.js';
 import { buildCorpus, expectedPage, pagePicture } from '../helpers/corpus.js';
 import { assertSimilar, decode, fetchBytes } from '../helpers/pixels.js';
 import { FIXTURES, startServer, tempDir } from '../helpers/server.js';
-
-const CLI = path.resolve(import.meta.dirname, '../../dist/cli/index.js');
-const run = promisify(execFile);
-
-/** Runs the built CLI; resolves with its exit code and output whatever the code. */
-async function vitrine(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { vitrine } from '../helpers/cli.js';
 
 // Derivatives are rewritten under the same name during these tests: libvips must not serve a cached decode.
 sharp.cache(false);

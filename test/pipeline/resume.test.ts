@@ -11,7 +11,7 @@ import type { ConversionReport } from '../../src/pipeline/run.js';
 import { buildBatch } from '../helpers/corpus.js';
 import { tempDir } from '../helpers/server.js';
 
-const CLI = path.resolve(import.meta.dirname, '../../dist/cli/index.js');
+import { CLI } from '../helpers/cli.js';
 
 async function derivativeCount(dir: string): Promise<number> {
   const files = await readdir(dir, { recursive: true }).catch(() => [] as string[]);

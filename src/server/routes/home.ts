@@ -15,6 +15,8 @@ export async function homeRoutes(app: FastifyInstance): Promise<void> {
 <ul>
 <li>Image API 3.0: <code>/iiif/3/{identifier}/info.json</code></li>
 <li>Image API 2.1: <code>/iiif/2/{identifier}/info.json</code></li>
+<li>Presentation API 3.0 (with <code>--data</code>): <a href="/iiif/collection/top">/iiif/collection/top</a>, <code>/iiif/manifest/{object id}</code></li>
+<li>Presentation API 2.1: <a href="/iiif/presentation/2/collection/top">/iiif/presentation/2/collection/top</a>, <code>/iiif/presentation/2/manifest/{object id}</code></li>
 <li><a href="/health">Health</a></li>
 </ul>
 </main>

@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { ObjectMetadata } from '../../catalog/metadata.js';
+import type { Anomaly, Plan, PlannedObject } from '../plan.js';
+import { readMetadataCsv, type CsvDescription } from './csv.js';
+import { MetadataError, parseDescription } from './description.js';
+import { resolveObjectMetadata, type SourcedDescription } from './resolve.js';
+
+/** Sidecar names, most preferred first (when a folder has several, the first is read). */
+export const SIDECAR_NAMES = ['manifest.yml', 'manifest.yaml', 'manifest.json'];
+
+export interface DescribedObject {
+  readonly metadata: ObjectMetadata;
+  /** The files the metadata came from (sidecar paths under the masters, `file.csv row N`). */
+  readonly sources: string[];
+}
+
+export interface Descriptions {
+  readonly objects: Map<string, DescribedObject>;
+  readonly anomalies: Anomaly[];
+}
+
+async function readSidecar(file: string, relative: string): Promise<SourcedDescription> {
+  const text = await readFile(file, 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new MetadataError(`${relative}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return { source: relative, description: parseDescription(parsed, relative) };
+}
+
+/** The object a CSV row names: by id, then by folder, then either ignoring case. */
+function rowMatcher(objects: readonly PlannedObject[]): (name: string) => PlannedObject | undefined {
+  const byId = new Map(objects.map((o) => [o.id, o]));
+  const byFolder = new Map(objects.filter((o) => o.folder !== '.').map((o) => [o.folder, o]));
+  const lower = new Map<string, PlannedObject>();
+  for (const o of objects) {
+    if (o.folder !== '.' && !lower.has(o.folder.toLowerCase())) lower.set(o.folder.toLowerCase(), o);
+    if (!lower.has(o.id.toLowerCase())) lower.set(o.id.toLowerCase(), o);
+  }
+  return (name) => {
+    const n = name.replace(/\\/g, '/').replace(/^\.?\/+|\/+$/g, '');
+    return byId.get(n) ?? byFolder.get(n) ?? lower.get(n.toLowerCase());
+  };
+}
+
+/**
+ * The descriptive metadata of every planned object: its row of the batch CSV (if given), then the
+ * `manifest.yml` / `manifest.json` beside its masters, each field from the most specific. Problems
+ * (a bad field, a page that does not exist, a row for no object) become anomalies of the report;
+ * an unreadable CSV is a MetadataError.
+ */
+export async function describeObjects(masters: string, plan: Plan, csvFile?: string): Promise<Descriptions> {
+  const anomalies: Anomaly[] = [];
+  const found = new Map<string, SourcedDescription[]>();
+  const add = (object: PlannedObject, description: SourcedDescription): void => {
+    found.set(object.id, [...(found.get(object.id) ?? []), description]);
+  };
+
+  const csvRows: CsvDescription[] = csvFile ? await readMetadataCsv(csvFile) : [];
+  const defaults: SourcedDescription[] = [];
+  const match = rowMatcher(plan.objects);
+  const rowFor = new Map<string, string>();
+  for (const row of csvRows) {
+    let description;
+    try {
+      description = parseDescription(row.description, row.source);
+    } catch (error) {
+      if (!(error instanceof MetadataError)) throw error;
+      anomalies.push({ object: row.object || '(none)', kind: 'metadata', detail: `${error.message}; row not applied` });
+      continue;
+    }
+    if (row.object === '*') {
+      defaults.push({ source: row.source, description });
+      continue;
+    }
+    const object = match(row.object);
+    if (!object) {
+      anomalies.push({ object: row.object || '(none)', kind: 'metadata', detail: `${row.source}: names no object of this batch` });
+      continue;
+    }
+    const earlier = rowFor.get(object.id);
+    if (earlier) anomalies.push({ object: object.id, kind: 'metadata', detail: `${row.source} describes the object of ${earlier} again; both apply, the later row wins` });
+    rowFor.set(object.id, row.source);
+    add(object, { source: row.source, description });
+  }
+
+  // Sidecars: the scan lists them among the ignored files.
+  const sidecars = new Map<string, string[]>();
+  for (const file of plan.ignored) {
+    if (file.reason !== 'metadata sidecar') continue;
+    const folder = path.posix.dirname(file.relativePath);
+    sidecars.set(folder, [...(sidecars.get(folder) ?? []), file.relativePath]);
+  }
+  const objectsIn = new Map<string, PlannedObject[]>();
+  for (const object of plan.objects) objectsIn.set(object.folder, [...(objectsIn.get(object.folder) ?? []), object]);
+  for (const [folder, files] of sidecars) {
+    const rank = (f: string): number => SIDECAR_NAMES.indexOf(path.posix.basename(f).toLowerCase());
+    const [chosen, ...others] = [...files].sort((a, b) => rank(a) - rank(b));
+    const objects = objectsIn.get(folder) ?? [];
+    if (objects.length !== 1) {
+      anomalies.push({
+        object: folder,
+        kind: 'metadata',
+        detail:
+          objects.length === 0
+            ? `${chosen}: describes no object (no masters beside it)`
+            : `${chosen}: its folder holds ${objects.length} objects (${objects.map((o) => o.id).join(', ')}); describe them in a CSV (--metadata) instead`,
+      });
+      continue;
+    }
+    const object = objects[0]!;
+    if (others.length > 0) anomalies.push({ object: object.id, kind: 'metadata', detail: `${others.join(', ')} ignored: ${chosen} is read` });
+    try {
+      add(object, await readSidecar(path.join(masters, ...chosen!.split('/')), chosen!));
+    } catch (error) {
+      if (!(error instanceof MetadataError) && (error as NodeJS.ErrnoException).code === undefined) throw error;
+      anomalies.push({ object: object.id, kind: 'metadata', detail: `${(error as Error).message}; sidecar not applied` });
+    }
+  }
+
+  const objects = new Map<string, DescribedObject>();
+  for (const object of plan.objects) {
+    const descriptions = [...defaults, ...(found.get(object.id) ?? [])];
+    const { metadata, problems } = resolveObjectMetadata(object, descriptions);
+    for (const detail of problems) anomalies.push({ object: object.id, kind: 'metadata', detail });
+    objects.set(object.id, { metadata, sources: descriptions.map((d) => d.source) });
+  }
+  return { objects, anomalies };
+}

@@ -1,0 +1,79 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Catalog } from '../catalog/catalog.js';
+import type { SizeLimits } from '../image-api/request.js';
+import { collection2, collection3, collectionTree, type CollectionNode } from './collections.js';
+import { manifest2 } from './manifest-v2.js';
+import { manifest3 } from './manifest-v3.js';
+import { objectLabel } from './model.js';
+import { CATALOG_FILE, TOP_LABEL } from './store.js';
+import { PresentationUrls } from './urls.js';
+
+export interface ExportOptions {
+  /** Output folder of `vitrine convert` (its catalog.sqlite). */
+  readonly data: string;
+  /** Where the files will be published: ids are BASE/manifest/<id>.json, BASE/collection/top.json. */
+  readonly baseUrl: string;
+  /** The image server's public URL (default: baseUrl). */
+  readonly imageBaseUrl?: string | undefined;
+  readonly out: string;
+  /** Also write Presentation 2.1 under OUT/presentation/2/. */
+  readonly v2?: boolean | undefined;
+  readonly limits?: SizeLimits | undefined;
+}
+
+export interface ExportReport {
+  readonly manifests: number;
+  readonly collections: number;
+  readonly top: string;
+}
+
+/**
+ * Writes every manifest and collection as static files, laid out as their ids (so any web server
+ * serves them). Objects are read and written one at a time: memory does not grow with the catalog.
+ */
+export async function exportManifests(options: ExportOptions): Promise<ExportReport> {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const urls = new PresentationUrls(base, (options.imageBaseUrl ?? base).replace(/\/+$/, ''), 'static');
+  const limits = options.limits ?? { maxArea: 25_000_000 };
+  const fileFor = (url: string): string => path.join(options.out, ...url.slice(base.length + 1).split('/').map(decodeURIComponent));
+  const write = async (url: string, document: unknown): Promise<void> => {
+    const file = fileFor(url);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(`${file}.tmp`, `${JSON.stringify(document, null, 1)}\n`);
+    await rename(`${file}.tmp`, file);
+  };
+
+  const catalog = new Catalog(path.join(options.data, CATALOG_FILE), { readonly: true });
+  try {
+    const objects = catalog.objects();
+    const tree = collectionTree(objects, (o) => objectLabel(o, catalog.objectMetadata(o.id)?.metadata ?? {}), TOP_LABEL);
+    let manifests = 0;
+    for (const object of objects) {
+      if (object.pageCount === 0) continue;
+      const pages = catalog.pages(object.id);
+      if (pages.length === 0) continue;
+      const parentPath = tree.parentOf.get(object.id) ?? '';
+      const source = {
+        object,
+        pages,
+        metadata: catalog.objectMetadata(object.id)?.metadata ?? {},
+        parent: { path: parentPath, label: tree.nodes.get(parentPath)?.label ?? TOP_LABEL },
+      };
+      await write(urls.manifest(object.id, 3), manifest3(source, { urls, limits }));
+      if (options.v2) await write(urls.manifest(object.id, 2), manifest2(source, { urls, limits }));
+      manifests++;
+    }
+    let collections = 0;
+    const walk = async (node: CollectionNode): Promise<void> => {
+      await write(urls.collection(node.path, 3), collection3(tree, node, urls));
+      if (options.v2) await write(urls.collection(node.path, 2), collection2(node, urls));
+      collections++;
+      for (const child of node.children.values()) if (child.children.size > 0) await walk(child);
+    };
+    await walk(tree.root);
+    return { manifests, collections, top: urls.collection('', 3) };
+  } finally {
+    catalog.close();
+  }
+}

@@ -1,0 +1,52 @@
+import path from 'node:path';
+import type { ObjectRecord, PageRecord } from '../catalog/catalog.js';
+import type { LanguageMap, ObjectMetadata } from '../catalog/metadata.js';
+import type { Dimensions, SizeLimits } from '../image-api/request.js';
+import { maxSize } from '../image-api/resolve.js';
+import type { PresentationUrls } from './urls.js';
+
+/**
+ * What a manifest is built from, all of it from the catalog: the object, its pages in reading
+ * order with their derivative's size, and its descriptive metadata. No image is ever opened.
+ */
+export interface ManifestSource {
+  readonly object: ObjectRecord;
+  readonly pages: readonly PageRecord[];
+  readonly metadata: ObjectMetadata;
+  /** The collection the object sits in: its folder path ('' for the top) and label. */
+  readonly parent: { readonly path: string; readonly label: LanguageMap };
+}
+
+export interface BuildOptions {
+  readonly urls: PresentationUrls;
+  /** The image server's output limits: the size of `full/max` depends on them. */
+  readonly limits: SizeLimits;
+  /** Longest side of thumbnails, in pixels (default 200). */
+  readonly thumbnailSize?: number | undefined;
+}
+
+/** An object's label when no description gives one: its folder's name. */
+export function defaultObjectLabel(object: ObjectRecord): LanguageMap {
+  const name = object.folder !== '.' && object.folder !== '' ? path.posix.basename(object.folder) : (object.id.split('/').pop() ?? object.id);
+  return { none: [name] };
+}
+
+export const objectLabel = (object: ObjectRecord, metadata: ObjectMetadata): LanguageMap => metadata.label ?? defaultObjectLabel(object);
+
+/** A page's label: from the description, or its number in reading order. */
+export const pageLabel = (page: PageRecord, metadata: ObjectMetadata): LanguageMap =>
+  metadata.pageLabels?.[page.identifier] ?? { none: [String(page.sequence)] };
+
+/** The size `full/max` has on the image server. */
+export const maxImageSize = (page: Dimensions, limits: SizeLimits): Dimensions => maxSize(page, limits, false);
+
+/** A thumbnail's size: the page scaled to fit `box`×`box`, never upscaled. */
+export function thumbnailSize(page: Dimensions, box: number): Dimensions {
+  const scale = Math.min(1, box / page.width, box / page.height);
+  return { width: Math.max(1, Math.round(page.width * scale)), height: Math.max(1, Math.round(page.height * scale)) };
+}
+
+/** The first value of a language map, preferring English, then no language. */
+export function firstValue(map: LanguageMap): string {
+  return (map.en ?? map.none ?? Object.values(map)[0] ?? [''])[0] ?? '';
+}

@@ -1,0 +1,87 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { Catalog } from '../catalog/catalog.js';
+import type { LanguageMap } from '../catalog/metadata.js';
+import { collectionTree, type CollectionTree } from './collections.js';
+import { objectLabel, type ManifestSource } from './model.js';
+
+export const CATALOG_FILE = 'catalog.sqlite';
+export const TOP_LABEL: LanguageMap = { en: ['All objects'] };
+
+/**
+ * Read access to a data folder's catalog for the manifest service. One read-only connection, which
+ * sees every conversion as soon as it commits (WAL); the catalog file is checked on each use and
+ * reopened when it was replaced (a folder converted again from scratch). What is derived from the
+ * whole catalog (the collection tree) is cached until the catalog changes.
+ */
+export class PresentationStore {
+  private open: { catalog: Catalog; ino: number; dev: number } | undefined;
+  private cachedTree: { key: string; tree: CollectionTree; modified: Date } | undefined;
+
+  constructor(
+    readonly dataDir: string,
+    private readonly topLabel: LanguageMap = TOP_LABEL,
+  ) {}
+
+  get catalogFile(): string {
+    return path.join(this.dataDir, CATALOG_FILE);
+  }
+
+  /** The catalog, or undefined when the data folder has none (yet). */
+  private catalog(): { catalog: Catalog; ino: number } | undefined {
+    const info = statSync(this.catalogFile, { throwIfNoEntry: false });
+    if (!info) {
+      this.close();
+      return undefined;
+    }
+    if (!this.open || this.open.ino !== info.ino || this.open.dev !== info.dev) {
+      this.close();
+      this.open = { catalog: new Catalog(this.catalogFile, { readonly: true }), ino: info.ino, dev: info.dev };
+    }
+    return this.open;
+  }
+
+  /** A key that changes whenever the catalog does. */
+  private versionKey(open: { catalog: Catalog; ino: number }): string {
+    return `${open.ino}:${open.catalog.dataVersion()}`;
+  }
+
+  /** The folder hierarchy of every object with pages, and when the catalog last changed. */
+  tree(): { tree: CollectionTree; modified: Date } | undefined {
+    const open = this.catalog();
+    if (!open) return undefined;
+    const key = this.versionKey(open);
+    if (this.cachedTree?.key !== key) {
+      const objects = open.catalog.objects();
+      const tree = collectionTree(objects, (o) => objectLabel(o, open.catalog.objectMetadata(o.id)?.metadata ?? {}), this.topLabel);
+      const latest = objects.reduce((max, o) => Math.max(max, Date.parse(o.updatedAt) || 0), 0);
+      this.cachedTree = { key, tree, modified: new Date(latest) };
+    }
+    return { tree: this.cachedTree.tree, modified: this.cachedTree.modified };
+  }
+
+  /** Everything a manifest of the object is built from, or undefined when it has no pages or does not exist. */
+  manifestSource(objectId: string): { source: ManifestSource; modified: Date } | undefined {
+    const open = this.catalog();
+    if (!open) return undefined;
+    const object = open.catalog.object(objectId);
+    if (!object || object.pageCount === 0) return undefined;
+    const pages = open.catalog.pages(objectId);
+    if (pages.length === 0) return undefined;
+    const described = open.catalog.objectMetadata(objectId);
+    const { tree } = this.tree()!;
+    const parentPath = tree.parentOf.get(objectId) ?? objectId.split('/').slice(0, -1).join('/');
+    const parentLabel = tree.nodes.get(parentPath)?.label ?? this.topLabel;
+    const modified = Math.max(Date.parse(object.updatedAt) || 0, Date.parse(described?.updatedAt ?? '') || 0);
+    return {
+      source: { object, pages, metadata: described?.metadata ?? {}, parent: { path: parentPath, label: parentLabel } },
+      modified: new Date(modified),
+    };
+  }
+
+  close(): void {
+    this.open?.catalog.close();
+    this.open = undefined;
+    this.cachedTree = undefined;
+  }
+}

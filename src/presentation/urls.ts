@@ -1,0 +1,77 @@
+/**
+ * Every URL the Presentation documents contain, in one place. Two layouts:
+ *
+ *   server  (vitrine serve):   BASE/iiif/manifest/<object id>, BASE/iiif/collection/top,
+ *                              BASE/iiif/collection/<folder path>, and the 2.1 variants under
+ *                              BASE/iiif/presentation/2/{manifest,collection}/…
+ *   static  (vitrine manifests): BASE/manifest/<object id>.json, BASE/collection/top.json,
+ *                              BASE/collection/<folder path>.json, BASE/presentation/2/…
+ *
+ * Object ids and folder paths keep their slashes (each segment percent-encoded); the server also
+ * accepts them with encoded slashes (%2F). Canvases, annotations and ranges get ids under the same
+ * base; they are not separate documents. Image services live under the image server's base.
+ */
+export type UrlLayout = 'server' | 'static';
+
+/** The path of the top collection, and the name a folder called `top` is escaped with. */
+export const TOP = 'top';
+
+export const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
+
+export class PresentationUrls {
+  private readonly prefix: string;
+  private readonly suffix: string;
+
+  constructor(
+    readonly base: string,
+    /** Base URL of the Image API server (the same server by default). */
+    readonly imageBase: string = base,
+    readonly layout: UrlLayout = 'server',
+  ) {
+    this.prefix = layout === 'server' ? `${base}/iiif` : base;
+    this.suffix = layout === 'server' ? '' : '.json';
+  }
+
+  manifest(objectId: string, version: 2 | 3 = 3): string {
+    return `${this.prefix}${version === 2 ? '/presentation/2' : ''}/manifest/${encodePath(objectId)}${this.suffix}`;
+  }
+
+  /** A collection of the folder hierarchy; '' is the top collection. */
+  collection(path: string, version: 2 | 3 = 3): string {
+    // A first folder named `top` is escaped as top/top, so it cannot be taken for the top collection.
+    const name = path === '' ? TOP : path.split('/')[0] === TOP ? `${TOP}/${path}` : path;
+    return `${this.prefix}${version === 2 ? '/presentation/2' : ''}/collection/${encodePath(name)}${this.suffix}`;
+  }
+
+  canvas(pageIdentifier: string): string {
+    return `${this.prefix}/canvas/${encodePath(pageIdentifier)}`;
+  }
+
+  annotationPage(pageIdentifier: string): string {
+    return `${this.canvas(pageIdentifier)}/page`;
+  }
+
+  annotation(pageIdentifier: string): string {
+    return `${this.canvas(pageIdentifier)}/annotation`;
+  }
+
+  sequence(objectId: string): string {
+    return `${this.prefix}/sequence/${encodePath(objectId)}/normal`;
+  }
+
+  range(objectId: string, path: readonly number[]): string {
+    return `${this.prefix}/range/${encodePath(objectId)}/r${path.join('.')}`;
+  }
+
+  /** The Image API service of a page: /iiif/3/<identifier with %2F> or /iiif/2/…. */
+  imageService(identifier: string, version: 2 | 3): string {
+    return `${this.imageBase}/iiif/${version}/${encodeURIComponent(identifier)}`;
+  }
+}
+
+/** The folder path a collection URL path names ('' for the top collection). */
+export function collectionPathOf(urlPath: string): string {
+  const trimmed = urlPath.replace(/^\/+|\/+$/g, '');
+  if (trimmed === TOP || trimmed === '') return '';
+  return trimmed.startsWith(`${TOP}/`) ? trimmed.slice(TOP.length + 1) : trimmed;
+}

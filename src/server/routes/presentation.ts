@@ -1,0 +1,122 @@
+import compress from '@fastify/compress';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
+import type { SizeLimits } from '../../image-api/request.js';
+import { collection2, collection3 } from '../../presentation/collections.js';
+import { manifest2 } from '../../presentation/manifest-v2.js';
+import { manifest3 } from '../../presentation/manifest-v3.js';
+import { negotiate } from '../../presentation/negotiation.js';
+import type { PresentationStore } from '../../presentation/store.js';
+import { collectionPathOf, PresentationUrls } from '../../presentation/urls.js';
+import { publicBaseUrl } from '../base-url.js';
+import { etagFor, notModified } from '../http-cache.js';
+
+export interface PresentationOptions {
+  /** The data folder's catalog; undefined when serving a plain images folder (no manifests then). */
+  readonly store: PresentationStore | undefined;
+  readonly baseUrl: string | undefined;
+  readonly limits: SizeLimits;
+}
+
+/**
+ * Manifests change whenever the folder is converted again: caches may keep them but must
+ * revalidate (a 304 costs a catalog read, no image).
+ */
+const CACHE_CONTROL = 'public, no-cache';
+
+/** The decoded path after `prefix`: object ids and folder paths, with literal or encoded slashes. */
+function pathAfter(request: FastifyRequest, prefix: string): string {
+  const url = request.raw.url ?? request.url;
+  const query = url.indexOf('?');
+  const rest = (query === -1 ? url : url.slice(0, query)).slice(prefix.length);
+  try {
+    return decodeURIComponent(rest).replace(/\/+$/, '');
+  } catch {
+    throw badRequest(`'${rest}': malformed percent-encoding`);
+  }
+}
+
+/**
+ * IIIF Presentation API: a manifest per object and the folder hierarchy as collections, 3.0 by
+ * default and 2.1 on request (an Accept profile, or the /iiif/presentation/2/ paths). Built from
+ * the catalog on each request, so a new conversion shows without a restart.
+ *
+ *   /iiif/manifest/{object id}                   3.0 (or 2.1 by Accept profile)
+ *   /iiif/collection/top, /iiif/collection/{path}
+ *   /iiif/presentation/2/manifest/{object id}    2.1
+ *   /iiif/presentation/2/collection/top, …/{path}
+ */
+export async function presentationRoutes(app: FastifyInstance, options: PresentationOptions): Promise<void> {
+  // Encapsulated in this plugin: JSON is compressed, image responses (other plugins) never are.
+  await app.register(compress, { global: true, encodings: ['br', 'gzip', 'deflate'], threshold: 1024 });
+
+  const urlsFor = (request: FastifyRequest): PresentationUrls => new PresentationUrls(publicBaseUrl(request, options.baseUrl));
+  const requireStore = (): PresentationStore => {
+    if (!options.store) throw notFound('manifests are served for a converted data folder: start with --data DIR (the output of vitrine convert)');
+    return options.store;
+  };
+
+  function send(request: FastifyRequest, reply: FastifyReply, body: unknown, contentType: string, modified: Date): void {
+    const text = JSON.stringify(body);
+    reply.header('Vary', 'Accept');
+    if (notModified(request, reply, etagFor(text, contentType), modified, CACHE_CONTROL)) return;
+    reply.type(contentType).send(text);
+  }
+
+  function manifest(request: FastifyRequest, reply: FastifyReply, prefix: string, fixed?: 2 | 3): void {
+    const id = pathAfter(request, prefix);
+    if (id === '') throw notFound('no object id given: /iiif/manifest/{object id}');
+    const found = requireStore().manifestSource(id);
+    if (!found) throw notFound(`no object '${id}' with pages in the catalog`);
+    const { version, contentType } = negotiate(request.headers.accept, fixed);
+    const build = { urls: urlsFor(request), limits: options.limits };
+    send(request, reply, version === 3 ? manifest3(found.source, build) : manifest2(found.source, build), contentType, found.modified);
+  }
+
+  function collection(request: FastifyRequest, reply: FastifyReply, prefix: string, fixed?: 2 | 3): void {
+    const path = collectionPathOf(pathAfter(request, prefix));
+    const found = requireStore().tree();
+    if (!found) throw notFound('the data folder has no catalog yet: run vitrine convert');
+    const node = found.tree.nodes.get(path);
+    if (!node || node.children.size === 0 && path !== '') throw notFound(`no collection '${path}'`);
+    const { version, contentType } = negotiate(request.headers.accept, fixed);
+    const urls = urlsFor(request);
+    send(request, reply, version === 3 ? collection3(found.tree, node, urls) : collection2(node, urls), contentType, found.modified);
+  }
+
+  app.get('/iiif/manifest/*', async (request, reply) => {
+    manifest(request, reply, '/iiif/manifest/');
+    return reply;
+  });
+  app.get('/iiif/presentation/2/manifest/*', async (request, reply) => {
+    manifest(request, reply, '/iiif/presentation/2/manifest/', 2);
+    return reply;
+  });
+  app.get('/iiif/presentation/3/manifest/*', async (request, reply) => {
+    manifest(request, reply, '/iiif/presentation/3/manifest/', 3);
+    return reply;
+  });
+  app.get('/iiif/collection/*', async (request, reply) => {
+    collection(request, reply, '/iiif/collection/');
+    return reply;
+  });
+  app.get('/iiif/presentation/2/collection/*', async (request, reply) => {
+    collection(request, reply, '/iiif/presentation/2/collection/', 2);
+    return reply;
+  });
+  app.get('/iiif/presentation/3/collection/*', async (request, reply) => {
+    collection(request, reply, '/iiif/presentation/3/collection/', 3);
+    return reply;
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof IiifError) {
+      if (error.status >= 500) request.log.error({ err: error, url: request.url }, error.message);
+      reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.status} ${error.message}\n`);
+      return;
+    }
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${status < 500 ? (error as Error).message : 'internal error'}\n`);
+  });
+}
