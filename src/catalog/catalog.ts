@@ -120,6 +120,8 @@ const toObject = (r: ObjectRow): ObjectRecord => ({ id: r.id, folder: r.folder, 
  */
 export class Catalog {
   private readonly db: Database.Database;
+  /** Prepared once per SQL text: preparing costs more than running these small queries. */
+  private readonly statements = new Map<string, Database.Statement>();
   /** Whether the catalog has the metadata table (a catalog written before it existed, read-only, has not). */
   private readonly hasMetadata: boolean;
 
@@ -131,7 +133,13 @@ export class Catalog {
       this.db.exec(SCHEMA);
     }
     this.db.pragma('busy_timeout = 5000');
-    this.hasMetadata = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'object_metadata'").get() !== undefined;
+    this.hasMetadata = this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'object_metadata'").get() !== undefined;
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
   }
 
   /**
@@ -144,7 +152,7 @@ export class Catalog {
 
   /** The page recorded for a source (and page index inside it), if any. */
   page(sourcePath: string, sourcePage: number): PageRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM pages WHERE source_path = ? AND source_page = ?').get(sourcePath, sourcePage) as PageRow | undefined;
+    const row = this.statement('SELECT * FROM pages WHERE source_path = ? AND source_page = ?').get(sourcePath, sourcePage) as PageRow | undefined;
     return row && toRecord(row);
   }
 
@@ -165,10 +173,10 @@ export class Catalog {
    * still present, and the removal of pages whose source is gone or failed this time.
    */
   setObjectPages(object: { id: string; folder: string }, pages: readonly { sourcePath: string; sourcePage: number }[]): void {
-    const update = this.db.prepare('UPDATE pages SET sequence = ?, object_id = ? WHERE source_path = ? AND source_page = ?');
-    const existing = this.db.prepare('SELECT source_path, source_page FROM pages WHERE object_id = ?');
-    const remove = this.db.prepare('DELETE FROM pages WHERE source_path = ? AND source_page = ?');
-    const upsertObject = this.db.prepare(
+    const update = this.statement('UPDATE pages SET sequence = ?, object_id = ? WHERE source_path = ? AND source_page = ?');
+    const existing = this.statement('SELECT source_path, source_page FROM pages WHERE object_id = ?');
+    const remove = this.statement('DELETE FROM pages WHERE source_path = ? AND source_page = ?');
+    const upsertObject = this.statement(
       `INSERT INTO objects (id, folder, page_count, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET folder = excluded.folder, page_count = excluded.page_count, updated_at = excluded.updated_at`,
     );
@@ -178,21 +186,21 @@ export class Catalog {
         if (!keep.has(`${row.source_page}\0${row.source_path}`)) remove.run(row.source_path, row.source_page);
       }
       pages.forEach((p, i) => update.run(i + 1, object.id, p.sourcePath, p.sourcePage));
-      const count = (this.db.prepare('SELECT COUNT(*) AS n FROM pages WHERE object_id = ?').get(object.id) as { n: number }).n;
+      const count = (this.statement('SELECT COUNT(*) AS n FROM pages WHERE object_id = ?').get(object.id) as { n: number }).n;
       upsertObject.run(object.id, object.folder, count, new Date().toISOString());
     })();
   }
 
   /** Every object, in natural order of their ids (ms7 before ms12). */
   objects(): ObjectRecord[] {
-    return (this.db.prepare('SELECT id, folder, page_count, updated_at FROM objects').all() as ObjectRow[])
+    return (this.statement('SELECT id, folder, page_count, updated_at FROM objects').all() as ObjectRow[])
       .map(toObject)
       .sort((a, b) => naturalCompare(a.id, b.id));
   }
 
   /** One object, if the catalog has it. */
   object(id: string): ObjectRecord | undefined {
-    const row = this.db.prepare('SELECT id, folder, page_count, updated_at FROM objects WHERE id = ?').get(id) as ObjectRow | undefined;
+    const row = this.statement('SELECT id, folder, page_count, updated_at FROM objects WHERE id = ?').get(id) as ObjectRow | undefined;
     return row && toObject(row);
   }
 
@@ -209,7 +217,7 @@ export class Catalog {
   /** An object's descriptive metadata, if any was recorded. */
   objectMetadata(id: string): MetadataRecord | undefined {
     if (!this.hasMetadata) return undefined;
-    const row = this.db.prepare('SELECT metadata, sources, updated_at FROM object_metadata WHERE object_id = ?').get(id) as
+    const row = this.statement('SELECT metadata, sources, updated_at FROM object_metadata WHERE object_id = ?').get(id) as
       | { metadata: string; sources: string; updated_at: string }
       | undefined;
     if (!row) return undefined;
@@ -218,7 +226,7 @@ export class Catalog {
 
   /** An object's pages in reading order. */
   pages(objectId: string): PageRecord[] {
-    return (this.db.prepare('SELECT * FROM pages WHERE object_id = ? ORDER BY sequence').all(objectId) as PageRow[]).map(toRecord);
+    return (this.statement('SELECT * FROM pages WHERE object_id = ? ORDER BY sequence').all(objectId) as PageRow[]).map(toRecord);
   }
 
   close(): void {

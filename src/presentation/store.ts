@@ -61,7 +61,7 @@ export class PresentationStore {
   }
 
   /** Everything a manifest of the object is built from, or undefined when it has no pages or does not exist. */
-  manifestSource(objectId: string): { source: ManifestSource; modified: Date } | undefined {
+  manifestSource(objectId: string): { source: ManifestSource; modified: Date; version: string } | undefined {
     const open = this.catalog();
     if (!open) return undefined;
     const object = open.catalog.object(objectId);
@@ -69,13 +69,16 @@ export class PresentationStore {
     const pages = open.catalog.pages(objectId);
     if (pages.length === 0) return undefined;
     const described = open.catalog.objectMetadata(objectId);
-    const { tree } = this.tree()!;
+    // Only the parent's label comes from the tree: a tree from an earlier catalog version will do,
+    // so a catalog being written (every page commits) does not rebuild it for each manifest.
+    const tree = this.cachedTree?.tree ?? this.tree()!.tree;
     const parentPath = tree.parentOf.get(objectId) ?? objectId.split('/').slice(0, -1).join('/');
     const parentLabel = tree.nodes.get(parentPath)?.label ?? this.topLabel;
     const modified = Math.max(Date.parse(object.updatedAt) || 0, Date.parse(described?.updatedAt ?? '') || 0);
     return {
       source: { object, pages, metadata: described?.metadata ?? {}, parent: { path: parentPath, label: parentLabel } },
       modified: new Date(modified),
+      version: this.versionKey(open),
     };
   }
 

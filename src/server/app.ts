@@ -44,6 +44,8 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(imageApiRoutes, { images, baseUrl: config.baseUrl, cacheControl: config.cacheControl });
   const store = config.data !== undefined ? new PresentationStore(config.data) : undefined;
   app.addHook('onClose', async () => store?.close());
+  // The collection tree (every object's label) is built before the first request, not during it.
+  app.addHook('onReady', async () => void store?.tree());
   await app.register(presentationRoutes, { store, baseUrl: config.baseUrl, limits: images.limits });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);
