@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Builds the optional native addon (native/) during `npm ci`. It needs libjpeg-turbo's headers
-// (Debian/Ubuntu: libturbojpeg0-dev; macOS: brew install jpeg-turbo). Without them Vitrine still
-// works, on slower libvips paths, so a missing library or a failed build never fails the install.
+// Builds the optional native addon (native/) during `npm ci`. It needs libjpeg-turbo's headers:
+// TurboJPEG's (Debian/Ubuntu: libturbojpeg0-dev) for lossless edge-tile crops, and libjpeg's
+// (libjpeg62-turbo-dev) for decoding regions from stored tiles; macOS: brew install jpeg-turbo has
+// both. Without them Vitrine still works, on slower libvips paths, so a missing library or a failed
+// build never fails the install.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -13,8 +15,9 @@ if (process.env.VITRINE_NATIVE === 'off') {
   say('native addon not built (VITRINE_NATIVE=off)');
   process.exit(0);
 }
-const headers = ['/usr/include/turbojpeg.h', '/usr/local/include/turbojpeg.h', '/opt/homebrew/include/turbojpeg.h'];
-if (!headers.some((h) => existsSync(h))) {
+const includes = ['/usr/include', '/usr/local/include', '/opt/homebrew/include'];
+const has = (header) => includes.some((dir) => existsSync(path.join(dir, header)));
+if (!has('turbojpeg.h')) {
   say('libturbojpeg not found: edge tiles will be re-encoded with libvips (slower).');
   say('  for full speed: sudo apt-get install libturbojpeg0-dev (or brew install jpeg-turbo), then npm rebuild');
   process.exit(0);
@@ -27,4 +30,9 @@ if (result.status !== 0) {
   say(`native addon build failed; continuing without it.\n${(result.stderr ?? String(result.error)).split('\n').slice(-15).join('\n')}`);
   process.exit(0);
 }
-say('native addon built (libjpeg-turbo lossless tile crops)');
+if (has('jpeglib.h')) {
+  say('native addon built (libjpeg-turbo: lossless tile crops, region decoding from stored tiles)');
+} else {
+  say('native addon built (libjpeg-turbo lossless tile crops); without jpeglib.h, regions are decoded by libvips (slower).');
+  say('  for full speed: sudo apt-get install libjpeg62-turbo-dev (Ubuntu: libjpeg-turbo8-dev), then npm rebuild');
+}

@@ -2,9 +2,16 @@
 #include <napi.h>
 
 #include "jpeg_crop.h"
+#ifdef VITRINE_REGION_DECODE
+#include "region_decode.h"
+#endif
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cropJpeg", Napi::Function::New(env, CropJpeg));
+#ifdef VITRINE_REGION_DECODE
+  // Needs libjpeg-turbo's libjpeg API (jpeglib.h: Debian libjpeg62-turbo-dev) besides TurboJPEG.
+  RegisterRegionDecode(env, exports);
+#endif
   return exports;
 }
 

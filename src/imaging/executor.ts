@@ -1,6 +1,8 @@
 import sharp, { type Sharp } from 'sharp';
 import { IiifError } from '../image-api/errors.js';
 import type { Format, ImageRequest } from '../image-api/request.js';
+import type { NativeBinding } from './native.js';
+import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion, type DecodedRegion } from './region-decode.js';
 import type { ImageSource, Level } from './source.js';
 
 export interface RenderOptions {
@@ -42,8 +44,37 @@ function encode(image: Sharp, format: Format, options: RenderOptions): Sharp {
   }
 }
 
-/** Runs a resolved request on a source: read the right level, crop, scale, mirror, rotate, colour, encode. */
-export async function render(source: ImageSource, request: ImageRequest, options: RenderOptions): Promise<Buffer> {
+/**
+ * The region decoded by the native addon from the level's stored JPEG tiles, when the addon offers
+ * it and the level qualifies (see planRegionDecode); undefined otherwise, or when the addon fails.
+ */
+async function decodeNatively(
+  source: ImageSource,
+  level: Level,
+  rect: { left: number; top: number; right: number; bottom: number },
+  request: ImageRequest,
+  native: NativeBinding | undefined,
+): Promise<DecodedRegion | undefined> {
+  if (!native?.decodeJpegTiles) return undefined;
+  const plan = planRegionDecode(level, rect, request.size);
+  if (!plan) return undefined;
+  try {
+    const region = await decodeRegion(source, plan, native);
+    regionDecodeStats.native++;
+    return region;
+  } catch {
+    regionDecodeStats.failed++;
+    return undefined;
+  }
+}
+
+/**
+ * Runs a resolved request on a source: read the right level, crop, scale, mirror, rotate, colour,
+ * encode. With the native addon, a region of a JPEG-tiled level is decoded by libjpeg-turbo from
+ * the stored tiles it covers (off the JavaScript thread) and handed to sharp as raw pixels; anything
+ * else is read by libvips.
+ */
+export async function render(source: ImageSource, request: ImageRequest, options: RenderOptions, native?: NativeBinding): Promise<Buffer> {
   const { info } = source;
   const level = chooseLevel(info.levels, request);
   if (!info.tiled && level.width * level.height > options.maxInputPixels) {
@@ -52,7 +83,7 @@ export async function render(source: ImageSource, request: ImageRequest, options
       `the image is ${level.width}×${level.height} and not tiled; decoding it whole exceeds maxInputPixels (${options.maxInputPixels})`,
     );
   }
-  const { region, size } = request;
+  const { region } = request;
   const sx = info.width / level.width;
   const sy = info.height / level.height;
   const left = Math.min(level.width - 1, Math.floor(region.x / sx));
@@ -60,6 +91,16 @@ export async function render(source: ImageSource, request: ImageRequest, options
   const right = Math.min(level.width, Math.max(left + 1, Math.ceil((region.x + region.width) / sx)));
   const bottom = Math.min(level.height, Math.max(top + 1, Math.ceil((region.y + region.height) / sy)));
 
+  const decoded = await decodeNatively(source, level, { left, top, right, bottom }, request, native);
+  if (decoded) {
+    try {
+      const image = sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: decoded.channels } });
+      return await finish(image, decoded, request, options);
+    } finally {
+      // Every sharp pipeline that read the pixels has finished by now: the buffer can be reused.
+      releaseRegion(decoded);
+    }
+  }
   let image = sharp(source.path, {
     ...level.address,
     autoOrient: info.autoOrient,
@@ -70,7 +111,13 @@ export async function render(source: ImageSource, request: ImageRequest, options
   if (left !== 0 || top !== 0 || right !== level.width || bottom !== level.height) {
     image = image.extract({ left, top, width: right - left, height: bottom - top });
   }
-  if (size.width !== right - left || size.height !== bottom - top) {
+  return finish(image, { width: right - left, height: bottom - top }, request, options);
+}
+
+/** The rest of a request once its region is read (`image`, `input` pixels): scale, mirror, rotate, colour, encode. */
+async function finish(image: Sharp, input: { width: number; height: number }, request: ImageRequest, options: RenderOptions): Promise<Buffer> {
+  const { size } = request;
+  if (size.width !== input.width || size.height !== input.height) {
     image = image.resize(size.width, size.height, { fit: 'fill', kernel: options.kernel });
   }
   if (request.mirror) image = image.flop();

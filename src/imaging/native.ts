@@ -2,10 +2,36 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
+/** A region of one tiled level to decode with libjpeg-turbo (see native/src/region_decode.h). */
+export interface JpegTilesJob {
+  /** The level's JPEGTables (a tables-only stream), when its tiles are abbreviated streams. */
+  readonly tables: Buffer | undefined;
+  /** Each stored tile's JPEG stream, as read from the file. */
+  readonly tiles: readonly Buffer[];
+  /** Per tile: srcX, srcY, width, height (in the decoded tile), dstX, dstY (in `out`), in output pixels. */
+  readonly placements: Int32Array;
+  /** The tiles' full-resolution size: every stream must have it. */
+  readonly tileWidth: number;
+  readonly tileHeight: number;
+  /** DCT scaling: the tiles are decoded at 1/denominator of their size. */
+  readonly denominator: 1 | 2 | 4 | 8;
+  /** 0: greyscale; 1: YCbCr, converted to RGB; 2: RGB components stored as they are. */
+  readonly colour: 0 | 1 | 2;
+  /** Receives width × height × (1 or 3) bytes, row-major, interleaved. */
+  readonly out: Buffer;
+  readonly width: number;
+  readonly height: number;
+}
+
 /** What the optional native addon (native/, built by `npm ci` when libturbojpeg is installed) offers. */
 export interface NativeBinding {
   /** Lossless crop of the top-left width×height of a baseline JPEG (jpegtran -crop), no pixel decode. */
   cropJpeg(jpeg: Buffer, width: number, height: number): Buffer;
+  /**
+   * Decodes the parts of stored JPEG tiles a region needs into `out`, on libuv's thread pool. Absent
+   * when the addon was built without libjpeg's headers (jpeglib.h).
+   */
+  decodeJpegTiles?(job: JpegTilesJob): Promise<void>;
 }
 
 const ADDON = path.resolve(import.meta.dirname, '../../native/build/Release/vitrine_native.node');

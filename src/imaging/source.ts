@@ -22,6 +22,8 @@ export interface Level extends Dimensions {
   readonly scale: number;
   readonly tile?: Dimensions | undefined;
   readonly jpegTiles?: JpegTileGrid | undefined;
+  /** The level embeds an ICC profile: libvips converts its pixels to sRGB when it decodes them. */
+  readonly iccProfile?: boolean | undefined;
 }
 
 export interface SourceInfo extends Dimensions {

@@ -14,7 +14,7 @@ export class ImageService {
    * request then costs no file-system call at all. Failures are never cached.
    */
   private readonly resolved: LRUCache<string, string> | undefined;
-  /** The native addon when built: lossless crops of stored edge tiles. */
+  /** The native addon when built: lossless crops of stored edge tiles, regions decoded from stored JPEG tiles. */
   readonly native: NativeBinding | undefined = nativeAddon().binding;
 
   private constructor(

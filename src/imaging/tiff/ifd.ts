@@ -24,6 +24,7 @@ export const Tag = {
   TileByteCounts: 325,
   SubIFDs: 330,
   JPEGTables: 347,
+  ICCProfile: 34675,
 } as const;
 
 export const Compression = { None: 1, CCITTG4: 4, LZW: 5, OldJPEG: 6, JPEG: 7, Deflate: 8, AdobeDeflate: 32946 } as const;
@@ -44,6 +45,8 @@ export interface Ifd {
   readonly tileOffsets?: readonly number[] | undefined;
   readonly tileByteCounts?: readonly number[] | undefined;
   readonly jpegTables?: Buffer | undefined;
+  /** The directory embeds an ICC profile (libvips then converts its pixels to sRGB on load). */
+  readonly iccProfile: boolean;
   readonly subIfds: readonly Ifd[];
 }
 
@@ -194,6 +197,7 @@ async function readIfd(reader: Reader, offset: number, depth: number): Promise<{
     tileOffsets: list(Tag.TileOffsets),
     tileByteCounts: list(Tag.TileByteCounts),
     jpegTables: tables ? Buffer.from(tables.bytes) : undefined,
+    iccProfile: entries.has(Tag.ICCProfile),
     subIfds,
   };
   return { ifd, next };

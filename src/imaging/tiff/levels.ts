@@ -39,6 +39,7 @@ function toLevel(ifd: Ifd, address: LevelAddress, base: Dimensions): Level {
     scale: base.width / ifd.width,
     tile: tiled ? { width: ifd.tileWidth!, height: ifd.tileHeight! } : undefined,
     jpegTiles: tiled ? jpegTileGrid(ifd) : undefined,
+    iccProfile: ifd.iccProfile,
   };
 }
 

@@ -1,0 +1,277 @@
+#include "region_decode.h"
+
+#include <csetjmp>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+// jpeglib.h needs FILE and size_t declared first.
+#include <jpeglib.h>
+
+// jpeg_crop_scanline and jpeg_skip_scanlines are libjpeg-turbo's; IJG's libjpeg has neither.
+#if defined(LIBJPEG_TURBO_VERSION_NUMBER) && LIBJPEG_TURBO_VERSION_NUMBER >= 2000000
+
+namespace {
+
+enum Colour { kGrey = 0, kYCbCr = 1, kRgb = 2 };
+
+struct Placement {
+  const unsigned char* data;
+  size_t size;
+  int srcX, srcY, width, height, dstX, dstY;
+};
+
+struct Job {
+  const unsigned char* tables = nullptr;
+  size_t tablesSize = 0;
+  std::vector<Placement> tiles;
+  int tileWidth = 0, tileHeight = 0, denominator = 1, colour = kYCbCr;
+  unsigned char* out = nullptr;
+  int width = 0, height = 0, channels = 3;
+};
+
+struct ErrorManager {
+  jpeg_error_mgr pub;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+[[noreturn]] void ErrorExit(j_common_ptr cinfo) {
+  auto* manager = reinterpret_cast<ErrorManager*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, manager->message);
+  std::longjmp(manager->jump, 1);
+}
+
+// Level -1 is a warning (corrupt or truncated data, which libjpeg patches over): fail instead, so the
+// caller falls back to libvips and its own error handling. Trace messages (level >= 0) are ignored.
+void EmitMessage(j_common_ptr cinfo, int level) {
+  if (level < 0) ErrorExit(cinfo);
+}
+
+// Everything between setjmp and a longjmp out of libjpeg lives in this C-style function: no local has
+// a destructor, and the locals changed after setjmp are not used after the jump.
+bool DecodeAll(const Job& job, unsigned char* scratch, std::string& error) {
+  jpeg_decompress_struct cinfo;
+  ErrorManager manager;
+  std::memset(&cinfo, 0, sizeof cinfo);
+  cinfo.err = jpeg_std_error(&manager.pub);
+  manager.pub.error_exit = ErrorExit;
+  manager.pub.emit_message = EmitMessage;
+  manager.message[0] = '\0';
+  if (setjmp(manager.jump)) {
+    error = manager.message;
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  jpeg_create_decompress(&cinfo);
+  if (job.tables != nullptr) {
+    jpeg_mem_src(&cinfo, job.tables, static_cast<unsigned long>(job.tablesSize));
+    if (jpeg_read_header(&cinfo, FALSE) != JPEG_HEADER_TABLES_ONLY) {
+      std::snprintf(manager.message, sizeof manager.message, "JPEGTables is not a tables-only stream");
+      std::longjmp(manager.jump, 1);
+    }
+  }
+  const int components = job.colour == kGrey ? 1 : 3;
+  const int scaledTileWidth = job.tileWidth / job.denominator;
+  const int scaledTileHeight = job.tileHeight / job.denominator;
+  const size_t stride = static_cast<size_t>(job.width) * job.channels;
+  for (const Placement& tile : job.tiles) {
+    jpeg_mem_src(&cinfo, tile.data, static_cast<unsigned long>(tile.size));
+    if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
+      std::snprintf(manager.message, sizeof manager.message, "a tile holds no image");
+      std::longjmp(manager.jump, 1);
+    }
+    if (static_cast<int>(cinfo.image_width) != job.tileWidth || static_cast<int>(cinfo.image_height) != job.tileHeight ||
+        cinfo.num_components != components || cinfo.data_precision != 8 || cinfo.progressive_mode) {
+      std::snprintf(manager.message, sizeof manager.message, "a tile is %ux%u, %d components, %d-bit%s; expected %dx%d, %d, 8-bit baseline",
+                    cinfo.image_width, cinfo.image_height, cinfo.num_components, cinfo.data_precision,
+                    cinfo.progressive_mode ? ", progressive" : "", job.tileWidth, job.tileHeight, components);
+      std::longjmp(manager.jump, 1);
+    }
+    // Sampling as libtiff accepts it: RGB unsubsampled; YCbCr with chroma at 1×1 (luma 1 or 2 each way).
+    if (components == 3) {
+      const jpeg_component_info* c = cinfo.comp_info;
+      bool chroma = c[1].h_samp_factor == 1 && c[1].v_samp_factor == 1 && c[2].h_samp_factor == 1 && c[2].v_samp_factor == 1;
+      bool luma = job.colour == kRgb ? c[0].h_samp_factor == 1 && c[0].v_samp_factor == 1
+                                     : c[0].h_samp_factor <= 2 && c[0].v_samp_factor <= 2;
+      if (!chroma || !luma) {
+        std::snprintf(manager.message, sizeof manager.message, "unexpected sampling factors %dx%d,%dx%d,%dx%d", c[0].h_samp_factor,
+                      c[0].v_samp_factor, c[1].h_samp_factor, c[1].v_samp_factor, c[2].h_samp_factor, c[2].v_samp_factor);
+        std::longjmp(manager.jump, 1);
+      }
+    }
+    // The TIFF's Photometric says what the components are, whatever JFIF/Adobe markers the stream has.
+    cinfo.jpeg_color_space = job.colour == kGrey ? JCS_GRAYSCALE : job.colour == kRgb ? JCS_RGB : JCS_YCbCr;
+    cinfo.out_color_space = job.colour == kGrey ? JCS_GRAYSCALE : JCS_RGB;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = static_cast<unsigned int>(job.denominator);
+    cinfo.dct_method = JDCT_ISLOW;
+    cinfo.do_fancy_upsampling = TRUE;
+    jpeg_start_decompress(&cinfo);
+    if (static_cast<int>(cinfo.output_width) != scaledTileWidth || static_cast<int>(cinfo.output_height) != scaledTileHeight ||
+        cinfo.output_components != job.channels) {
+      std::snprintf(manager.message, sizeof manager.message, "unexpected decoded tile size %ux%u", cinfo.output_width, cinfo.output_height);
+      std::longjmp(manager.jump, 1);
+    }
+    // Columns: libjpeg widens the crop to the left to an iMCU boundary; the right edge stays. Fancy
+    // upsampling treats the crop's edges as the image's: a margin on both sides gives it the chroma
+    // samples beyond them, so the pixels kept are those of a whole-tile decode.
+    JDIMENSION cropX = static_cast<JDIMENSION>(tile.srcX);
+    JDIMENSION cropWidth = static_cast<JDIMENSION>(tile.width);
+    if (tile.srcX != 0 || tile.width != scaledTileWidth) {
+      const int margin = cinfo.max_h_samp_factor * cinfo.min_DCT_scaled_size;  // one iMCU column
+      const int from = tile.srcX - margin > 0 ? tile.srcX - margin : 0;
+      const int to = tile.srcX + tile.width + margin < scaledTileWidth ? tile.srcX + tile.width + margin : scaledTileWidth;
+      cropX = static_cast<JDIMENSION>(from);
+      cropWidth = static_cast<JDIMENSION>(to - from);
+      if (from != 0 || to != scaledTileWidth) jpeg_crop_scanline(&cinfo, &cropX, &cropWidth);
+    }
+    const int lead = tile.srcX - static_cast<int>(cropX);
+    const bool direct = lead == 0 && static_cast<int>(cinfo.output_width) == tile.width;
+    if (tile.srcY > 0 && jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(tile.srcY)) != static_cast<JDIMENSION>(tile.srcY)) {
+      std::snprintf(manager.message, sizeof manager.message, "cannot skip to row %d of a tile", tile.srcY);
+      std::longjmp(manager.jump, 1);
+    }
+    unsigned char* target = job.out + static_cast<size_t>(tile.dstY) * stride + static_cast<size_t>(tile.dstX) * job.channels;
+    const size_t rowBytes = static_cast<size_t>(tile.width) * job.channels;
+    for (int y = 0; y < tile.height;) {
+      JSAMPROW rows[4];
+      int wanted = tile.height - y < 4 ? tile.height - y : 4;
+      if (!direct) wanted = 1;
+      for (int i = 0; i < wanted; i++) rows[i] = direct ? target + static_cast<size_t>(y + i) * stride : scratch;
+      JDIMENSION got = jpeg_read_scanlines(&cinfo, rows, static_cast<JDIMENSION>(wanted));
+      if (got == 0) {
+        std::snprintf(manager.message, sizeof manager.message, "a tile ended early");
+        std::longjmp(manager.jump, 1);
+      }
+      if (!direct) std::memcpy(target + static_cast<size_t>(y) * stride, scratch + static_cast<size_t>(lead) * job.channels, rowBytes);
+      y += static_cast<int>(got);
+    }
+    // The rows below the placement are never entropy-decoded. Abort keeps the tables for the next tile.
+    jpeg_abort_decompress(&cinfo);
+  }
+  jpeg_destroy_decompress(&cinfo);
+  return true;
+}
+
+class DecodeWorker : public Napi::AsyncWorker {
+ public:
+  DecodeWorker(Napi::Env env, Job job, Napi::Array keep)
+      : Napi::AsyncWorker(env, "vitrine:decodeJpegTiles"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
+    // Every buffer the job points into, held until the pool is done with them.
+    keep_ = Napi::Persistent(keep);
+    scratch_.resize(static_cast<size_t>(job_.tileWidth / job_.denominator) * job_.channels + 64);
+  }
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    std::string error;
+    if (!DecodeAll(job_, scratch_.data(), error)) SetError("decodeJpegTiles: " + error);
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Job job_;
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Array> keep_;
+  std::vector<unsigned char> scratch_;
+};
+
+bool IntProperty(const Napi::Object& object, const char* name, int min, int max, int& value) {
+  Napi::Value v = object.Get(name);
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<int>(d))) return false;
+  value = static_cast<int>(d);
+  return true;
+}
+
+}  // namespace
+
+Napi::Value DecodeJpegTiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto fail = [&](const std::string& message) {
+    Napi::TypeError::New(env, "decodeJpegTiles: " + message).ThrowAsJavaScriptException();
+    return env.Null();
+  };
+  if (info.Length() != 1 || !info[0].IsObject()) return fail("expects one job object");
+  Napi::Object object = info[0].As<Napi::Object>();
+  Job job;
+  Napi::Array keep = Napi::Array::New(env);
+  if (!IntProperty(object, "tileWidth", 8, 65536, job.tileWidth) || !IntProperty(object, "tileHeight", 8, 65536, job.tileHeight) ||
+      !IntProperty(object, "denominator", 1, 8, job.denominator) || !IntProperty(object, "colour", 0, 2, job.colour) ||
+      !IntProperty(object, "width", 1, 1 << 16, job.width) || !IntProperty(object, "height", 1, 1 << 16, job.height)) {
+    return fail("tileWidth, tileHeight, denominator, colour, width, height must be integers in range");
+  }
+  if (job.denominator != 1 && job.denominator != 2 && job.denominator != 4 && job.denominator != 8) return fail("denominator must be 1, 2, 4 or 8");
+  if (job.tileWidth % (8 * job.denominator) != 0 || job.tileHeight % (8 * job.denominator) != 0) {
+    return fail("tile dimensions must be multiples of 8 × denominator");
+  }
+  job.channels = job.colour == kGrey ? 1 : 3;
+
+  Napi::Value tables = object.Get("tables");
+  if (tables.IsBuffer()) {
+    auto buffer = tables.As<Napi::Buffer<unsigned char>>();
+    job.tables = buffer.Data();
+    job.tablesSize = buffer.Length();
+    keep.Set(keep.Length(), buffer);
+  } else if (!tables.IsUndefined() && !tables.IsNull()) {
+    return fail("tables must be a Buffer or undefined");
+  }
+
+  Napi::Value out = object.Get("out");
+  if (!out.IsBuffer()) return fail("out must be a Buffer");
+  auto outBuffer = out.As<Napi::Buffer<unsigned char>>();
+  if (outBuffer.Length() < static_cast<size_t>(job.width) * job.height * job.channels) return fail("out is smaller than width × height × channels");
+  job.out = outBuffer.Data();
+  keep.Set(keep.Length(), outBuffer);
+
+  Napi::Value tilesValue = object.Get("tiles");
+  Napi::Value placementsValue = object.Get("placements");
+  if (!tilesValue.IsArray() || !placementsValue.IsTypedArray()) return fail("tiles must be an Array and placements an Int32Array");
+  Napi::Array tiles = tilesValue.As<Napi::Array>();
+  Napi::TypedArray typed = placementsValue.As<Napi::TypedArray>();
+  if (typed.TypedArrayType() != napi_int32_array) return fail("placements must be an Int32Array");
+  Napi::Int32Array placements = typed.As<Napi::Int32Array>();
+  const uint32_t count = tiles.Length();
+  if (placements.ElementLength() != static_cast<size_t>(count) * 6) return fail("placements must hold 6 integers per tile");
+  const int scaledTileWidth = job.tileWidth / job.denominator;
+  const int scaledTileHeight = job.tileHeight / job.denominator;
+  job.tiles.reserve(count);
+  for (uint32_t i = 0; i < count; i++) {
+    Napi::Value tile = tiles.Get(i);
+    if (!tile.IsBuffer()) return fail("every tile must be a Buffer");
+    auto buffer = tile.As<Napi::Buffer<unsigned char>>();
+    Placement p{buffer.Data(), buffer.Length(), placements[i * 6], placements[i * 6 + 1], placements[i * 6 + 2],
+                placements[i * 6 + 3], placements[i * 6 + 4], placements[i * 6 + 5]};
+    // Every write must land inside the tile and inside the destination: checked here, not trusted.
+    if (p.size < 4 || p.srcX < 0 || p.srcY < 0 || p.width < 1 || p.height < 1 || p.dstX < 0 || p.dstY < 0 ||
+        p.srcX + p.width > scaledTileWidth || p.srcY + p.height > scaledTileHeight || p.dstX + p.width > job.width ||
+        p.dstY + p.height > job.height) {
+      return fail("placement " + std::to_string(i) + " lies outside its tile or the destination");
+    }
+    job.tiles.push_back(p);
+    keep.Set(keep.Length(), buffer);
+  }
+  if (env.IsExceptionPending()) return env.Null();
+
+  auto* worker = new DecodeWorker(env, std::move(job), keep);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+void RegisterRegionDecode(Napi::Env env, Napi::Object exports) {
+  exports.Set("decodeJpegTiles", Napi::Function::New(env, DecodeJpegTiles));
+}
+
+#else
+
+void RegisterRegionDecode(Napi::Env, Napi::Object) {}
+
+#endif
