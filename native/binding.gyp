@@ -1,6 +1,7 @@
 {
   "variables": {
-    "jpeglib%": "<!(node -p \"['/usr/include/jpeglib.h', '/usr/local/include/jpeglib.h', '/opt/homebrew/include/jpeglib.h'].some((f) => require('fs').existsSync(f)) ? 1 : 0\")"
+    "jpeglib%": "<!(node -p \"['/usr/include/jpeglib.h', '/usr/local/include/jpeglib.h', '/opt/homebrew/include/jpeglib.h'].some((f) => require('fs').existsSync(f)) ? 1 : 0\")",
+    "openjpeg_include%": "<!(node -p \"['/usr/include', '/usr/local/include', '/opt/homebrew/include'].map((d) => d + '/openjpeg-2.5').find((d) => require('fs').existsSync(d + '/openjpeg.h')) || ''\")"
   },
   "targets": [
     {
@@ -15,6 +16,12 @@
           "sources": ["src/region_decode.cc"],
           "defines": ["VITRINE_REGION_DECODE"],
           "libraries": ["-ljpeg"]
+        }],
+        ["openjpeg_include!=''", {
+          "sources": ["src/jp2_decode.cc", "src/jp2_encode.cc"],
+          "include_dirs": ["<(openjpeg_include)"],
+          "defines": ["VITRINE_OPENJPEG"],
+          "libraries": ["-lopenjp2"]
         }]
       ]
     }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the peers and load tools the benchmarks run side by side with Vitrine (Debian/Ubuntu):
-# wrk (load), lighttpd + iipimage-server (iipsrv under FastCGI), libvips-tools (vips CLI), libtiff-tools.
+# wrk (load), lighttpd + iipimage-server (iipsrv under FastCGI), libvips-tools (vips CLI), libtiff-tools,
+# libopenjp2-tools (opj_decompress and opj_compress, the JPEG 2000 peers).
 set -euo pipefail
-packages=(wrk lighttpd iipimage-server libvips-tools libtiff-tools)
+packages=(wrk lighttpd iipimage-server libvips-tools libtiff-tools libopenjp2-tools)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi

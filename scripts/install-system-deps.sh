@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Debian/Ubuntu packages Vitrine builds against, installed when missing:
+# Debian/Ubuntu packages Vitrine builds against or tests with, installed when missing:
 #   libturbojpeg0-dev    the native addon's lossless edge-tile crops (without it: slower libvips path)
 #   libjpeg62-turbo-dev  its region decoding from stored JPEG tiles (jpeglib.h; Ubuntu: libjpeg-turbo8-dev)
-# Run before `npm ci` (CI does); `npm rebuild` after installing by hand.
+#   libopenjp2-7-dev     its JPEG 2000 decoder and encoder (OpenJPEG; without it: slow WebAssembly fallback)
+#   chromium             the browser the viewer tests drive (playwright-core); not needed to run Vitrine
+# Run before `npm ci` (CI does); `npm rebuild` after installing by hand. VITRINE_NO_BROWSER=1 skips chromium.
 set -euo pipefail
 missing=()
-dpkg -s libturbojpeg0-dev >/dev/null 2>&1 || missing+=(libturbojpeg0-dev)
+for package in libturbojpeg0-dev libopenjp2-7-dev; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+[ "${VITRINE_NO_BROWSER:-}" = 1 ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
 jpeglib=0; [ -e /usr/include/jpeglib.h ] || jpeglib=1
 [ ${#missing[@]} -eq 0 ] && [ $jpeglib -eq 0 ] && exit 0
-command -v apt-get >/dev/null || { echo "vitrine: not a Debian system; install libjpeg-turbo's development files (or equivalents) yourself" >&2; exit 0; }
+command -v apt-get >/dev/null || { echo "vitrine: not a Debian system; install libjpeg-turbo's and OpenJPEG's development files (or equivalents) yourself" >&2; exit 0; }
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 $sudo apt-get update -qq
 # libjpeg-turbo's libjpeg API: Debian calls the package libjpeg62-turbo-dev, Ubuntu libjpeg-turbo8-dev.

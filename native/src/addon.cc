@@ -5,12 +5,21 @@
 #ifdef VITRINE_REGION_DECODE
 #include "region_decode.h"
 #endif
+#ifdef VITRINE_OPENJPEG
+#include "jp2_decode.h"
+#include "jp2_encode.h"
+#endif
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cropJpeg", Napi::Function::New(env, CropJpeg));
 #ifdef VITRINE_REGION_DECODE
   // Needs libjpeg-turbo's libjpeg API (jpeglib.h: Debian libjpeg62-turbo-dev) besides TurboJPEG.
   RegisterRegionDecode(env, exports);
+#endif
+#ifdef VITRINE_OPENJPEG
+  // OpenJPEG (Debian libopenjp2-7-dev): JPEG 2000 decoding by area and resolution, and encoding.
+  RegisterJp2Decode(env, exports);
+  RegisterJp2Encode(env, exports);
 #endif
   return exports;
 }

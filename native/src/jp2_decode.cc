@@ -1,0 +1,3 @@
+#include "jp2_decode.h"
+
+void RegisterJp2Decode(Napi::Env, Napi::Object) {}
