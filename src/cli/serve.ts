@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadServeConfig } from '../config/load.js';
+import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon } from '../imaging/native.js';
 import { createLogger } from '../log.js';
 
@@ -41,6 +42,13 @@ export function serveCommand(): Command {
         'lanczos3',
       ]),
     )
+    .addOption(
+      new Option('--jp2-decoder <decoder>', 'JPEG 2000 decoder: native OpenJPEG if built, else WebAssembly (default auto)').choices([
+        'auto',
+        'native',
+        'wasm',
+      ]),
+    )
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
     .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')
@@ -64,7 +72,8 @@ export function serveCommand(): Command {
       const app = await buildApp(config, logger);
       const address = await app.listen({ port: config.port, host: config.host });
       const native = nativeAddon();
-      logger.info(`native addon (libjpeg-turbo edge-tile crops): ${native.reason}`);
+      logger.info(`native addon (libjpeg-turbo tile crops and region decoding, OpenJPEG): ${native.reason}`);
+      logger.info(`JPEG 2000 decoder: ${chooseJp2Decoder(native.binding, config.jp2Decoder).description}`);
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
       const stop = (): void => {
         void app.close().then(() => process.exit(0));

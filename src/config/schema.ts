@@ -25,6 +25,8 @@ export const serveConfigObject = z
     jpegQuality: z.number().int().min(1).max(100).default(80),
     resampling: z.enum(['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']).default('lanczos3'),
     cacheControl: z.string().default('public, max-age=86400'),
+    /** JPEG 2000 decoder: the native OpenJPEG binding when built (auto), or the WebAssembly fallback. */
+    jp2Decoder: z.enum(['auto', 'native', 'wasm']).default('auto'),
     sourceCacheSize: positiveInt.default(256),
     sourceCheckIntervalMs: z.number().int().min(0).default(2000),
     tlsKey: z.string().optional(),

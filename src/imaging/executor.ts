@@ -1,6 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
 import { IiifError } from '../image-api/errors.js';
 import type { Format, ImageRequest } from '../image-api/request.js';
+import { chooseJp2Decoder, type Jp2Decoder, type Jp2Rect } from './jp2/decoder.js';
 import type { NativeBinding } from './native.js';
 import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion, type DecodedRegion } from './region-decode.js';
 import type { ImageSource, Level } from './source.js';
@@ -26,6 +27,12 @@ export function chooseLevel(levels: readonly Level[], request: ImageRequest): Le
 }
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
+
+/** Raw pixels as a sharp input; one or two channels stay greyscale (sharp would output them as sRGB). */
+function rawImage(data: Buffer, width: number, height: number, channels: 1 | 2 | 3 | 4): Sharp {
+  const image = sharp(data, { raw: { width, height, channels } });
+  return channels <= 2 ? image.toColourspace('b-w') : image;
+}
 const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
 
 function encode(image: Sharp, format: Format, options: RenderOptions): Sharp {
@@ -74,7 +81,13 @@ async function decodeNatively(
  * the stored tiles it covers (off the JavaScript thread) and handed to sharp as raw pixels; anything
  * else is read by libvips.
  */
-export async function render(source: ImageSource, request: ImageRequest, options: RenderOptions, native?: NativeBinding): Promise<Buffer> {
+export async function render(
+  source: ImageSource,
+  request: ImageRequest,
+  options: RenderOptions,
+  native?: NativeBinding,
+  jp2?: Jp2Decoder,
+): Promise<Buffer> {
   const { info } = source;
   const level = chooseLevel(info.levels, request);
   if (!info.tiled && level.width * level.height > options.maxInputPixels) {
@@ -91,10 +104,11 @@ export async function render(source: ImageSource, request: ImageRequest, options
   const right = Math.min(level.width, Math.max(left + 1, Math.ceil((region.x + region.width) / sx)));
   const bottom = Math.min(level.height, Math.max(top + 1, Math.ceil((region.y + region.height) / sy)));
 
+  if (info.jp2) return renderJp2(source, level, { left, top, right, bottom }, request, options, jp2 ?? chooseJp2Decoder(native));
   const decoded = await decodeNatively(source, level, { left, top, right, bottom }, request, native);
   if (decoded) {
     try {
-      const image = sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: decoded.channels } });
+      const image = rawImage(decoded.data, decoded.width, decoded.height, decoded.channels);
       return await finish(image, decoded, request, options);
     } finally {
       // Every sharp pipeline that read the pixels has finished by now: the buffer can be reused.
@@ -114,6 +128,30 @@ export async function render(source: ImageSource, request: ImageRequest, options
   return finish(image, { width: right - left, height: bottom - top }, request, options);
 }
 
+/** A JPEG 2000 request: OpenJPEG decodes the level's rectangle (at the level's reduce factor), sharp does the rest. */
+async function renderJp2(source: ImageSource, level: Level, rect: Jp2Rect, request: ImageRequest, options: RenderOptions, decoder: Jp2Decoder): Promise<Buffer> {
+  if (!decoder.decodesArea && level.width * level.height > options.maxInputPixels) {
+    throw new IiifError(
+      403,
+      `decoding this request needs the ${level.width}×${level.height} resolution level whole (the WebAssembly JPEG 2000 decoder has no decode area), over maxInputPixels (${options.maxInputPixels}); build the native addon with OpenJPEG`,
+    );
+  }
+  const reduce = 'reduce' in level.address ? level.address.reduce : 0;
+  const width = rect.right - rect.left;
+  const height = rect.bottom - rect.top;
+  let pixels;
+  try {
+    pixels = await decoder.decode(source, source.info.jp2!, reduce, rect);
+  } catch (error) {
+    throw new IiifError(500, `cannot decode image: ${(error as Error).message}`);
+  }
+  if (pixels.width !== width || pixels.height !== height) {
+    throw new IiifError(500, `cannot decode image: OpenJPEG returned ${pixels.width}×${pixels.height} for a ${width}×${height} area`);
+  }
+  const image = rawImage(pixels.data, width, height, pixels.channels);
+  return finish(image, pixels, request, options);
+}
+
 /** The rest of a request once its region is read (`image`, `input` pixels): scale, mirror, rotate, colour, encode. */
 async function finish(image: Sharp, input: { width: number; height: number }, request: ImageRequest, options: RenderOptions): Promise<Buffer> {
   const { size } = request;
@@ -125,7 +163,7 @@ async function finish(image: Sharp, input: { width: number; height: number }, re
     // sharp would rotate before resizing; the Image API scales first, so rotate in a second pass.
     const { data, info: raw } = await image.raw().toBuffer({ resolveWithObject: true });
     const opaque = request.format === 'jpg';
-    image = sharp(data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+    image = rawImage(data, raw.width, raw.height, raw.channels as 1 | 2 | 3 | 4);
     if (!opaque && request.rotation % 90 !== 0) image = image.ensureAlpha();
     image = image.rotate(request.rotation, { background: opaque ? WHITE : TRANSPARENT });
   }

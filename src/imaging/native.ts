@@ -23,6 +23,23 @@ export interface JpegTilesJob {
   readonly height: number;
 }
 
+/** An area of a JPEG 2000 file to decode with OpenJPEG (see native/src/jp2_decode.h). */
+export interface Jp2DecodeJob {
+  /** An open descriptor of the file (read with pread) and the file's size. */
+  readonly fd: number;
+  readonly size: number;
+  /** 0: raw J2K codestream; 1: JP2 file. */
+  readonly codec: 0 | 1;
+  /** Highest resolution levels to discard (1 halves each side). */
+  readonly reduce: number;
+  /** The area on the reference grid (full resolution): [x0, x1) × [y0, y1). */
+  readonly x0: number;
+  readonly y0: number;
+  readonly x1: number;
+  readonly y1: number;
+  readonly threads: number;
+}
+
 /** What the optional native addon (native/, built by `npm ci` when libturbojpeg is installed) offers. */
 export interface NativeBinding {
   /** Lossless crop of the top-left width×height of a baseline JPEG (jpegtran -crop), no pixel decode. */
@@ -32,6 +49,13 @@ export interface NativeBinding {
    * when the addon was built without libjpeg's headers (jpeglib.h).
    */
   decodeJpegTiles?(job: JpegTilesJob): Promise<void>;
+  /**
+   * Decodes an area of a JPEG 2000 file at a reduced resolution with OpenJPEG, on libuv's thread
+   * pool (see native/src/jp2_decode.h). Absent when the addon was built without OpenJPEG.
+   */
+  decodeJp2?(job: Jp2DecodeJob): Promise<{ data: Buffer; width: number; height: number; channels: number }>;
+  /** The OpenJPEG version the addon was built with, when it was. */
+  readonly openjpegVersion?: string;
 }
 
 const ADDON = path.resolve(import.meta.dirname, '../../native/build/Release/vitrine_native.node');

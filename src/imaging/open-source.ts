@@ -2,6 +2,8 @@ import { read } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { IiifError } from '../image-api/errors.js';
+import { Jp2FormatError } from './jp2/codestream.js';
+import { jp2Info } from './jp2/info.js';
 import type { ImageSource, SourceFormat, SourceInfo } from './source.js';
 import { readIfds, TiffFormatError } from './tiff/ifd.js';
 import { pyramidLevels } from './tiff/levels.js';
@@ -9,7 +11,7 @@ import { pyramidLevels } from './tiff/levels.js';
 /** Tile size advertised for sources without stored tiles (each request decodes the image anyway). */
 const UNTILED_TILE = 512;
 
-export function sniffFormat(head: Buffer): SourceFormat | 'jp2' | undefined {
+export function sniffFormat(head: Buffer): SourceFormat | undefined {
   if (head.length >= 4 && (head.toString('latin1', 0, 4) === 'II*\0' || head.toString('latin1', 0, 4) === 'MM\0*')) return 'tiff';
   if (head.length >= 4 && (head.toString('latin1', 0, 4) === 'II+\0' || head.toString('latin1', 0, 4) === 'MM\0+')) return 'tiff';
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
@@ -20,13 +22,17 @@ export function sniffFormat(head: Buffer): SourceFormat | 'jp2' | undefined {
 }
 
 class FileImageSource implements ImageSource {
+  readonly descriptor: number;
+
   constructor(
     readonly path: string,
     readonly version: string,
     readonly modified: Date,
     readonly info: SourceInfo,
     private readonly file: FileHandle,
-  ) {}
+  ) {
+    this.descriptor = file.fd;
+  }
 
   readBytes(offset: number, length: number): Promise<Buffer> {
     // The callback API costs less per call than FileHandle.read, which matters at tile rates.
@@ -56,13 +62,13 @@ export async function openSource(path: string): Promise<OpenedSource> {
     await file.read(head, 0, 16, 0);
     const format = sniffFormat(head);
     const version = `${info.ino.toString(36)}-${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}`;
-    if (format === undefined) throw new IiifError(501, 'the file is not an image format Vitrine can read (TIFF, JPEG, PNG)');
-    if (format === 'jp2') throw new IiifError(501, 'JPEG 2000 sources are not supported yet');
-    const sourceInfo = format === 'tiff' ? await tiffInfo(file, info.size) : await plainInfo(path, format);
+    if (format === undefined) throw new IiifError(501, 'the file is not an image format Vitrine can read (TIFF, JPEG, PNG, JPEG 2000)');
+    const sourceInfo =
+      format === 'tiff' ? await tiffInfo(file, info.size) : format === 'jp2' ? await jp2Info(file, info.size) : await plainInfo(path, format);
     return new FileImageSource(path, version, info.mtime, sourceInfo, file);
   } catch (error) {
     await file.close().catch(() => undefined);
-    if (error instanceof TiffFormatError) throw new IiifError(500, `cannot read image: ${error.message}`);
+    if (error instanceof TiffFormatError || error instanceof Jp2FormatError) throw new IiifError(500, `cannot read image: ${error.message}`);
     throw error;
   }
 }

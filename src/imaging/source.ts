@@ -1,9 +1,13 @@
 import type { Dimensions } from '../image-api/request.js';
+import type { Jp2Header } from './jp2/codestream.js';
 
-export type SourceFormat = 'tiff' | 'jpeg' | 'png';
+export type SourceFormat = 'tiff' | 'jpeg' | 'png' | 'jp2';
 
-/** Where a resolution level lives inside the file, as sharp addresses it. */
-export type LevelAddress = { readonly page: number } | { readonly subifd: number };
+/**
+ * Where a resolution level lives inside the file: as sharp addresses it (a TIFF page or SubIFD), or
+ * as OpenJPEG does (the number of highest resolution levels a JPEG 2000 decode discards).
+ */
+export type LevelAddress = { readonly page: number } | { readonly subifd: number } | { readonly reduce: number };
 
 /** A stored JPEG-compressed tile grid that can be sent as is. */
 export interface JpegTileGrid {
@@ -36,6 +40,8 @@ export interface SourceInfo extends Dimensions {
   readonly tiled: boolean;
   /** sharp's autoOrient for sources whose EXIF orientation must be applied. */
   readonly autoOrient: boolean;
+  /** For JPEG 2000: the codestream's header (the decoder needs its reference grid). */
+  readonly jp2?: Jp2Header | undefined;
 }
 
 /** An opened image file: its path, its identity for caching, and what was learnt from its header. */
@@ -45,6 +51,8 @@ export interface ImageSource {
   readonly version: string;
   readonly modified: Date;
   readonly info: SourceInfo;
+  /** The open file's descriptor, for native readers (pread: they never move its offset). */
+  readonly descriptor: number;
   /** Reads `length` bytes at `offset` (for stored-tile passthrough). */
   readBytes(offset: number, length: number): Promise<Buffer>;
 }

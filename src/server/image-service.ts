@@ -1,7 +1,9 @@
 import { LRUCache } from 'lru-cache';
+import { ConfigError } from '../config/load.js';
 import type { ServeConfig } from '../config/schema.js';
 import type { SizeLimits } from '../image-api/request.js';
 import type { RenderOptions } from '../imaging/executor.js';
+import { chooseJp2Decoder, type Jp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon, type NativeBinding } from '../imaging/native.js';
 import { SourceCache } from '../imaging/source-cache.js';
 import type { OpenedSource } from '../imaging/open-source.js';
@@ -16,6 +18,8 @@ export class ImageService {
   private readonly resolved: LRUCache<string, string> | undefined;
   /** The native addon when built: lossless crops of stored edge tiles, regions decoded from stored JPEG tiles. */
   readonly native: NativeBinding | undefined = nativeAddon().binding;
+  /** JPEG 2000: OpenJPEG through the addon, or its WebAssembly build when the addon lacks it. */
+  readonly jp2: Jp2Decoder;
 
   private constructor(
     private readonly resolver: FileResolver,
@@ -24,7 +28,13 @@ export class ImageService {
     readonly render: RenderOptions,
     cacheSize: number,
     checkIntervalMs: number,
+    jp2Decoder: ServeConfig['jp2Decoder'],
   ) {
+    try {
+      this.jp2 = chooseJp2Decoder(this.native, jp2Decoder);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
     this.resolved = checkIntervalMs > 0 ? new LRUCache({ max: cacheSize * 4, ttl: checkIntervalMs }) : undefined;
   }
 
@@ -36,6 +46,7 @@ export class ImageService {
       { jpegQuality: config.jpegQuality, maxInputPixels: config.maxInputPixels, kernel: config.resampling },
       config.sourceCacheSize,
       config.sourceCheckIntervalMs,
+      config.jp2Decoder,
     );
   }
 

@@ -70,7 +70,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       reply.header('Link', `<${serviceId(request, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
       if (notModified(request, reply, etagFor(source.version, canonical), source.modified, cacheControl)) return;
       const stored = findStoredTile(source, resolved);
-      const body = (stored && (await readStoredTile(source, stored, images.native).catch(() => undefined))) || (await render(source, resolved, images.render, images.native));
+      const body = (stored && (await readStoredTile(source, stored, images.native).catch(() => undefined))) || (await render(source, resolved, images.render, images.native, images.jp2));
       reply.type(MEDIA_TYPES[resolved.format]).send(body);
     }
 

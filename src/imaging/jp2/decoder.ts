@@ -1,0 +1,127 @@
+import { cpus } from 'node:os';
+import type { NativeBinding } from '../native.js';
+import type { ImageSource } from '../source.js';
+import type { Jp2Header } from './codestream.js';
+import { wasmDecoder } from './wasm.js';
+
+/** Decoded JPEG 2000 pixels: raw, row-major, interleaved, 8 bits per sample (what sharp takes as raw input). */
+export interface Jp2Pixels {
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 2 | 3 | 4;
+}
+
+/** A rectangle of one resolution level, in that level's pixels: [left, right) × [top, bottom). */
+export interface Jp2Rect {
+  readonly left: number;
+  readonly top: number;
+  readonly right: number;
+  readonly bottom: number;
+}
+
+export type Jp2DecoderKind = 'native' | 'wasm';
+
+export interface Jp2Decoder {
+  readonly kind: Jp2DecoderKind;
+  /** For logs and /health: which OpenJPEG, and how it runs. */
+  readonly description: string;
+  /**
+   * Whether a decode costs only the requested area (native) or the whole resolution level (the
+   * WebAssembly fallback, which has no decode area: the caller bounds the level's size).
+   */
+  readonly decodesArea: boolean;
+  /** Decodes `rect` of resolution level `reduce` (0: full resolution) of a JPEG 2000 source. */
+  decode(source: ImageSource, header: Jp2Header, reduce: number, rect: Jp2Rect): Promise<Jp2Pixels>;
+}
+
+/** The area of `rect` of level `reduce` on the reference grid, as OpenJPEG's decode area takes it. */
+export function referenceArea(header: Jp2Header, reduce: number, rect: Jp2Rect): { x0: number; y0: number; x1: number; y1: number } {
+  const f = 2 ** reduce;
+  const originX = Math.ceil(header.x0 / f);
+  const originY = Math.ceil(header.y0 / f);
+  return {
+    x0: Math.max(header.x0, (originX + rect.left) * f),
+    y0: Math.max(header.y0, (originY + rect.top) * f),
+    x1: Math.min(header.x1, (originX + rect.right) * f),
+    y1: Math.min(header.y1, (originY + rect.bottom) * f),
+  };
+}
+
+/**
+ * OpenJPEG 2.5.0 decodes HTJ2K code-blocks wrongly when the decode area cuts through a tile (the
+ * sub-tile path; opj_decompress -d shows the same). For HTJ2K the area is therefore widened to whole
+ * tiles, still at the reduced resolution, and the wanted rectangle cut out of the result.
+ */
+function wholeTiles(header: Jp2Header, area: { x0: number; y0: number; x1: number; y1: number }): { x0: number; y0: number; x1: number; y1: number } {
+  const down = (v: number, origin: number, step: number): number => origin + Math.floor((v - origin) / step) * step;
+  const up = (v: number, origin: number, step: number): number => origin + Math.ceil((v - origin) / step) * step;
+  return {
+    x0: Math.max(header.x0, down(area.x0, header.tileX0, header.tileWidth)),
+    y0: Math.max(header.y0, down(area.y0, header.tileY0, header.tileHeight)),
+    x1: Math.min(header.x1, up(area.x1, header.tileX0, header.tileWidth)),
+    y1: Math.min(header.y1, up(area.y1, header.tileY0, header.tileHeight)),
+  };
+}
+
+/** The rectangle at (x, y) of size width × height out of interleaved pixels. */
+function cut(pixels: Jp2Pixels, x: number, y: number, width: number, height: number): Jp2Pixels {
+  const { channels } = pixels;
+  const data = Buffer.allocUnsafe(width * height * channels);
+  for (let row = 0; row < height; row++) {
+    const from = ((y + row) * pixels.width + x) * channels;
+    pixels.data.copy(data, row * width * channels, from, from + width * channels);
+  }
+  return { data, width, height, channels };
+}
+
+/** Areas of at least this many output pixels are decoded with several OpenJPEG threads. */
+const THREADED_PIXELS = 1024 * 1024;
+
+/** OpenJPEG in process through the native addon: decode area, reduce factor, threads. */
+function nativeDecoder(native: NativeBinding & Required<Pick<NativeBinding, 'decodeJp2'>>): Jp2Decoder {
+  const threads = Math.min(4, cpus().length);
+  return {
+    kind: 'native',
+    description: `OpenJPEG ${native.openjpegVersion ?? ''} (native: decodes only the requested area)`.replace('  ', ' '),
+    decodesArea: true,
+    async decode(source, header, reduce, rect) {
+      const wanted = referenceArea(header, reduce, rect);
+      const area = header.htj2k ? wholeTiles(header, wanted) : wanted;
+      const pixels = (rect.right - rect.left) * (rect.bottom - rect.top);
+      const decoded = await native.decodeJp2({
+        fd: source.descriptor,
+        size: header.fileSize,
+        codec: header.container === 'jp2' ? 1 : 0,
+        reduce,
+        ...area,
+        threads: pixels >= THREADED_PIXELS ? threads : 1,
+      });
+      const result = { ...decoded, channels: decoded.channels as Jp2Pixels['channels'] };
+      if (area === wanted) return result;
+      const f = 2 ** reduce;
+      const x = Math.ceil(wanted.x0 / f) - Math.ceil(area.x0 / f);
+      const y = Math.ceil(wanted.y0 / f) - Math.ceil(area.y0 / f);
+      return cut(result, x, y, rect.right - rect.left, rect.bottom - rect.top);
+    },
+  };
+}
+
+export type Jp2DecoderChoice = 'auto' | Jp2DecoderKind;
+
+/**
+ * The JPEG 2000 decoder to use: the native one when the addon was built with OpenJPEG (Debian
+ * libopenjp2-7-dev), else the WebAssembly build of OpenJPEG from npm, which works everywhere but
+ * decodes whole resolution levels (slow on large images). `choice` forces one; forcing 'native'
+ * without it is an error that says how to get it.
+ */
+export function chooseJp2Decoder(native: NativeBinding | undefined, choice: Jp2DecoderChoice = 'auto'): Jp2Decoder {
+  const decodeJp2 = native?.decodeJp2;
+  if (choice !== 'wasm' && native && decodeJp2) return nativeDecoder({ ...native, decodeJp2 });
+  if (choice === 'native') {
+    throw new Error(
+      'jp2Decoder native: the native addon has no OpenJPEG decoder (install libopenjp2-7-dev, or brew install openjpeg, then npm rebuild)',
+    );
+  }
+  return wasmDecoder();
+}
