@@ -2,8 +2,9 @@
 // Builds the optional native addon (native/) during `npm ci`. It needs libjpeg-turbo's headers:
 // TurboJPEG's (Debian/Ubuntu: libturbojpeg0-dev) for lossless edge-tile crops, and libjpeg's
 // (libjpeg62-turbo-dev) for decoding regions from stored tiles; macOS: brew install jpeg-turbo has
-// both. Without them Vitrine still works, on slower libvips paths, so a missing library or a failed
-// build never fails the install.
+// both. With OpenJPEG's (libopenjp2-7-dev; brew install openjpeg) it also decodes and encodes JPEG
+// 2000. Without them Vitrine still works, on slower paths (libvips, OpenJPEG in WebAssembly), so a
+// missing library or a failed build never fails the install.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -35,4 +36,10 @@ if (has('jpeglib.h')) {
 } else {
   say('native addon built (libjpeg-turbo lossless tile crops); without jpeglib.h, regions are decoded by libvips (slower).');
   say('  for full speed: sudo apt-get install libjpeg62-turbo-dev (Ubuntu: libjpeg-turbo8-dev), then npm rebuild');
+}
+if (has('openjpeg-2.5/openjpeg.h')) {
+  say('  with OpenJPEG: JPEG 2000 decoded by area in process, and encoded (vitrine convert --format jp2)');
+} else {
+  say('  without OpenJPEG: JPEG 2000 is served by a slow WebAssembly decoder, and --format jp2 is unavailable.');
+  say('  for JPEG 2000: sudo apt-get install libopenjp2-7-dev (macOS: brew install openjpeg), then npm rebuild');
 }

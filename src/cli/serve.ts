@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadServeConfig } from '../config/load.js';
+import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon } from '../imaging/native.js';
 import { createLogger } from '../log.js';
@@ -49,6 +50,7 @@ export function serveCommand(): Command {
         'wasm',
       ]),
     )
+    .option('--jp2-cache-mb <MB>', 'memory for decoded JPEG 2000 blocks that neighbouring tiles reuse (default 128; 0: none)', int)
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
     .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')
@@ -73,7 +75,9 @@ export function serveCommand(): Command {
       const address = await app.listen({ port: config.port, host: config.host });
       const native = nativeAddon();
       logger.info(`native addon (libjpeg-turbo tile crops and region decoding, OpenJPEG): ${native.reason}`);
-      logger.info(`JPEG 2000 decoder: ${chooseJp2Decoder(native.binding, config.jp2Decoder).description}`);
+      const jp2 = withBlockCache(chooseJp2Decoder(native.binding, config.jp2Decoder), config.jp2CacheMb * 2 ** 20);
+      // The fallback works but is slow on large images: a warning, once, so it is not missed.
+      logger[jp2.kind === 'native' ? 'info' : 'warn'](`JPEG 2000 decoder: ${jp2.description}`);
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
       const stop = (): void => {
         void app.close().then(() => process.exit(0));

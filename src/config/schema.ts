@@ -27,6 +27,8 @@ export const serveConfigObject = z
     cacheControl: z.string().default('public, max-age=86400'),
     /** JPEG 2000 decoder: the native OpenJPEG binding when built (auto), or the WebAssembly fallback. */
     jp2Decoder: z.enum(['auto', 'native', 'wasm']).default('auto'),
+    /** Megabytes of decoded JPEG 2000 blocks kept for the neighbouring tiles (0: none). */
+    jp2CacheMb: z.number().int().min(0).default(128),
     sourceCacheSize: positiveInt.default(256),
     sourceCheckIntervalMs: z.number().int().min(0).default(2000),
     tlsKey: z.string().optional(),

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load.js';
 import type { ServeConfig } from '../config/schema.js';
 import type { SizeLimits } from '../image-api/request.js';
 import type { RenderOptions } from '../imaging/executor.js';
+import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder, type Jp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon, type NativeBinding } from '../imaging/native.js';
 import { SourceCache } from '../imaging/source-cache.js';
@@ -29,9 +30,10 @@ export class ImageService {
     cacheSize: number,
     checkIntervalMs: number,
     jp2Decoder: ServeConfig['jp2Decoder'],
+    jp2CacheMb: number,
   ) {
     try {
-      this.jp2 = chooseJp2Decoder(this.native, jp2Decoder);
+      this.jp2 = withBlockCache(chooseJp2Decoder(this.native, jp2Decoder), jp2CacheMb * 2 ** 20);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
@@ -47,6 +49,7 @@ export class ImageService {
       config.sourceCacheSize,
       config.sourceCheckIntervalMs,
       config.jp2Decoder,
+      config.jp2CacheMb,
     );
   }
 

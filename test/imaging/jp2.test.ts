@@ -3,6 +3,7 @@ import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { blockCacheStats } from '../../src/imaging/jp2/block-cache.js';
 import { readJp2Header } from '../../src/imaging/jp2/codestream.js';
 import { chooseJp2Decoder, type Jp2DecoderKind } from '../../src/imaging/jp2/decoder.js';
 import { nativeAddon } from '../../src/imaging/native.js';
@@ -215,6 +216,43 @@ for (const kind of ['native', 'wasm'] as const satisfies readonly Jp2DecoderKind
     });
   });
 }
+
+describe('JPEG 2000 block cache', { skip: !nativeAvailable && 'the native addon was built without OpenJPEG' }, () => {
+  let cached: RunningServer;
+  let direct: RunningServer;
+  before(async () => {
+    cached = await startServer(dir, { jp2Decoder: 'native' });
+    direct = await startServer(dir, { jp2Decoder: 'native', jp2CacheMb: 0 });
+  });
+  after(async () => Promise.all([cached.close(), direct.close()]));
+
+  it('answers every deep-zoom tile, requested all at once, exactly as decoding each tile alone does, from shared block decodes', async () => {
+    const tiles: string[] = [];
+    for (let scale = 1; scale <= 8; scale *= 2) {
+      const span = 256 * scale;
+      for (let y = 0; y < HEIGHT; y += span) {
+        for (let x = 0; x < WIDTH; x += span) {
+          const w = Math.min(span, WIDTH - x);
+          const h = Math.min(span, HEIGHT - y);
+          tiles.push(`${x},${y},${w},${h}/${Math.ceil(w / scale)},/0/default.png`);
+        }
+      }
+    }
+    const before = { ...blockCacheStats };
+    const fromCache = await Promise.all(tiles.map((t) => get(`${cached.url}/iiif/3/tiled.jp2/${t}`)));
+    const hits = blockCacheStats.hits - before.hits;
+    const decodes = blockCacheStats.decodes - before.decodes;
+    for (const [i, tile] of tiles.entries()) {
+      const alone = await get(`${direct.url}/iiif/3/tiled.jp2/${tile}`);
+      assert.equal(fromCache[i]!.status, 200, tile);
+      assert.ok(fromCache[i]!.body.equals(alone.body), `${tile}: differs from a direct decode`);
+    }
+    // Full resolution: 24 tiles in 6 blocks of 512 (the codestream's tiles); 1/2: 6 tiles, each its own block; …
+    assert.ok(hits + decodes <= tiles.length);
+    assert.ok(hits >= 6, `${hits} tiles came from a block another tile decoded`);
+    assert.ok(decodes < tiles.length, `${decodes} block decodes for ${tiles.length} tiles`);
+  });
+});
 
 describe('JPEG 2000 with the WebAssembly decoder, against decompression bombs', () => {
   let server: RunningServer;
