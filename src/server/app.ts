@@ -8,7 +8,10 @@ import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
 import { presentationRoutes } from './routes/presentation.js';
+import { viewerRoutes } from './routes/viewers.js';
+import { webAssetRoutes } from './routes/web-assets.js';
 import { PresentationStore } from '../presentation/store.js';
+import { WebAssets } from '../web/assets.js';
 
 /** Builds the HTTP application (not listening yet), so tests and the CLI share one wiring. */
 export async function buildApp(config: ServeConfig, logger: Logger): Promise<FastifyInstance> {
@@ -40,9 +43,13 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     maxAge: 86400,
   });
   await app.register(healthRoutes);
-  await app.register(homeRoutes);
   await app.register(imageApiRoutes, { images, baseUrl: config.baseUrl, cacheControl: config.cacheControl });
   const store = config.data !== undefined ? new PresentationStore(config.data) : undefined;
+  // The web pages and viewers, when `npm run build` has bundled them.
+  const assets = WebAssets.load();
+  await app.register(homeRoutes, { store, imagesDir: config.images, baseUrl: config.baseUrl, assets });
+  await app.register(viewerRoutes, { baseUrl: config.baseUrl, assets });
+  if (assets) await app.register(webAssetRoutes);
   app.addHook('onClose', async () => store?.close());
   // The collection tree (every object's label) is built before the first request, not during it.
   app.addHook('onReady', async () => void store?.tree());

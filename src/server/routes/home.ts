@@ -1,27 +1,71 @@
-import type { FastifyInstance } from 'fastify';
-import { VERSION } from '../../version.js';
+import compress from '@fastify/compress';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { PresentationStore } from '../../presentation/store.js';
+import type { WebAssets } from '../../web/assets.js';
+import { CardMaker } from '../../web/cards.js';
+import { catalogPage } from '../../web/catalog-view.js';
+import { html } from '../../web/html.js';
+import { imagesPage } from '../../web/images-view.js';
+import { messagePage } from '../../web/message-page.js';
+import type { Rendered } from '../../web/rendered.js';
+import { publicBaseUrl } from '../base-url.js';
 
-/** A minimal landing page: what this server is and where its APIs live. */
-export async function homeRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/', async (_request, reply) => {
-    reply.type('text/html; charset=utf-8').send(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Vitrine</title></head>
-<body>
-<main>
-<h1>Vitrine ${VERSION}</h1>
-<p>A IIIF server for archives, libraries and museums.</p>
-<ul>
-<li>Image API 3.0: <code>/iiif/3/{identifier}/info.json</code></li>
-<li>Image API 2.1: <code>/iiif/2/{identifier}/info.json</code></li>
-<li>Presentation API 3.0 (with <code>--data</code>): <a href="/iiif/collection/top">/iiif/collection/top</a>, <code>/iiif/manifest/{object id}</code></li>
-<li>Presentation API 2.1: <a href="/iiif/presentation/2/collection/top">/iiif/presentation/2/collection/top</a>, <code>/iiif/presentation/2/manifest/{object id}</code></li>
-<li><a href="/health">Health</a></li>
-</ul>
-</main>
-</body>
-</html>
-`);
+export interface HomeOptions {
+  /** The data folder's catalog; undefined when serving a plain images folder. */
+  readonly store: PresentationStore | undefined;
+  /** The folder the Image API serves, listed when there is no catalog. */
+  readonly imagesDir: string;
+  readonly baseUrl: string | undefined;
+  readonly assets: WebAssets | undefined;
+}
+
+/** `?q=` (a search) and `?page=` (1-based), tolerant of anything else. */
+function listingQuery(request: FastifyRequest): { query: string; page: number } {
+  const { q, page } = request.query as { q?: unknown; page?: unknown };
+  return {
+    query: (typeof q === 'string' ? q : '').trim().slice(0, 200),
+    page: Number.parseInt(typeof page === 'string' ? page : '1', 10) || 1,
+  };
+}
+
+/** A collection path from the raw URL: segments are percent-encoded, and a name may itself contain '%'. */
+function browsePath(request: FastifyRequest): string | undefined {
+  const url = request.raw.url ?? request.url;
+  try {
+    return decodeURIComponent(url.split('?')[0]!.slice('/browse/'.length)).replace(/^\/+|\/+$/g, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The home page: the top collection, then sub-collections at /browse/<folder path>, each object
+ * with its picture, label, page count and links to the viewers; a search over every object's
+ * label. Server-rendered HTML (works without JavaScript); a small script filters as one types.
+ * With a plain images folder (no catalog), the images, each with a link to the deep-zoom viewer.
+ */
+export async function homeRoutes(app: FastifyInstance, options: HomeOptions): Promise<void> {
+  await app.register(compress, { global: true, encodings: ['br', 'gzip', 'deflate'], threshold: 1024 });
+  const cards = options.store ? new CardMaker(options.store) : undefined;
+  const assets = options.assets?.page('home');
+
+  const send = (reply: FastifyReply, rendered: Rendered): FastifyReply =>
+    reply.code(rendered.status).header('Cache-Control', 'no-cache').type('text/html; charset=utf-8').send(rendered.page.value);
+
+  app.get('/', async (request, reply) => {
+    const base = publicBaseUrl(request, options.baseUrl);
+    const { query, page } = listingQuery(request);
+    if (options.store) return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path: '', query, page }));
+    return send(reply, await imagesPage({ imagesDir: options.imagesDir, base, assets, query, page }));
+  });
+
+  app.get('/browse/*', async (request, reply) => {
+    const base = publicBaseUrl(request, options.baseUrl);
+    const path = browsePath(request);
+    const notFound = (what: string): Rendered => ({ status: 404, page: messagePage({ base, assets, title: 'Not found', body: html`<p>${what}</p>` }) });
+    if (!options.store) return send(reply, notFound('Collections are shown for a converted data folder (vitrine serve --data DIR).'));
+    if (path === undefined) return send(reply, notFound('That is not a valid collection path.'));
+    // Searching is from the home page; a collection's page lists the collection.
+    return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path, query: '', page: listingQuery(request).page }));
   });
 }

@@ -1,0 +1,62 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebAssets } from '../../web/assets.js';
+import type { Html } from '../../web/html.js';
+import { messagePage } from '../../web/message-page.js';
+import { html } from '../../web/html.js';
+import { VIEWERS, viewerFormPage, viewerPage, type ViewerName } from '../../web/viewer-page.js';
+import { publicBaseUrl } from '../base-url.js';
+
+export interface ViewerOptions {
+  readonly baseUrl: string | undefined;
+  readonly assets: WebAssets | undefined;
+}
+
+/** An http(s) URL, relative ones resolved against the server's base; undefined otherwise. */
+function absoluteUrl(value: string, base: string): string | undefined {
+  try {
+    const url = new URL(value, `${base}/`);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The viewers, served from this server's own bundles (no CDN):
+ *
+ *   /viewer/mirador?manifest=URL        Mirador 4
+ *   /viewer/uv?manifest=URL             Universal Viewer 4
+ *   /viewer/openseadragon?image=URL     OpenSeadragon deep zoom of one image (its info.json)
+ *
+ * Without the parameter a form asks for it; with one that is not an http(s) URL, the same form
+ * says so (400).
+ */
+export async function viewerRoutes(app: FastifyInstance, options: ViewerOptions): Promise<void> {
+  const send = (reply: FastifyReply, page: Html, status = 200): void => {
+    reply.code(status).header('Cache-Control', 'no-cache').type('text/html; charset=utf-8').send(page.value);
+  };
+
+  for (const viewer of Object.keys(VIEWERS) as ViewerName[]) {
+    app.get(`/viewer/${viewer}`, async (request: FastifyRequest, reply) => {
+      const base = publicBaseUrl(request, options.baseUrl);
+      const { parameter, what } = VIEWERS[viewer];
+      if (!options.assets) {
+        const body = html`<p>The viewers are not built on this server. Run <code>npm run build</code> (it bundles them into <code>dist/public</code>) and restart.</p>`;
+        send(reply, messagePage({ base, assets: undefined, title: 'Viewers not built', body }), 503);
+        return reply;
+      }
+      const value = (request.query as Record<string, unknown>)[parameter];
+      if (typeof value !== 'string' || value.trim() === '') {
+        send(reply, viewerFormPage({ base, assets: options.assets, viewer, problem: undefined }));
+        return reply;
+      }
+      const target = absoluteUrl(value.trim(), base);
+      if (!target) {
+        send(reply, viewerFormPage({ base, assets: options.assets, viewer, problem: `'${value}' is not an http(s) URL: give the ${what}.` }), 400);
+        return reply;
+      }
+      send(reply, viewerPage({ base, assets: options.assets, viewer, target }));
+      return reply;
+    });
+  }
+}

@@ -1,0 +1,116 @@
+import { LRUCache } from 'lru-cache';
+import type { CollectionNode, CollectionTree } from '../presentation/collections.js';
+import { firstValue, thumbnailSize } from '../presentation/model.js';
+import type { PresentationStore } from '../presentation/store.js';
+import type { PresentationUrls } from '../presentation/urls.js';
+import { ancestry, entriesOf, firstObject, type Entry } from './listing.js';
+
+/** A picture of an object: its first page, as the manifest's thumbnail is. */
+export interface Thumbnail {
+  readonly url: string;
+  readonly width: number;
+  readonly height: number;
+  /** The page's Image API 3.0 info.json, for the deep-zoom viewer. */
+  readonly infoJson: string;
+}
+
+export interface ObjectCard {
+  readonly kind: 'object';
+  readonly id: string;
+  readonly label: string;
+  readonly pages: number;
+  readonly manifest: string;
+  readonly thumbnail: Thumbnail | undefined;
+  /** The collection the object is listed in, for search results ('' for the top one). */
+  readonly collection: { readonly path: string; readonly label: string };
+}
+
+export interface CollectionCard {
+  readonly kind: 'collection';
+  readonly path: string;
+  readonly label: string;
+  readonly collections: number;
+  readonly objects: number;
+  readonly thumbnail: Thumbnail | undefined;
+}
+
+/** A file of a plain images folder (`--images`): no manifest, a deep zoom of the image. */
+export interface ImageCard {
+  readonly kind: 'image';
+  readonly identifier: string;
+  readonly thumbnail: Thumbnail;
+}
+
+export type Card = ObjectCard | CollectionCard | ImageCard;
+
+/** The card of a file served by the Image API under `imageBase`; its size is unknown without opening it. */
+export function imageCard(identifier: string, imageBase: string): ImageCard {
+  const service = `${imageBase}/iiif/3/${encodeURIComponent(identifier)}`;
+  return {
+    kind: 'image',
+    identifier,
+    thumbnail: { url: `${service}/full/!${THUMBNAIL_BOX},${THUMBNAIL_BOX}/0/default.jpg`, width: 0, height: 0, infoJson: `${service}/info.json` },
+  };
+}
+
+export const THUMBNAIL_BOX = 200;
+
+type FirstPage = { identifier: string; width: number; height: number } | null;
+
+/**
+ * Turns the collection tree's entries into what the home page shows. The first page of an object
+ * is read through the manifest source (the catalog), once per object and catalog state.
+ */
+export class CardMaker {
+  private readonly firstPages = new LRUCache<string, { page: FirstPage }>({ max: 20_000 });
+
+  constructor(private readonly store: PresentationStore) {}
+
+  cards(entries: readonly Entry[], tree: CollectionTree, urls: PresentationUrls, catalogModified: Date): Card[] {
+    return entries.map((entry) =>
+      entry.kind === 'object' ? this.objectCard(entry.node, entry.label, tree, urls, catalogModified) : this.collectionCard(entry.node, entry.label, urls, catalogModified),
+    );
+  }
+
+  private objectCard(node: CollectionNode, label: string, tree: CollectionTree, urls: PresentationUrls, modified: Date): ObjectCard {
+    const record = node.object!.record;
+    const parent = tree.parentOf.get(record.id) ?? '';
+    return {
+      kind: 'object',
+      id: record.id,
+      label,
+      pages: record.pageCount,
+      manifest: urls.manifest(record.id),
+      thumbnail: this.thumbnail(record.id, urls, modified),
+      collection: { path: parent, label: ancestry(tree, parent).slice(1).map((n) => firstValue(n.label)).join(' › ') },
+    };
+  }
+
+  private collectionCard(node: CollectionNode, label: string, urls: PresentationUrls, modified: Date): CollectionCard {
+    const entries = entriesOf(node);
+    const first = firstObject(node);
+    return {
+      kind: 'collection',
+      path: node.path,
+      label,
+      collections: entries.filter((e) => e.kind === 'collection').length,
+      objects: entries.filter((e) => e.kind === 'object').length,
+      thumbnail: first ? this.thumbnail(first.path, urls, modified) : undefined,
+    };
+  }
+
+  private thumbnail(objectId: string, urls: PresentationUrls, modified: Date): Thumbnail | undefined {
+    const key = `${modified.getTime()}\0${objectId}`;
+    let cached = this.firstPages.get(key);
+    if (!cached) {
+      const first = this.store.manifestSource(objectId)?.source.pages[0];
+      cached = { page: first ? { identifier: first.identifier, width: first.width, height: first.height } : null };
+      this.firstPages.set(key, cached);
+    }
+    const page = cached.page;
+    if (!page) return undefined;
+    const size = thumbnailSize(page, THUMBNAIL_BOX);
+    const service = urls.imageService(page.identifier, 3);
+    return { url: `${service}/full/${size.width},${size.height}/0/default.jpg`, width: size.width, height: size.height, infoJson: `${service}/info.json` };
+  }
+}
