@@ -125,6 +125,11 @@ for (const kind of ['native', 'wasm'] as const satisfies readonly Jp2DecoderKind
     });
     after(async () => server.close());
 
+    it('/health says which JPEG 2000 decoder is active', async () => {
+      const health = JSON.parse((await get(`${server.url}/health`)).text) as { jp2Decoder: string };
+      assert.equal(health.jp2Decoder, kind);
+    });
+
     for (const version of [3, 2] as const) {
       it(`info.json (${version}): size, 256×256 tiles over every resolution level, level sizes`, async () => {
         const got = await get(`${server.url}/iiif/${version}/ref.jp2/info.json`);

@@ -1,9 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../../version.js';
 
-export async function healthRoutes(app: FastifyInstance): Promise<void> {
+export interface HealthOptions {
+  /** What decodes JPEG 2000 here: operators check it without reading the start-up log. */
+  readonly jp2Decoder: string;
+}
+
+export async function healthRoutes(app: FastifyInstance, options: HealthOptions): Promise<void> {
   app.get('/health', async (_request, reply) => {
     reply.header('Cache-Control', 'no-store');
-    return { status: 'ok', version: VERSION };
+    return { status: 'ok', version: VERSION, jp2Decoder: options.jp2Decoder };
   });
 }
