@@ -40,6 +40,33 @@ export interface Jp2DecodeJob {
   readonly threads: number;
 }
 
+/** Options of the native JPEG 2000 encoder (see native/src/jp2_encode.h). */
+export interface NativeJp2EncoderOptions {
+  readonly path: string;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly tileSize: number;
+  readonly resolutions: number;
+  /** Precinct side per resolution level, highest first; the last one holds for the levels below. */
+  readonly precincts: number[];
+  readonly lossless: boolean;
+  /** Quality layers in dB of PSNR, increasing (lossy only). */
+  readonly psnr: number[];
+  readonly threads: number;
+}
+
+/** A JP2 file being encoded tile row by tile row, tiles in parallel on threads of the addon's own. */
+export interface NativeJp2Encoder {
+  writeStrip(strip: Buffer): Promise<void>;
+  /** Reads the image as an 8-bit grey or RGB PNG with stored (level 0) zlib blocks from a pipe or file, on a thread of its own. */
+  readPng(path: string): Promise<void>;
+  /** Tells readPng that the pipe's writer is done, and whether it failed. */
+  endInput(failed: boolean): void;
+  finish(): Promise<void>;
+  abort(): void;
+}
+
 /** What the optional native addon (native/, built by `npm ci` when libturbojpeg is installed) offers. */
 export interface NativeBinding {
   /** Lossless crop of the top-left width×height of a baseline JPEG (jpegtran -crop), no pixel decode. */
@@ -56,6 +83,10 @@ export interface NativeBinding {
   decodeJp2?(job: Jp2DecodeJob): Promise<{ data: Buffer; width: number; height: number; channels: number }>;
   /** The OpenJPEG version the addon was built with, when it was. */
   readonly openjpegVersion?: string;
+  /** JPEG 2000 encoder (see native/src/jp2_encode.h). Absent when the addon was built without OpenJPEG. */
+  readonly Jp2Encoder?: new (options: NativeJp2EncoderOptions) => NativeJp2Encoder;
+  /** Creates a named pipe (mode 0600); present with Jp2Encoder. */
+  makeFifo?(path: string): void;
 }
 
 const ADDON = path.resolve(import.meta.dirname, '../../native/build/Release/vitrine_native.node');

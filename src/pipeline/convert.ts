@@ -3,20 +3,38 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { jp2QualityLayers } from '../imaging/jp2/encode.js';
 import { sniffFormat } from '../imaging/open-source.js';
 import { readIfds, TiffFormatError } from '../imaging/tiff/ifd.js';
+import { decodeJp2Master, Jp2MasterError } from './jp2-master.js';
+import { Jp2SourceError, writeJp2 } from './jp2.js';
+
+export type DerivativeFormat = 'ptiff' | 'jp2';
 
 export interface ConversionSettings {
-  readonly format: 'ptiff';
-  /** JPEG quality of the derivative's tiles. */
+  /** ptiff: tiled pyramidal TIFF, JPEG tiles; jp2: JPEG 2000 (see src/imaging/jp2/encode.ts). */
+  readonly format: DerivativeFormat;
+  /** ptiff: JPEG quality of the tiles; jp2 (lossy): the PSNR of its quality layers (jp2QualityLayers). */
   readonly quality: number;
   readonly tileSize: number;
+  /** jp2 only: reversible wavelet, every bit kept (quality does not apply). */
+  readonly lossless?: boolean | undefined;
   /** Largest master accepted, in pixels (decompression bombs). */
   readonly maxInputPixels: number;
 }
 
+/** How the derivative's file name ends. */
+export function derivativeExtension(format: DerivativeFormat): string {
+  return format === 'jp2' ? '.jp2' : '.tif';
+}
+
 /** What decides whether an existing derivative is still right: everything that changes its pixels. */
 export function settingsFingerprint(settings: ConversionSettings): string {
+  if (settings.format === 'jp2') {
+    // recipe: the codestream layout (tiles, levels, precincts, progression); bump it when it changes.
+    const quality = settings.lossless ? { lossless: true } : { quality: settings.quality };
+    return JSON.stringify({ v: 1, format: 'jp2', recipe: 1, tileSize: settings.tileSize, ...quality });
+  }
   return JSON.stringify({ v: 1, format: settings.format, quality: settings.quality, tileSize: settings.tileSize });
 }
 
@@ -32,10 +50,11 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 /**
- * Converts one page of a master into a tiled pyramidal TIFF (JPEG tiles), 8-bit sRGB or greyscale,
- * colour-managed from the embedded ICC profile, EXIF orientation applied, alpha flattened on white.
- * libvips streams the master (sequential access), so memory stays bounded whatever its size. The
- * derivative is written to a temporary name and renamed into place: never a half file under its name.
+ * Converts one page of a master into a tiled pyramidal TIFF (JPEG tiles) or a JP2, 8-bit sRGB or
+ * greyscale, colour-managed from the embedded ICC profile, EXIF orientation applied, alpha
+ * flattened on white. libvips streams the master (sequential access), so memory stays bounded
+ * whatever its size. The derivative is written to a temporary name and renamed into place: never a
+ * half file under its name. `threads`: the JPEG 2000 encoder's threads for this page.
  */
 export async function convertPage(
   master: string,
@@ -43,8 +62,9 @@ export async function convertPage(
   destination: string,
   temporaryDir: string,
   settings: ConversionSettings,
+  { threads = 1 }: { threads?: number } = {},
 ): Promise<{ width: number; height: number }> {
-  const open = (): Sharp =>
+  let open = (): Sharp =>
     sharp(master, {
       page: directory,
       sequentialRead: true,
@@ -52,7 +72,15 @@ export async function convertPage(
       failOn: 'error',
       limitInputPixels: settings.maxInputPixels,
     });
-  if (/\.(jp2|j2k|jpf|jpx)$/i.test(master)) throw new MasterError('JPEG 2000 masters cannot be converted yet (sharp has no JPEG 2000 decoder; support is planned)');
+  if (await isJpeg2000(master)) {
+    // libvips (as sharp bundles it) has no JPEG 2000 loader: OpenJPEG decodes the master, and the
+    // rest of the pipeline (alpha, colour, encoding) takes its pixels like any other master's.
+    const pixels = await decodeJp2Master(master, settings.maxInputPixels).catch((error: unknown) => {
+      throw new MasterError(error instanceof Jp2MasterError ? error.message : `JPEG 2000 decoding failed: ${(error as Error).message}`);
+    });
+    const raw = { width: pixels.width, height: pixels.height, channels: pixels.channels };
+    open = () => sharp(pixels.data, { raw, limitInputPixels: settings.maxInputPixels });
+  }
   let meta: Metadata;
   try {
     meta = await open().metadata();
@@ -67,7 +95,21 @@ export async function convertPage(
 
   await mkdir(path.dirname(destination), { recursive: true });
   // Same file system as the destination (both under the output folder), so the rename is atomic.
-  const temporary = path.join(temporaryDir, `${process.pid}-${randomUUID()}.tif`);
+  const temporary = path.join(temporaryDir, `${process.pid}-${randomUUID()}${derivativeExtension(settings.format)}`);
+  if (settings.format === 'jp2') {
+    const jp2 = { tileSize: settings.tileSize, lossless: settings.lossless === true, psnr: jp2QualityLayers(settings.quality), threads };
+    try {
+      // The size libvips will write: the page's, turned upright by its EXIF orientation.
+      const size = { width: meta.autoOrient?.width ?? meta.width, height: meta.autoOrient?.height ?? meta.height, channels: grey ? 1 : 3 } as const;
+      await writeJp2(image, size, temporary, temporaryDir, jp2);
+      await rename(temporary, destination);
+      return { width: size.width, height: size.height };
+    } catch (error) {
+      await rm(temporary, { force: true });
+      if (error instanceof Jp2SourceError) throw new MasterError(await diagnose(master, error.source));
+      throw new MasterError(`JPEG 2000 encoding failed: ${(error as Error).message}`);
+    }
+  }
   try {
     const info = await image
       .tiff({
@@ -84,6 +126,21 @@ export async function convertPage(
   } catch (error) {
     await rm(temporary, { force: true });
     throw new MasterError(await diagnose(master, error));
+  }
+}
+
+/** Whether the file is a JP2 or a raw J2K codestream, by its first bytes (names lie in legacy archives). */
+async function isJpeg2000(master: string): Promise<boolean> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(master, 'r');
+    const head = Buffer.alloc(12);
+    const { bytesRead } = await handle.read(head, 0, 12, 0);
+    return sniffFormat(head.subarray(0, bytesRead)) === 'jp2';
+  } catch {
+    return false; // unreadable: libvips' attempt reports why
+  } finally {
+    await handle?.close();
   }
 }
 

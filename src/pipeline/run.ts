@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { Catalog } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
 import { describeObjects } from './metadata/collect.js';
-import { convertPage, MasterError, settingsFingerprint, sha256File, type ConversionSettings } from './convert.js';
+import { convertPage, derivativeExtension, MasterError, settingsFingerprint, sha256File, type ConversionSettings } from './convert.js';
 import { pageDirectories } from './pages.js';
 import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
 import type { NameRule } from './rules.js';
@@ -146,6 +146,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   const jobs: { object: PlannedObject; page: PlannedPage; sequence: number }[] = plan.objects.flatMap((object) =>
     object.pages.map((page, i) => ({ object, page, sequence: i + 1 })),
   );
+  // The JPEG 2000 encoder's threads per page: the cores shared among the pages encoded at once.
+  const encoderThreads = Math.max(1, Math.floor(cpus().length / Math.max(1, Math.min(options.workers, jobs.length))));
+  const extension = derivativeExtension(options.settings.format);
   const converted: ConversionReport['converted'] = [];
   const skipped: ConversionReport['skipped'] = [];
   const failed: FailedPage[] = [];
@@ -166,7 +169,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     await pool(jobs, options.workers, async ({ object, page, sequence }) => {
       const source = page.source;
       const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
-      const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}.tif`.split('/'));
+      const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}${extension}`.split('/'));
       if (await isUpToDate(catalog, source, page, derivativePath, settingsKey, !options.dryRun)) {
         skipped.push(entry);
         progress({ source: source.relativePath, outcome: 'skipped' });
@@ -179,9 +182,12 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       }
       try {
         const [size, sha256] = await Promise.all([
-          convertPage(source.absolutePath, page.sourcePage, derivativePath, path.join(out, TEMP_DIR), options.settings),
+          convertPage(source.absolutePath, page.sourcePage, derivativePath, path.join(out, TEMP_DIR), options.settings, {
+            threads: encoderThreads,
+          }),
           sha256File(source.absolutePath),
         ]);
+        const previous = catalog!.page(source.absolutePath, page.sourcePage)?.derivativePath;
         catalog!.recordPage({
           objectId: object.id,
           sequence,
@@ -197,6 +203,12 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
           height: size.height,
           convertedAt: new Date().toISOString(),
         });
+        // A change of format would leave the page's file in the other format behind (same name, other
+        // extension: no other page of this run can own it). Remove it, so one identifier has one file.
+        const stem = derivativePath.slice(0, -extension.length);
+        if (previous && previous !== derivativePath && previous.slice(0, previous.length - path.extname(previous).length) === stem) {
+          await rm(previous, { force: true }).catch(() => undefined);
+        }
         converted.push(entry);
         progress({ source: source.relativePath, outcome: 'converted' });
       } catch (error) {
