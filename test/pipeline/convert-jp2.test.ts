@@ -10,8 +10,8 @@ import type { ConversionReport } from '../../src/pipeline/run.js';
 import { CLI, vitrine } from '../helpers/cli.js';
 import { pagePicture } from '../helpers/corpus.js';
 import { opjDecode, opjDump, opjSettings, run } from '../helpers/opj.js';
-import { decode, meanAbsDiff, type Pixels } from '../helpers/pixels.js';
-import { REFERENCE_PNG, tempDir } from '../helpers/server.js';
+import { decode, fetchBytes, meanAbsDiff, type Pixels } from '../helpers/pixels.js';
+import { REFERENCE_PNG, startServer, tempDir } from '../helpers/server.js';
 
 sharp.cache(false);
 const encoder = jp2EncoderStatus();
@@ -168,6 +168,32 @@ describe('vitrine convert --format jp2', { skip }, () => {
       const db = psnr(got, want);
       assert.ok(db >= 40, `${identifier}: PSNR ${db.toFixed(1)} dB`);
       assert.ok(meanAbsDiff(got, want) < 1.5, `${identifier}: mean absolute difference ${meanAbsDiff(got, want).toFixed(2)}`);
+    }
+  });
+
+  it('vitrine serve --data serves the JP2 derivatives: info.json from the codestream, regions, sizes, manifests', async () => {
+    const server = await startServer(undefined, { data: out });
+    try {
+      const id = encodeURIComponent('book/page-001');
+      const info = JSON.parse((await fetchBytes(`${server.url}/iiif/3/${id}/info.json`)).body.toString()) as {
+        width: number;
+        height: number;
+        tiles: { width: number; scaleFactors: number[] }[];
+      };
+      assert.deepEqual([info.width, info.height], [2500, 1400]);
+      assert.equal(info.tiles[0]!.width, 256);
+      assert.deepEqual(info.tiles[0]!.scaleFactors, [1, 2, 4, 8, 16, 32], 'one per resolution level');
+      const master = path.join(masters, 'book', 'page-001.tif');
+      const region = await decode((await fetchBytes(`${server.url}/iiif/3/${id}/1000,900,600,500/max/0/default.png`)).body, 3);
+      const want = await decode(sharp(master).extract({ left: 1000, top: 900, width: 600, height: 500 }), 3);
+      assert.ok(meanAbsDiff(region, want) < 1.5, `region across four tiles: ${meanAbsDiff(region, want).toFixed(2)}`);
+      const small = await decode((await fetchBytes(`${server.url}/iiif/3/${id}/full/625,/0/default.png`)).body, 3);
+      const wantSmall = await decode(sharp(master).resize(625, 350), 3);
+      assert.ok(meanAbsDiff(small, wantSmall) < 3, `reduced size: ${meanAbsDiff(small, wantSmall).toFixed(2)}`);
+      const manifest = JSON.parse((await fetchBytes(`${server.url}/iiif/manifest/book`)).body.toString()) as { items: unknown[] };
+      assert.equal(manifest.items.length, 6);
+    } finally {
+      await server.close();
     }
   });
 
