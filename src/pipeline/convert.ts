@@ -6,7 +6,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { jp2QualityLayers } from '../imaging/jp2/encode.js';
 import { sniffFormat } from '../imaging/open-source.js';
 import { readIfds, TiffFormatError } from '../imaging/tiff/ifd.js';
-import { decodeJp2Master, Jp2MasterError } from './jp2-master.js';
+import { decodeJp2MasterToTiff, Jp2MasterError } from './jp2-master.js';
 import { Jp2SourceError, writeJp2 } from './jp2.js';
 
 export type DerivativeFormat = 'ptiff' | 'jp2';
@@ -72,15 +72,38 @@ export async function convertPage(
       failOn: 'error',
       limitInputPixels: settings.maxInputPixels,
     });
+  // libvips (as sharp bundles it) has no JPEG 2000 loader: OpenJPEG decodes the master into an
+  // uncompressed TIFF next to the derivative's temporary file, which the pipeline then streams like
+  // any TIFF master (the ICC profile travels with it); removed once the page is done.
+  let decoded: string | undefined;
   if (await isJpeg2000(master)) {
-    // libvips (as sharp bundles it) has no JPEG 2000 loader: OpenJPEG decodes the master, and the
-    // rest of the pipeline (alpha, colour, encoding) takes its pixels like any other master's.
-    const pixels = await decodeJp2Master(master, settings.maxInputPixels).catch((error: unknown) => {
+    decoded = path.join(temporaryDir, `${process.pid}-${randomUUID()}.decoded.tif`);
+    await mkdir(temporaryDir, { recursive: true });
+    try {
+      await decodeJp2MasterToTiff(master, decoded, settings.maxInputPixels);
+    } catch (error) {
+      await rm(decoded, { force: true });
       throw new MasterError(error instanceof Jp2MasterError ? error.message : `JPEG 2000 decoding failed: ${(error as Error).message}`);
-    });
-    const raw = { width: pixels.width, height: pixels.height, channels: pixels.channels };
-    open = () => sharp(pixels.data, { raw, limitInputPixels: settings.maxInputPixels });
+    }
+    const file = decoded;
+    open = () => sharp(file, { sequentialRead: true, failOn: 'error', limitInputPixels: settings.maxInputPixels });
   }
+  try {
+    return await encodePage(master, open, destination, temporaryDir, settings, threads);
+  } finally {
+    if (decoded) await rm(decoded, { force: true });
+  }
+}
+
+/** Encodes one page, opened by `open`, into the derivative (see convertPage). */
+async function encodePage(
+  master: string,
+  open: () => Sharp,
+  destination: string,
+  temporaryDir: string,
+  settings: ConversionSettings,
+  threads: number,
+): Promise<{ width: number; height: number }> {
   let meta: Metadata;
   try {
     meta = await open().metadata();

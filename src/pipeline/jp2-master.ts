@@ -4,21 +4,27 @@ import { chooseJp2Decoder, type Jp2Pixels } from '../imaging/jp2/decoder.js';
 import { jp2Info } from '../imaging/jp2/info.js';
 import { nativeAddon } from '../imaging/native.js';
 import type { ImageSource } from '../imaging/source.js';
+import { StripTiffWriter } from '../imaging/tiff/strip-writer.js';
 
 /** Rows decoded per OpenJPEG call: its working memory follows the area, not the whole image. */
 const STRIP_ROWS = 1024;
+/** Rows per strip of the intermediate TIFF: what libvips reads at a time. */
+const TIFF_STRIP_ROWS = 64;
 
 export class Jp2MasterError extends Error {
   override name = 'Jp2MasterError';
 }
 
 /**
- * A JPEG 2000 master's full-resolution pixels (8-bit, grey or RGB, with alpha when it has one), for
- * conversion: sharp's libvips has no JPEG 2000 loader, so OpenJPEG decodes it (the native addon,
- * strip by strip so only the output buffer grows with the image; else the WebAssembly build, whole).
+ * Decodes a JPEG 2000 master at full resolution (8-bit, grey or RGB, with alpha when it has one) into
+ * `tiff`, an uncompressed strip TIFF carrying the master's ICC profile, for the pipeline to read back
+ * like any TIFF master: sharp's libvips has no JPEG 2000 loader, and it takes raw pixels only as one
+ * buffer of the whole image, while a file it streams in bounded memory. The native addon decodes
+ * strip by strip (memory follows a strip, not the image); the WebAssembly fallback decodes whole.
  */
-export async function decodeJp2Master(path: string, maxInputPixels: number): Promise<Jp2Pixels> {
+export async function decodeJp2MasterToTiff(path: string, tiff: string, maxInputPixels: number): Promise<{ width: number; height: number }> {
   const file = await open(path, 'r');
+  let writer: StripTiffWriter | undefined;
   try {
     const { size, mtimeMs } = await file.stat();
     const info = await jp2Info(file, size).catch((error: Error) => {
@@ -44,6 +50,7 @@ export async function decodeJp2Master(path: string, maxInputPixels: number): Pro
           });
         }),
     };
+    const iccProfile = header.icc ? await source.readBytes(header.icc.offset, header.icc.length) : undefined;
     const decoder = chooseJp2Decoder(nativeAddon().binding);
     const decode = async (top: number, bottom: number): Promise<Jp2Pixels> => {
       try {
@@ -52,24 +59,28 @@ export async function decodeJp2Master(path: string, maxInputPixels: number): Pro
         throw new Jp2MasterError(`damaged JPEG 2000: ${(error as Error).message}`);
       }
     };
-    if (!decoder.decodesArea) return await decode(0, info.height);
-    // Strips aligned on the codestream's tiles, so each tile is decoded once.
-    const rows = Math.max(1, Math.floor(STRIP_ROWS / header.tileHeight)) * header.tileHeight;
-    // The tile grid starts at or above the image (tileY0 ≤ y0 < tileY0 + tileHeight): the first strip may be shorter.
-    const firstBottom = Math.min(info.height, header.tileY0 + rows - header.y0);
-    let out: Buffer | undefined;
-    let channels: Jp2Pixels['channels'] = 3;
-    for (let top = 0, bottom = firstBottom; top < info.height; top = bottom, bottom = Math.min(info.height, bottom + rows)) {
+    // Strips aligned on the codestream's tiles when they are small enough, so each tile is decoded
+    // once (the tile grid starts at or above the image, tileY0 ≤ y0 < tileY0 + tileHeight: the first
+    // strip may be shorter); bands of STRIP_ROWS across larger tiles or an untiled image, which
+    // OpenJPEG decodes by area too; the whole image when the decoder cannot decode an area.
+    const aligned = header.tileHeight <= STRIP_ROWS;
+    const rows = !decoder.decodesArea ? info.height : aligned ? Math.floor(STRIP_ROWS / header.tileHeight) * header.tileHeight : STRIP_ROWS;
+    let top = 0;
+    let bottom = Math.min(info.height, decoder.decodesArea && aligned ? header.tileY0 + rows - header.y0 : rows);
+    while (top < info.height) {
       const strip = await decode(top, bottom);
-      if (!out) {
-        channels = strip.channels;
-        out = Buffer.allocUnsafe(info.width * info.height * channels);
-      }
-      if (strip.channels !== channels || strip.width !== info.width) throw new Jp2MasterError('damaged JPEG 2000: inconsistent tiles');
-      strip.data.copy(out, top * info.width * channels);
+      if (strip.width !== info.width || strip.height !== bottom - top) throw new Jp2MasterError('damaged JPEG 2000: inconsistent tiles');
+      writer ??= await StripTiffWriter.create(tiff, { width: info.width, height: info.height, channels: strip.channels, rowsPerStrip: TIFF_STRIP_ROWS, iccProfile });
+      if (strip.channels !== writer.channels) throw new Jp2MasterError('damaged JPEG 2000: inconsistent tiles');
+      await writer.writeRows(strip.data);
+      top = bottom;
+      bottom = Math.min(info.height, bottom + rows);
     }
-    return { data: out!, width: info.width, height: info.height, channels };
+    await writer!.close();
+    writer = undefined;
+    return { width: info.width, height: info.height };
   } finally {
+    await writer?.abandon();
     await file.close();
   }
 }

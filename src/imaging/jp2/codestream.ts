@@ -30,6 +30,8 @@ export interface Jp2Header {
   readonly reversible: boolean;
   /** High-Throughput JPEG 2000 (Part 15) code-blocks. */
   readonly htj2k: boolean;
+  /** Where the ICC profile of the JP2 colour box is in the file, when the colours are given by one. */
+  readonly icc?: { readonly offset: number; readonly length: number } | undefined;
 }
 
 export class Jp2FormatError extends Error {
@@ -47,11 +49,18 @@ async function readAt(file: FileHandle, offset: number, length: number, size: nu
   return buffer.subarray(0, bytesRead);
 }
 
-/** The JP2 box holding the codestream ('jp2c'), walking the top-level boxes. */
-async function findCodestream(file: FileHandle, size: number): Promise<{ offset: number; length: number }> {
-  let offset = 0;
-  while (offset + 8 <= size) {
-    const head = await readAt(file, offset, 16, size);
+interface Box {
+  readonly type: string;
+  /** Where the box's content starts, and its length. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** The boxes from `start` to `end`, top level only; stops after `last`. */
+async function* boxes(file: FileHandle, start: number, end: number, last?: string): AsyncGenerator<Box> {
+  let offset = start;
+  while (offset + 8 <= end) {
+    const head = await readAt(file, offset, 16, end);
     if (head.length < 8) break;
     let length = head.readUInt32BE(0);
     const type = head.toString('latin1', 4, 8);
@@ -61,11 +70,32 @@ async function findCodestream(file: FileHandle, size: number): Promise<{ offset:
       length = Number(head.readBigUInt64BE(8));
       headerLength = 16;
     } else if (length === 0) {
-      length = size - offset;
+      length = end - offset;
     }
     if (length < headerLength) throw new Jp2FormatError(`JP2 box '${type}' has an invalid length`);
-    if (type === 'jp2c') return { offset: offset + headerLength, length: Math.min(length, size - offset) - headerLength };
+    yield { type, offset: offset + headerLength, length: Math.min(length, end - offset) - headerLength };
+    if (type === last) return;
     offset += length;
+  }
+}
+
+/**
+ * The JP2 box holding the codestream ('jp2c'), walking the top-level boxes, and the ICC profile of
+ * the header's first colour box (method 2 or 3: the spec says a reader uses the first it understands,
+ * and an enumerated sRGB or greyscale one needs nothing).
+ */
+async function findCodestream(file: FileHandle, size: number): Promise<{ offset: number; length: number; icc?: Jp2Header['icc'] }> {
+  let icc: Jp2Header['icc'];
+  let colourSeen = false;
+  for await (const box of boxes(file, 0, size, 'jp2c')) {
+    if (box.type === 'jp2c') return { offset: box.offset, length: box.length, icc };
+    if (box.type !== 'jp2h') continue;
+    for await (const inner of boxes(file, box.offset, box.offset + box.length)) {
+      if (inner.type !== 'colr' || colourSeen || inner.length < 3) continue;
+      colourSeen = true;
+      const method = (await readAt(file, inner.offset, 1, size))[0];
+      if ((method === 2 || method === 3) && inner.length > 3 + 128) icc = { offset: inner.offset + 3, length: inner.length - 3 };
+    }
   }
   throw new Jp2FormatError('no codestream box (jp2c) in the JP2 file');
 }
@@ -77,7 +107,7 @@ async function findCodestream(file: FileHandle, size: number): Promise<{ offset:
 export async function readJp2Header(file: FileHandle, size: number): Promise<Jp2Header> {
   const start = await readAt(file, 0, 12, size);
   const raw = start.length >= 4 && start.readUInt32BE(0) === 0xff4fff51;
-  const { offset, length } = raw ? { offset: 0, length: size } : await findCodestream(file, size);
+  const { offset, length, icc } = raw ? { offset: 0, length: size, icc: undefined } : await findCodestream(file, size);
   const main = await readAt(file, offset, Math.min(length, MAIN_HEADER_BYTES), size);
   if (main.length < 4 || main.readUInt16BE(0) !== 0xff4f) throw new Jp2FormatError('the codestream does not start with SOC');
 
@@ -125,7 +155,7 @@ export async function readJp2Header(file: FileHandle, size: number): Promise<Jp2
   if (!siz) throw new Jp2FormatError('no SIZ marker in the codestream main header');
   if (!cod) throw new Jp2FormatError('no COD marker in the codestream main header');
   if (siz.x1 <= siz.x0 || siz.y1 <= siz.y0 || siz.components < 1) throw new Jp2FormatError('the codestream declares an empty image');
-  return { container: raw ? 'j2k' : 'jp2', fileSize: size, codestreamOffset: offset, codestreamLength: length, ...siz, ...cod, htj2k };
+  return { container: raw ? 'j2k' : 'jp2', fileSize: size, codestreamOffset: offset, codestreamLength: length, ...siz, ...cod, htj2k, icc };
 }
 
 /** The size of resolution level `reduce` (0: full) of an area on the reference grid. */
