@@ -5,39 +5,55 @@
 // both. With OpenJPEG's (libopenjp2-7-dev; brew install openjpeg) it also decodes and encodes JPEG
 // 2000. Without them Vitrine still works, on slower paths (libvips, OpenJPEG in WebAssembly), so a
 // missing library or a failed build never fails the install.
+// What it was built with is recorded in native/build/features.json, so that the tests can tell a
+// function the addon should have from one it cannot have, and `npm test` can rebuild it when
+// headers were installed after `npm ci`.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { FEATURES_FILE, headerFeatures } from './native-features.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const say = (message) => console.error(`vitrine: ${message}`);
+const features = headerFeatures();
+/** Writes the build record: which features the addon was (or would have been) built with, and whether it was. */
+const record = (built, reason) => {
+  mkdirSync(path.dirname(FEATURES_FILE), { recursive: true });
+  writeFileSync(FEATURES_FILE, `${JSON.stringify({ built, features, reason }, null, 2)}\n`);
+};
 
 if (process.env.VITRINE_NATIVE === 'off') {
   say('native addon not built (VITRINE_NATIVE=off)');
+  record(false, 'VITRINE_NATIVE=off');
   process.exit(0);
 }
-const includes = ['/usr/include', '/usr/local/include', '/opt/homebrew/include'];
-const has = (header) => includes.some((dir) => existsSync(path.join(dir, header)));
-if (!has('turbojpeg.h')) {
+const has = (feature) => Boolean(features[feature]);
+if (!has('turbojpeg')) {
   say('libturbojpeg not found: edge tiles will be re-encoded with libvips (slower).');
   say('  for full speed: sudo apt-get install libturbojpeg0-dev (or brew install jpeg-turbo), then npm rebuild');
+  record(false, 'no turbojpeg.h');
   process.exit(0);
 }
 // npm puts its bundled node-gyp on PATH for lifecycle scripts; npm_config_node_gyp names it too.
 const gyp = process.env.npm_config_node_gyp;
-const [command, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+// The features found here are handed to binding.gyp, so that the build and its record agree.
+const defines = ['--', `-Djpeglib=${features.jpeglib ? 1 : 0}`, `-Dopenjpeg_include=${features.openjpeg}`];
+const [command, args] = gyp ? [process.execPath, [gyp, 'rebuild', ...defines]] : ['node-gyp', ['rebuild', ...defines]];
 const result = spawnSync(command, args, { cwd: path.join(root, 'native'), stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 if (result.status !== 0) {
-  say(`native addon build failed; continuing without it.\n${(result.stderr ?? String(result.error)).split('\n').slice(-15).join('\n')}`);
+  const tail = (result.stderr ?? String(result.error)).split('\n').slice(-15).join('\n');
+  say(`native addon build failed; continuing without it.\n${tail}`);
+  record(false, `build failed: ${tail.trim().split('\n').at(-1) ?? ''}`);
   process.exit(0);
 }
-if (has('jpeglib.h')) {
+record(true, 'built');
+if (has('jpeglib')) {
   say('native addon built (libjpeg-turbo: lossless tile crops, region decoding from stored tiles)');
 } else {
   say('native addon built (libjpeg-turbo lossless tile crops); without jpeglib.h, regions are decoded by libvips (slower).');
   say('  for full speed: sudo apt-get install libjpeg62-turbo-dev (Ubuntu: libjpeg-turbo8-dev), then npm rebuild');
 }
-if (has('openjpeg-2.5/openjpeg.h')) {
+if (has('openjpeg')) {
   say('  with OpenJPEG: JPEG 2000 decoded by area in process, and encoded (vitrine convert --format jp2)');
 } else {
   say('  without OpenJPEG: JPEG 2000 is served by a slow WebAssembly decoder, and --format jp2 is unavailable.');

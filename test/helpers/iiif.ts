@@ -116,10 +116,10 @@ export function rawGet(base: string, rawPath: string): Promise<{ status: number;
 const run = promisify(execFile);
 
 /**
- * A self-signed key and certificate for 127.0.0.1 in `dir`, made with openssl; undefined (with the
- * reason) when openssl cannot be run.
+ * A self-signed key and certificate for 127.0.0.1 in `dir`, made with openssl; throws (failing the
+ * test, not skipping it) when openssl cannot be run.
  */
-export async function selfSignedCertificate(dir: string): Promise<{ key: string; cert: string } | { reason: string }> {
+export async function selfSignedCertificate(dir: string): Promise<{ key: string; cert: string }> {
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
   try {
@@ -129,7 +129,7 @@ export async function selfSignedCertificate(dir: string): Promise<{ key: string;
       '-keyout', key, '-out', cert,
     ]);
   } catch (error) {
-    return { reason: `openssl is not available to make a test certificate: ${(error as Error).message}` };
+    throw new Error(`openssl is needed to make a test certificate (Debian: apt-get install openssl; npm test installs it as root): ${(error as Error).message}`);
   }
   return { key, cert };
 }

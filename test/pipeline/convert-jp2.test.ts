@@ -5,17 +5,16 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { Catalog } from '../../src/catalog/catalog.js';
-import { jp2EncoderStatus, jp2Resolutions } from '../../src/imaging/jp2/encode.js';
+import { jp2Resolutions } from '../../src/imaging/jp2/encode.js';
 import type { ConversionReport } from '../../src/pipeline/run.js';
 import { CLI, vitrine } from '../helpers/cli.js';
 import { pagePicture } from '../helpers/corpus.js';
 import { opjDecode, opjDump, opjSettings, run } from '../helpers/opj.js';
+import { requireNative } from '../helpers/native.js';
 import { decode, fetchBytes, meanAbsDiff, type Pixels } from '../helpers/pixels.js';
 import { REFERENCE_PNG, startServer, tempDir } from '../helpers/server.js';
 
 sharp.cache(false);
-const encoder = jp2EncoderStatus();
-const skip = encoder.available ? false : `the native addon has no JPEG 2000 encoder: ${encoder.reason}`;
 
 /** The masters: tiles and edge tiles, greyscale, 16-bit, alpha, EXIF rotation, a long strip needing 7 levels. */
 async function buildMasters(root: string): Promise<void> {
@@ -78,7 +77,8 @@ function psnr(a: Pixels, b: Pixels): number {
   return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
 }
 
-describe('vitrine convert --format jp2', { skip }, () => {
+describe('vitrine convert --format jp2', () => {
+  before(() => requireNative('openjpeg'));
   let dir: string;
   let masters: string;
   let out: string;

@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
-import { Jp2Writer, jp2EncoderStatus, jp2QualityLayers, jp2Resolutions } from '../../src/imaging/jp2/encode.js';
+import { Jp2Writer, jp2QualityLayers, jp2Resolutions } from '../../src/imaging/jp2/encode.js';
 import { pagePicture } from '../helpers/corpus.js';
 import { opjDecode } from '../helpers/opj.js';
+import { requireNative } from '../helpers/native.js';
 import { decode, meanAbsDiff } from '../helpers/pixels.js';
 import { tempDir } from '../helpers/server.js';
 
-const encoder = jp2EncoderStatus();
-const skip = encoder.available ? false : `the native addon has no JPEG 2000 encoder: ${encoder.reason}`;
 const settings = { tileSize: 1024, lossless: false, psnr: jp2QualityLayers(85), threads: 2 };
 
 describe('jp2Resolutions', () => {
@@ -25,7 +24,8 @@ describe('jp2Resolutions', () => {
   });
 });
 
-describe('Jp2Writer (the native encoder) on errors', { skip }, () => {
+describe('Jp2Writer (the native encoder) on errors', () => {
+  before(() => requireNative('openjpeg'));
   it('rejects a strip of the wrong size, then every call, and aborts cleanly', async () => {
     const { dir, cleanup } = await tempDir();
     try {
@@ -85,7 +85,8 @@ describe('Jp2Writer (the native encoder) on errors', { skip }, () => {
   });
 });
 
-describe('Jp2Writer.readPng: the image from an uncompressed PNG, read by the addon', { skip }, () => {
+describe('Jp2Writer.readPng: the image from an uncompressed PNG, read by the addon', () => {
+  before(() => requireNative('openjpeg'));
   const lossless = { tileSize: 64, lossless: true, psnr: [], threads: 2 };
 
   /** Writes `png` to a file, encodes it losslessly through readPng, and returns the decoded pixels. */
