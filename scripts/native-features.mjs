@@ -34,8 +34,12 @@ export function builtFeatures() {
   }
 }
 
-/** The features `now` has that the build record lacks (all of them when there is no record of a built addon). */
+/**
+ * The features `now` has that the build record lacks (all of them when there is no record of a built
+ * addon); none without turbojpeg.h, since no addon can be built then.
+ */
 export function missingFromBuild(now = headerFeatures(), record = builtFeatures()) {
+  if (!now.turbojpeg) return [];
   const built = record?.built ? record.features : {};
   return Object.keys(now).filter((feature) => Boolean(now[feature]) && !built[feature]);
 }
