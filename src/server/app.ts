@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/schema.js';
+import { neverCacheErrors } from './http-cache.js';
 import { ImageService } from './image-service.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
@@ -31,11 +32,17 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
       const status = error.statusCode ?? 400;
       const body = `${status} ${error.message}\n`;
       reply.raw
-        .writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Access-Control-Allow-Origin': '*' })
+        .writeHead(status, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'Content-Length': Buffer.byteLength(body),
+          'Access-Control-Allow-Origin': '*',
+          'Cache-Control': 'no-store',
+        })
         .end(body);
     },
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
+  neverCacheErrors(app);
   await app.register(cors, {
     origin: '*',
     methods: ['GET', 'HEAD', 'OPTIONS'],

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** A strong ETag from the source's version and what was asked of it. */
 export function etagFor(...parts: string[]): string {
@@ -24,4 +24,21 @@ export function notModified(request: FastifyRequest, reply: FastifyReply, etag: 
   }
   reply.code(304).send();
   return true;
+}
+
+/**
+ * Errors are answers of the moment (a file being replaced, a decoder failing, a limit): no shared
+ * cache may keep one, and none can revalidate one into a 304, so validators set before the work
+ * failed are taken off. Added on the root instance before any route, so it covers every route,
+ * the not-found handler and every plugin's error handler.
+ */
+export function neverCacheErrors(app: FastifyInstance): void {
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.statusCode >= 400) {
+      reply.removeHeader('etag');
+      reply.removeHeader('last-modified');
+      reply.header('cache-control', 'no-store');
+    }
+    done(null, payload);
+  });
 }

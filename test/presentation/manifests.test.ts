@@ -309,6 +309,25 @@ describe('manifests and collections from a converted archive (Presentation 3.0 a
     assert.equal(structures[2]!.ranges[0], structures[3]!['@id']);
   });
 
+  it('keeps the 2.1 and 3.0 manifests apart when both are asked as plain JSON, whichever comes first', async () => {
+    // A fresh server per order: the serialised-document cache starts empty each time.
+    for (const order of [[2, 3], [3, 2]] as const) {
+      const fresh = await startServer(undefined, { data: out });
+      try {
+        for (const version of order) {
+          const url = version === 2 ? `${fresh.url}/iiif/presentation/2/manifest/plain` : `${fresh.url}/iiif/manifest/plain`;
+          for (let i = 0; i < 2; i++) {
+            const { body, headers } = await getJson(url, { Accept: 'application/json' });
+            assert.equal(mediaType(headers).type, 'application/json', url);
+            assert.equal(body['@context'], version === 2 ? P2 : P3, `asked ${order.join(' then ')}: ${url}`);
+          }
+        }
+      } finally {
+        await fresh.close();
+      }
+    }
+  });
+
   it('2.1 collections reach every 2.1 manifest', async () => {
     const { collections, manifests } = await crawl(`${base}/iiif/presentation/2/collection/top`, 2);
     for (const [url, c] of collections) {

@@ -80,7 +80,8 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     if (!found) throw notFound(`no object '${id}' with pages in the catalog`);
     const { version, contentType } = negotiate(request.headers.accept, fixed);
     const build = { urls: urlsFor(request), limits: options.limits };
-    const key = `${found.version}\0${build.urls.base}\0${contentType}\0${id}`;
+    // Everything the bytes depend on: plain `application/json` names no version, so the version is in the key.
+    const key = `${found.version}\0${build.urls.base}\0${version}\0${contentType}\0${id}`;
     send(request, reply, () => (version === 3 ? manifest3(found.source, build) : manifest2(found.source, build)), contentType, found.modified, key);
   }
 
