@@ -2,58 +2,108 @@ import { stat } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
 import { openSource, type OpenedSource } from './open-source.js';
 
-interface Entry {
-  source: OpenedSource;
-  checkedAt: number;
+/**
+ * A request's use of an open source: the descriptor stays open until `release()`, even when the
+ * cache evicts the source meanwhile. Release exactly once, in a `finally`.
+ */
+export interface SourceLease {
+  readonly source: OpenedSource;
+  release(): void;
 }
 
-/** Open sources must outlive eviction long enough for in-flight reads on their handle to finish. */
-const CLOSE_DELAY_MS = 30_000;
+/** A cached open source and how many requests use it now. */
+class Held {
+  users = 0;
+  evicted = false;
+  closed = false;
+
+  constructor(
+    readonly source: OpenedSource,
+    public checkedAt: number,
+  ) {}
+
+  /** Closes the descriptor once the source is out of the cache and no request uses it. */
+  closeIfDone(): void {
+    if (this.evicted && this.users === 0 && !this.closed) {
+      this.closed = true;
+      void this.source.close();
+    }
+  }
+}
 
 /**
  * Keeps sources open with their parsed headers (bounded LRU), so a tile request costs no header
  * parse. A cached source is re-validated against the file's mtime, size and inode at most once per
- * `checkIntervalMs`; a changed file is re-opened.
+ * `checkIntervalMs`; a changed file is re-opened. Sources are reference-counted: eviction (LRU,
+ * file changed, clear) only marks a source, and its descriptor is closed when the last request
+ * using it releases it, so a slow decode never reads a closed (or reused) descriptor, and evicted
+ * sources give their descriptor back at once rather than after a delay.
  */
 export class SourceCache {
-  private readonly entries: LRUCache<string, Entry>;
-  private readonly opening = new Map<string, Promise<OpenedSource>>();
+  private readonly entries: LRUCache<string, Held>;
+  private readonly opening = new Map<string, Promise<Held>>();
 
   constructor(
     max: number,
     private readonly checkIntervalMs: number,
   ) {
-    this.entries = new LRUCache<string, Entry>({
+    this.entries = new LRUCache<string, Held>({
       max,
-      dispose: (entry) => {
-        setTimeout(() => void entry.source.close(), CLOSE_DELAY_MS).unref();
+      dispose: (held) => {
+        held.evicted = true;
+        held.closeIfDone();
       },
     });
   }
 
-  async get(path: string): Promise<OpenedSource> {
-    const entry = this.entries.get(path);
+  /** The open source for `path`, held for the caller until it releases the lease. */
+  async acquire(path: string): Promise<SourceLease> {
+    for (;;) {
+      const held = await this.current(path);
+      // Between the await and here, the source may have been evicted with no user, and closed.
+      if (held.closed) continue;
+      held.users++;
+      let released = false;
+      return {
+        source: held.source,
+        release: () => {
+          if (released) return;
+          released = true;
+          held.users--;
+          held.closeIfDone();
+        },
+      };
+    }
+  }
+
+  private async current(path: string): Promise<Held> {
+    const held = this.entries.get(path);
     const now = Date.now();
-    if (entry) {
-      if (now - entry.checkedAt < this.checkIntervalMs) return entry.source;
+    if (held) {
+      if (now - held.checkedAt < this.checkIntervalMs) return held;
       const info = await stat(path).catch(() => undefined);
       const version = info && `${info.ino.toString(36)}-${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}`;
-      if (version === entry.source.version) {
-        entry.checkedAt = now;
-        return entry.source;
+      if (version === held.source.version) {
+        held.checkedAt = now;
+        return held;
       }
-      this.entries.delete(path);
+      if (this.entries.peek(path) === held) this.entries.delete(path);
     }
     let pending = this.opening.get(path);
     if (!pending) {
-      pending = openSource(path).finally(() => this.opening.delete(path));
+      pending = openSource(path)
+        .then((source) => {
+          const opened = new Held(source, now);
+          this.entries.set(path, opened);
+          return opened;
+        })
+        .finally(() => this.opening.delete(path));
       this.opening.set(path, pending);
     }
-    const source = await pending;
-    if (!this.entries.has(path)) this.entries.set(path, { source, checkedAt: now });
-    return source;
+    return pending;
   }
 
+  /** Evicts every source (each closes when its last request releases it). */
   clear(): void {
     this.entries.clear();
   }

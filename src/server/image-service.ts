@@ -7,7 +7,7 @@ import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder, type Jp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon, type NativeBinding } from '../imaging/native.js';
 import { SourceCache } from '../imaging/source-cache.js';
-import type { OpenedSource } from '../imaging/open-source.js';
+import type { ImageSource } from '../imaging/source.js';
 import { FileResolver } from '../storage/file-resolver.js';
 
 /** Everything the Image API routes share: identifier resolution, open sources, limits, encoder settings. */
@@ -53,13 +53,21 @@ export class ImageService {
     );
   }
 
-  /** The open source an identifier names; IiifError 400/403/404/501 when it cannot be had. */
-  async open(identifier: string): Promise<OpenedSource> {
+  /**
+   * Runs `use` on the open source an identifier names, which stays open until `use` settles (even
+   * if the cache evicts it meanwhile); IiifError 400/403/404/501 when it cannot be had.
+   */
+  async withSource<T>(identifier: string, use: (source: ImageSource) => Promise<T> | T): Promise<T> {
     let path = this.resolved?.get(identifier);
     if (path === undefined) {
       path = await this.resolver.resolve(identifier);
       this.resolved?.set(identifier, path);
     }
-    return this.sources.get(path);
+    const lease = await this.sources.acquire(path);
+    try {
+      return await use(lease.source);
+    } finally {
+      lease.release();
+    }
   }
 }

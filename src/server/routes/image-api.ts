@@ -3,11 +3,12 @@ import { canonicalPath } from '../../image-api/canonical.js';
 import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
 import { parseImageRequest } from '../../image-api/grammar.js';
 import { CONTEXTS, PROFILE_URIS, infoJson2, infoJson3 } from '../../image-api/info.js';
-import { MEDIA_TYPES, type ApiVersion } from '../../image-api/request.js';
+import { MEDIA_TYPES, type ApiVersion, type ParsedImageRequest } from '../../image-api/request.js';
 import { resolveRequest } from '../../image-api/resolve.js';
 import { describeSource } from '../../imaging/describe.js';
 import { render } from '../../imaging/executor.js';
 import { findStoredTile, readStoredTile } from '../../imaging/passthrough.js';
+import type { ImageSource } from '../../imaging/source.js';
 import { publicBaseUrl } from '../base-url.js';
 import { etagFor, notModified } from '../http-cache.js';
 import type { ImageService } from '../image-service.js';
@@ -50,8 +51,16 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
     const serviceId = (request: FastifyRequest, identifier: string): string =>
       `${publicBaseUrl(request, options.baseUrl)}${prefix}${encodeURIComponent(identifier)}`;
 
-    async function info(request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> {
-      const source = await images.open(identifier);
+    const info = (request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> =>
+      images.withSource(identifier, (source) => infoOf(request, reply, identifier, source));
+    const image = (request: FastifyRequest, reply: FastifyReply, identifier: string, params: string[]): Promise<void> => {
+      // Syntax first: a malformed request is a 400 whether or not the identifier exists.
+      const [region, size, rotation, qualityFormat] = params as [string, string, string, string];
+      const parsed = parseImageRequest(version, region, size, rotation, qualityFormat);
+      return images.withSource(identifier, (source) => imageOf(request, reply, identifier, parsed, source));
+    };
+
+    function infoOf(request: FastifyRequest, reply: FastifyReply, identifier: string, source: ImageSource): void {
       const id = serviceId(request, identifier);
       const contentType = infoContentType(request.headers.accept, version);
       reply.header('Vary', 'Accept').header('Link', profileLink);
@@ -61,10 +70,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       reply.type(contentType).send(JSON.stringify(body));
     }
 
-    async function image(request: FastifyRequest, reply: FastifyReply, identifier: string, params: string[]): Promise<void> {
-      const [region, size, rotation, qualityFormat] = params as [string, string, string, string];
-      const parsed = parseImageRequest(version, region, size, rotation, qualityFormat);
-      const source = await images.open(identifier);
+    async function imageOf(request: FastifyRequest, reply: FastifyReply, identifier: string, parsed: ParsedImageRequest, source: ImageSource): Promise<void> {
       const resolved = resolveRequest(parsed, source.info, images.limits);
       const canonical = canonicalPath(resolved, source.info, images.limits, version);
       reply.header('Link', `<${serviceId(request, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
