@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { jp2QualityLayers } from '../imaging/jp2/encode.js';
 import { sniffFormat } from '../imaging/open-source.js';
 import { readIfds, TiffFormatError } from '../imaging/tiff/ifd.js';
+import { renameDurably } from './durable.js';
 import { decodeJp2MasterToTiff, Jp2MasterError } from './jp2-master.js';
 import { Jp2SourceError, writeJp2 } from './jp2.js';
 
@@ -47,6 +48,29 @@ export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** Whether an error is the operating system refusing or failing a file operation (EACCES, EIO, …). */
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((error as NodeJS.ErrnoException).code!);
+}
+
+/** Why the system could not read a master, in one line: 'cannot be read: EIO (i/o error, read)'. */
+export function unreadable(error: NodeJS.ErrnoException): MasterError {
+  const what = error.message.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/, '').replace(/ '.*'$/, '');
+  return new MasterError(`cannot be read: ${error.code} (${what})`);
+}
+
+/**
+ * SHA-256 of a master: a master the system cannot read (permissions, a failing disk) is that
+ * page's failure (MasterError), not the batch's.
+ */
+export async function sha256Master(file: string): Promise<string> {
+  try {
+    return await sha256File(file);
+  } catch (error) {
+    throw isSystemError(error) ? unreadable(error) : error;
+  }
 }
 
 /**
@@ -125,7 +149,7 @@ async function encodePage(
       // The size libvips will write: the page's, turned upright by its EXIF orientation.
       const size = { width: meta.autoOrient?.width ?? meta.width, height: meta.autoOrient?.height ?? meta.height, channels: grey ? 1 : 3 } as const;
       await writeJp2(image, size, temporary, temporaryDir, jp2);
-      await rename(temporary, destination);
+      await renameDurably(temporary, destination);
       return { width: size.width, height: size.height };
     } catch (error) {
       await rm(temporary, { force: true });
@@ -144,7 +168,7 @@ async function encodePage(
         quality: settings.quality,
       })
       .toFile(temporary);
-    await rename(temporary, destination);
+    await renameDurably(temporary, destination);
     return { width: info.width, height: info.height };
   } catch (error) {
     await rm(temporary, { force: true });
@@ -196,6 +220,7 @@ async function diagnose(master: string, error: unknown): Promise<string> {
     return `damaged ${format.toUpperCase()}${line && !/unsupported image format/i.test(line) ? `: ${line}` : ' (truncated or corrupt)'}`;
   } catch (inner) {
     if (inner instanceof TiffFormatError) return /^truncated/.test(inner.message) ? inner.message : `damaged TIFF: ${inner.message}`;
+    if (isSystemError(inner)) return unreadable(inner).message;
     return line || 'cannot be read';
   } finally {
     await handle?.close();

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Catalog } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
 import { describeObjects } from './metadata/collect.js';
-import { convertPage, derivativeExtension, MasterError, settingsFingerprint, sha256File, type ConversionSettings } from './convert.js';
+import { convertPage, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
+import { renameDurably } from './durable.js';
 import { pageDirectories } from './pages.js';
 import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
 import type { NameRule } from './rules.js';
@@ -109,7 +110,7 @@ async function isUpToDate(
   if (known.derivativePath !== derivativePath || !existsSync(derivativePath)) return false;
   // Within a millisecond: what utimes, cp -p and most copy tools preserve (through a float in seconds).
   if (Math.abs(known.sourceMtimeMs - source.mtimeMs) < 1) return true;
-  if ((await sha256File(source.absolutePath)) !== known.sourceSha256) return false;
+  if ((await sha256Master(source.absolutePath)) !== known.sourceSha256) return false;
   if (mayRecord) catalog!.recordPage({ ...known, sourceMtimeMs: source.mtimeMs });
   return true;
 }
@@ -170,23 +171,28 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       const source = page.source;
       const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
       const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}${extension}`.split('/'));
-      if (await isUpToDate(catalog, source, page, derivativePath, settingsKey, !options.dryRun)) {
-        skipped.push(entry);
-        progress({ source: source.relativePath, outcome: 'skipped' });
-        return;
-      }
-      if (options.dryRun) {
-        converted.push(entry);
-        progress({ source: source.relativePath, outcome: 'converted' });
-        return;
-      }
       try {
-        const [size, sha256] = await Promise.all([
+        if (await isUpToDate(catalog, source, page, derivativePath, settingsKey, !options.dryRun)) {
+          skipped.push(entry);
+          progress({ source: source.relativePath, outcome: 'skipped' });
+          return;
+        }
+        if (options.dryRun) {
+          converted.push(entry);
+          progress({ source: source.relativePath, outcome: 'converted' });
+          return;
+        }
+        const [conversion, checksum] = await Promise.allSettled([
           convertPage(source.absolutePath, page.sourcePage, derivativePath, path.join(out, TEMP_DIR), options.settings, {
             threads: encoderThreads,
           }),
-          sha256File(source.absolutePath),
+          sha256Master(source.absolutePath),
         ]);
+        // Both read the master: when both fail, the system's reason (EIO, EACCES) says more than the decoder's.
+        if (checksum.status === 'rejected') throw checksum.reason;
+        if (conversion.status === 'rejected') throw conversion.reason;
+        const size = conversion.value;
+        const sha256 = checksum.value;
         const previous = catalog!.page(source.absolutePath, page.sourcePage)?.derivativePath;
         catalog!.recordPage({
           objectId: object.id,
@@ -263,7 +269,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   const reportPath = path.join(out, 'reports', `convert-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   await mkdir(path.dirname(reportPath), { recursive: true });
   await writeFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2));
-  await rename(`${reportPath}.tmp`, reportPath);
+  await renameDurably(`${reportPath}.tmp`, reportPath);
   return { ...report, reportPath };
 }
 
