@@ -64,7 +64,7 @@ export async function openSource(path: string): Promise<OpenedSource> {
     const version = `${info.ino.toString(36)}-${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}`;
     if (format === undefined) throw new IiifError(501, 'the file is not an image format Vitrine can read (TIFF, JPEG, PNG, JPEG 2000)');
     const sourceInfo =
-      format === 'tiff' ? await tiffInfo(file, info.size) : format === 'jp2' ? await jp2Info(file, info.size) : await plainInfo(path, format);
+      format === 'tiff' ? await tiffInfo(path, file, info.size) : format === 'jp2' ? await jp2Info(file, info.size) : await plainInfo(path, format);
     return new FileImageSource(path, version, info.mtime, sourceInfo, file);
   } catch (error) {
     await file.close().catch(() => undefined);
@@ -73,8 +73,10 @@ export async function openSource(path: string): Promise<OpenedSource> {
   }
 }
 
-async function tiffInfo(file: FileHandle, size: number): Promise<SourceInfo> {
-  const levels = pyramidLevels(await readIfds(file, size));
+async function tiffInfo(path: string, file: FileHandle, size: number): Promise<SourceInfo> {
+  // A damaged directory chain (a loop) keeps the directories before it; operators hear about it.
+  const ifds = await readIfds(file, size, (message) => process.emitWarning(`${path}: ${message}`, 'TiffWarning'));
+  const levels = pyramidLevels(ifds);
   const base = levels[0];
   if (!base) throw new TiffFormatError('TIFF has no image');
   const tiled = base.tile !== undefined;

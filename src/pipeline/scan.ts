@@ -1,8 +1,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Extensions of masters the pipeline converts (case-insensitive). */
-export const MASTER_EXTENSIONS = new Set(['.tif', '.tiff', '.jpg', '.jpeg', '.png', '.jp2', '.j2k', '.jpf', '.jpx']);
+/**
+ * Extensions of masters the pipeline converts (case-insensitive). JPEG 2000 comes as JP2 files
+ * (.jp2, .jpx/.jpf, .jph for High-Throughput JPEG 2000) and as raw codestreams (.j2k, .j2c, .jpc,
+ * and .jhc for HTJ2K). What a master is, once taken, is decided by its content, not its name.
+ */
+export const MASTER_EXTENSIONS = new Set(['.tif', '.tiff', '.jpg', '.jpeg', '.png', '.jp2', '.jpx', '.jpf', '.jph', '.j2k', '.j2c', '.jpc', '.jhc']);
 
 /** Metadata sidecars read by the manifest service, not converted. */
 const SIDECARS = new Set(['manifest.yml', 'manifest.yaml', 'manifest.json']);

@@ -207,14 +207,22 @@ async function readIfd(reader: Reader, offset: number, depth: number): Promise<{
   return { ifd, next };
 }
 
-/** Reads every top-level IFD of a TIFF (with their SubIFDs). */
-export async function readIfds(file: FileHandle, size: number): Promise<Ifd[]> {
+/**
+ * Reads every top-level IFD of a TIFF (with their SubIFDs). A chain whose next-IFD offset points
+ * back to a directory already read (a loop), or that runs past MAX_IFDS, ends there: the
+ * directories read before are kept, as libtiff and libvips keep them, and `warn` says why.
+ */
+export async function readIfds(file: FileHandle, size: number, warn: (message: string) => void = () => undefined): Promise<Ifd[]> {
   const { reader, firstIfd } = await Reader.open(file, size);
   const ifds: Ifd[] = [];
   const seen = new Set<number>();
   let offset = firstIfd;
   while (offset !== 0) {
-    if (seen.has(offset) || ifds.length >= MAX_IFDS) throw new TiffFormatError('IFD chain loops or is too long');
+    if (seen.has(offset) || ifds.length >= MAX_IFDS) {
+      const why = seen.has(offset) ? `loops back to the directory at offset ${offset}` : `is longer than ${MAX_IFDS} directories`;
+      warn(`the TIFF's IFD chain ${why}: reading the first ${ifds.length} directories only`);
+      break;
+    }
     seen.add(offset);
     const { ifd, next } = await readIfd(reader, offset, 0);
     ifds.push(ifd);
