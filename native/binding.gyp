@@ -1,6 +1,7 @@
 {
   "variables": {
     "jpeglib%": "<!(node -p \"['/usr/include/jpeglib.h', '/usr/local/include/jpeglib.h', '/opt/homebrew/include/jpeglib.h'].some((f) => require('fs').existsSync(f)) ? 1 : 0\")",
+    "lcms2%": "<!(node -p \"['/usr/include/lcms2.h', '/usr/local/include/lcms2.h', '/opt/homebrew/include/lcms2.h'].some((f) => require('fs').existsSync(f)) ? 1 : 0\")",
     "openjpeg_include%": "<!(node -p \"['/usr/include', '/usr/local/include', '/opt/homebrew/include'].map((d) => d + '/openjpeg-2.5').find((d) => require('fs').existsSync(d + '/openjpeg.h')) || ''\")"
   },
   "targets": [
@@ -18,10 +19,16 @@
           "libraries": ["-ljpeg"]
         }],
         ["openjpeg_include!=''", {
-          "sources": ["src/jp2_decode.cc", "src/jp2_encode.cc"],
+          "sources": ["src/jp2_decode.cc", "src/jp2_colour.cc", "src/jp2_encode.cc"],
           "include_dirs": ["<(openjpeg_include)"],
           "defines": ["VITRINE_OPENJPEG"],
-          "libraries": ["-lopenjp2"]
+          "libraries": ["-lopenjp2"],
+          "conditions": [
+            ["lcms2==1", {
+              "defines": ["VITRINE_LCMS"],
+              "libraries": ["-llcms2"]
+            }]
+          ]
         }]
       ]
     }

@@ -11,6 +11,8 @@
 
 #include <openjpeg.h>
 
+#include "jp2_colour.h"
+
 namespace {
 
 // OpenJPEG reads through this: pread on a descriptor the caller keeps open, so concurrent decodes
@@ -66,87 +68,15 @@ struct Job {
   int reduce = 0;
   int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
   int threads = 1;
+  // Decode at full resolution and average down to `reduce`: a palette image's indices cannot be
+  // reduced by the wavelet (their averages index other colours), only its expanded colours can.
+  bool fullResolution = false;
 };
 
-struct Result {
-  unsigned char* data = nullptr;
-  int width = 0, height = 0, channels = 0;
-};
+using vitrine_jp2::Pixels;
 
-// One sample scaled to 8 bits.
-inline unsigned char To8(int value, int precision, bool isSigned) {
-  if (isSigned) value += 1 << (precision - 1);
-  if (precision > 8) value >>= precision - 8;
-  else if (precision < 8) value = value * 255 / ((1 << precision) - 1);
-  return static_cast<unsigned char>(std::clamp(value, 0, 255));
-}
-
-inline unsigned char Clamp8(double value) {
-  return static_cast<unsigned char>(std::clamp(static_cast<int>(value + 0.5), 0, 255));
-}
-
-// The decoded components, interleaved into 8-bit pixels of the output's size (component 0's).
-bool Interleave(const opj_image_t* image, Result& result, std::string& error) {
-  const opj_image_comp_t& first = image->comps[0];
-  const int components = static_cast<int>(image->numcomps);
-  if (components < 1 || first.data == nullptr) {
-    error = "no decoded component";
-    return false;
-  }
-  const bool cmyk = image->color_space == OPJ_CLRSPC_CMYK && components >= 4;
-  const bool colour = components >= 3 && image->color_space != OPJ_CLRSPC_GRAY;
-  const int colours = colour ? 3 : 1;
-  int alpha = -1;
-  for (int c = 0; c < components; c++) {
-    if (image->comps[c].alpha != 0) alpha = c;
-  }
-  if (alpha < 0 && !cmyk && components == colours + 1) alpha = colours;
-  result.width = static_cast<int>(first.w);
-  result.height = static_cast<int>(first.h);
-  result.channels = colours + (alpha >= 0 ? 1 : 0);
-  const size_t bytes = static_cast<size_t>(result.width) * result.height * result.channels;
-  result.data = static_cast<unsigned char*>(std::malloc(bytes == 0 ? 1 : bytes));
-  if (result.data == nullptr) {
-    error = "out of memory";
-    return false;
-  }
-  // Component index per output channel; subsampled components are read at the nearest sample.
-  int source[4] = {0, 1, 2, 3};
-  if (!colour) source[1] = alpha;
-  else source[3] = alpha;
-  const bool ycc = image->color_space == OPJ_CLRSPC_SYCC && colour;
-  const int channels = result.channels;
-  for (int y = 0; y < result.height; y++) {
-    unsigned char* row = result.data + static_cast<size_t>(y) * result.width * channels;
-    for (int x = 0; x < result.width; x++) {
-      int value[4] = {0, 0, 0, 0};
-      for (int ch = 0; ch < channels; ch++) {
-        const opj_image_comp_t& comp = image->comps[source[ch]];
-        const int cx = std::min<int>(static_cast<int>(comp.w) - 1, x * static_cast<int>(first.dx) / static_cast<int>(comp.dx));
-        const int cy = std::min<int>(static_cast<int>(comp.h) - 1, y * static_cast<int>(first.dy) / static_cast<int>(comp.dy));
-        value[ch] = To8(comp.data[static_cast<size_t>(cy) * comp.w + cx], static_cast<int>(comp.prec), comp.sgnd != 0);
-      }
-      unsigned char* out = row + static_cast<size_t>(x) * channels;
-      if (ycc) {
-        const double luma = value[0], cb = value[1] - 128.0, cr = value[2] - 128.0;
-        out[0] = Clamp8(luma + 1.402 * cr);
-        out[1] = Clamp8(luma - 0.344136 * cb - 0.714136 * cr);
-        out[2] = Clamp8(luma + 1.772 * cb);
-        if (channels == 4) out[3] = static_cast<unsigned char>(value[3]);
-      } else if (cmyk) {
-        const int black = To8(image->comps[3].data[static_cast<size_t>(std::min<int>(image->comps[3].h - 1, y)) * image->comps[3].w +
-                                                   std::min<int>(image->comps[3].w - 1, x)],
-                              static_cast<int>(image->comps[3].prec), image->comps[3].sgnd != 0);
-        for (int ch = 0; ch < 3; ch++) out[ch] = static_cast<unsigned char>((255 - value[ch]) * (255 - black) / 255);
-      } else {
-        for (int ch = 0; ch < channels; ch++) out[ch] = static_cast<unsigned char>(value[ch]);
-      }
-    }
-  }
-  return true;
-}
-
-bool Decode(const Job& job, Result& result, std::string& error) {
+// One decode of the area at `reduce` into display pixels; false with OpenJPEG's reason otherwise.
+bool DecodeAt(const Job& job, int reduce, Pixels& result, std::string& error) {
   FdReader reader{job.fd, job.size, 0};
   opj_stream_t* stream = opj_stream_create(64 * 1024, OPJ_TRUE);
   opj_codec_t* codec = opj_create_decompress(job.jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
@@ -165,18 +95,27 @@ bool Decode(const Job& job, Result& result, std::string& error) {
     opj_set_info_handler(codec, Ignore, nullptr);
     opj_dparameters_t parameters;
     opj_set_default_decoder_parameters(&parameters);
-    parameters.cp_reduce = static_cast<OPJ_UINT32>(job.reduce);
+    parameters.cp_reduce = static_cast<OPJ_UINT32>(reduce);
     ok = opj_setup_decoder(codec, &parameters) &&
          (job.threads <= 1 || !opj_has_thread_support() || opj_codec_set_threads(codec, job.threads)) &&
          opj_read_header(stream, codec, &image) &&
          opj_set_decode_area(codec, image, job.x0, job.y0, job.x1, job.y1) &&
          opj_decode(codec, stream, image) && opj_end_decompress(codec, stream);
-    if (ok) ok = Interleave(image, result, error);
+    if (ok) ok = vitrine_jp2::ToDisplayPixels(image, vitrine_jp2::AreaAtLevel(job.x0, job.y0, job.x1, job.y1, reduce), result, error);
     if (!ok && error.empty()) error = "OpenJPEG could not decode the file";
   }
   if (image != nullptr) opj_image_destroy(image);
   if (codec != nullptr) opj_destroy_codec(codec);
   if (stream != nullptr) opj_stream_destroy(stream);
+  return ok;
+}
+
+bool Decode(const Job& job, Pixels& result, std::string& error) {
+  if (!job.fullResolution || job.reduce == 0) return DecodeAt(job, job.reduce, result, error);
+  Pixels full;
+  const bool ok = DecodeAt(job, 0, full, error) &&
+                  vitrine_jp2::Reduce(full, vitrine_jp2::AreaAtLevel(job.x0, job.y0, job.x1, job.y1, 0), job.reduce, result, error);
+  std::free(full.data);
   return ok;
 }
 
@@ -211,7 +150,7 @@ class DecodeWorker : public Napi::AsyncWorker {
 
  private:
   Job job_;
-  Result result_;
+  Pixels result_;
   Napi::Promise::Deferred deferred_;
 };
 
@@ -242,6 +181,7 @@ Napi::Value DecodeJp2(const Napi::CallbackInfo& info) {
   job.x1 = IntField(object, "x1");
   job.y1 = IntField(object, "y1");
   job.threads = std::clamp(IntField(object, "threads"), 1, 64);
+  job.fullResolution = object.Get("fullResolution").ToBoolean().Value();
   if (job.fd < 0 || job.reduce < 0 || job.reduce > 32 || job.x1 <= job.x0 || job.y1 <= job.y0) {
     Napi::RangeError::New(env, "decodeJp2(job): bad descriptor, reduce factor or area").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -255,4 +195,5 @@ Napi::Value DecodeJp2(const Napi::CallbackInfo& info) {
 void RegisterJp2Decode(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeJp2", Napi::Function::New(env, DecodeJp2));
   exports.Set("openjpegVersion", Napi::String::New(env, opj_version()));
+  exports.Set("jp2ColourManagement", Napi::Boolean::New(env, vitrine_jp2::HasColourManagement()));
 }

@@ -12,11 +12,13 @@
 //   reduce: number,              // discard this many highest resolution levels (1 halves each side)
 //   x0, y0, x1, y1: number,      // the area on the reference grid (full resolution), [x0, x1) × [y0, y1)
 //   threads: number,             // OpenJPEG worker threads for this decode (1: none)
+//   fullResolution?: boolean,    // decode at full resolution and average down (palette images)
 // }
 // The result is row-major, interleaved, 8 bits per sample: 1 (grey), 2 (grey, alpha), 3 (RGB) or
-// 4 (RGB, alpha) channels. Samples of other precisions are scaled to 8 bits, signed ones shifted,
-// sYCC converted to RGB, subsampled components upsampled. Any OpenJPEG error rejects the promise
-// with its message.
+// 4 (RGB, alpha) channels, exactly the area's size at that level (jp2_colour.h: subsampled
+// components upsampled, samples scaled to 8 bits, sYCC, e-sYCC, CIELab, CMYK and embedded ICC
+// profiles converted to sRGB). Any OpenJPEG error, or a decode that covers less than the area,
+// rejects the promise with its reason.
 Napi::Value DecodeJp2(const Napi::CallbackInfo& info);
 
 // Adds decodeJp2 to the exports.

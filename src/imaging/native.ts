@@ -38,6 +38,8 @@ export interface Jp2DecodeJob {
   readonly x1: number;
   readonly y1: number;
   readonly threads: number;
+  /** Decode at full resolution and average down to `reduce` (palette images: indices cannot be reduced). */
+  readonly fullResolution?: boolean;
 }
 
 /** Options of the native JPEG 2000 encoder (see native/src/jp2_encode.h). */
@@ -83,6 +85,8 @@ export interface NativeBinding {
   decodeJp2?(job: Jp2DecodeJob): Promise<{ data: Buffer; width: number; height: number; channels: number }>;
   /** The OpenJPEG version the addon was built with, when it was. */
   readonly openjpegVersion?: string;
+  /** Whether the JPEG 2000 decoder applies ICC profiles and converts CIELab (built with Little CMS). */
+  readonly jp2ColourManagement?: boolean;
   /** JPEG 2000 encoder (see native/src/jp2_encode.h). Absent when the addon was built without OpenJPEG. */
   readonly Jp2Encoder?: new (options: NativeJp2EncoderOptions) => NativeJp2Encoder;
   /** Creates a named pipe (mode 0600); present with Jp2Encoder. */

@@ -16,8 +16,9 @@ export class Jp2MasterError extends Error {
 }
 
 /**
- * Decodes a JPEG 2000 master at full resolution (8-bit, grey or RGB, with alpha when it has one) into
- * `tiff`, an uncompressed strip TIFF carrying the master's ICC profile, for the pipeline to read back
+ * Decodes a JPEG 2000 master at full resolution (8-bit, grey or sRGB, with alpha when it has one) into
+ * `tiff`, an uncompressed strip TIFF (carrying the master's ICC profile when the decoder did not
+ * apply it), for the pipeline to read back
  * like any TIFF master: sharp's libvips has no JPEG 2000 loader, and it takes raw pixels only as one
  * buffer of the whole image, while a file it streams in bounded memory. The native addon decodes
  * strip by strip (memory follows a strip, not the image); the WebAssembly fallback decodes whole.
@@ -50,8 +51,9 @@ export async function decodeJp2MasterToTiff(path: string, tiff: string, maxInput
           });
         }),
     };
-    const iccProfile = header.icc ? await source.readBytes(header.icc.offset, header.icc.length) : undefined;
-    const decoder = chooseJp2Decoder(nativeAddon().binding);
+    const decoder = chooseJp2Decoder(nativeAddon().binding, 'auto', true);
+    // The native decoder gives sRGB already; otherwise libvips applies the profile from the TIFF.
+    const iccProfile = header.icc && !decoder.appliesIcc ? await source.readBytes(header.icc.offset, header.icc.length) : undefined;
     const decode = async (top: number, bottom: number): Promise<Jp2Pixels> => {
       try {
         return await decoder.decode(source, header, 0, { left: 0, top, right: info.width, bottom });

@@ -32,6 +32,15 @@ export interface Jp2Header {
   readonly htj2k: boolean;
   /** Where the ICC profile of the JP2 colour box is in the file, when the colours are given by one. */
   readonly icc?: { readonly offset: number; readonly length: number } | undefined;
+  /**
+   * The colour space of the JP2 colour box when it is enumerated (16 sRGB, 17 grey, 18 sYCC, 12 CMYK,
+   * 14 CIELab, 24 e-sYCC…); absent for raw codestreams and ICC profiles.
+   */
+  readonly enumeratedColour?: number | undefined;
+  /** Some component is subsampled (XRsiz or YRsiz above 1). */
+  readonly subsampled: boolean;
+  /** The JP2 header maps the components through a palette ('pclr' box). */
+  readonly palette: boolean;
 }
 
 export class Jp2FormatError extends Error {
@@ -84,17 +93,24 @@ async function* boxes(file: FileHandle, start: number, end: number, last?: strin
  * the header's first colour box (method 2 or 3: the spec says a reader uses the first it understands,
  * and an enumerated sRGB or greyscale one needs nothing).
  */
-async function findCodestream(file: FileHandle, size: number): Promise<{ offset: number; length: number; icc?: Jp2Header['icc'] }> {
+async function findCodestream(
+  file: FileHandle,
+  size: number,
+): Promise<{ offset: number; length: number } & Pick<Jp2Header, 'icc' | 'enumeratedColour' | 'palette'>> {
   let icc: Jp2Header['icc'];
+  let enumeratedColour: number | undefined;
+  let palette = false;
   let colourSeen = false;
   for await (const box of boxes(file, 0, size, 'jp2c')) {
-    if (box.type === 'jp2c') return { offset: box.offset, length: box.length, icc };
+    if (box.type === 'jp2c') return { offset: box.offset, length: box.length, icc, enumeratedColour, palette };
     if (box.type !== 'jp2h') continue;
     for await (const inner of boxes(file, box.offset, box.offset + box.length)) {
+      palette ||= inner.type === 'pclr';
       if (inner.type !== 'colr' || colourSeen || inner.length < 3) continue;
       colourSeen = true;
       const method = (await readAt(file, inner.offset, 1, size))[0];
       if ((method === 2 || method === 3) && inner.length > 3 + 128) icc = { offset: inner.offset + 3, length: inner.length - 3 };
+      if (method === 1 && inner.length >= 7) enumeratedColour = (await readAt(file, inner.offset + 3, 4, size)).readUInt32BE(0);
     }
   }
   throw new Jp2FormatError('no codestream box (jp2c) in the JP2 file');
@@ -107,11 +123,13 @@ async function findCodestream(file: FileHandle, size: number): Promise<{ offset:
 export async function readJp2Header(file: FileHandle, size: number): Promise<Jp2Header> {
   const start = await readAt(file, 0, 12, size);
   const raw = start.length >= 4 && start.readUInt32BE(0) === 0xff4fff51;
-  const { offset, length, icc } = raw ? { offset: 0, length: size, icc: undefined } : await findCodestream(file, size);
+  const { offset, length, icc, enumeratedColour, palette } = raw
+    ? { offset: 0, length: size, icc: undefined, enumeratedColour: undefined, palette: false }
+    : await findCodestream(file, size);
   const main = await readAt(file, offset, Math.min(length, MAIN_HEADER_BYTES), size);
   if (main.length < 4 || main.readUInt16BE(0) !== 0xff4f) throw new Jp2FormatError('the codestream does not start with SOC');
 
-  let siz: Omit<Jp2Header, 'container' | 'fileSize' | 'codestreamOffset' | 'codestreamLength' | 'resolutions' | 'layers' | 'progression' | 'reversible'> | undefined;
+  let siz: Omit<Jp2Header, 'container' | 'fileSize' | 'codestreamOffset' | 'codestreamLength' | 'resolutions' | 'layers' | 'progression' | 'reversible' | 'palette'> | undefined;
   let cod: Pick<Jp2Header, 'resolutions' | 'layers' | 'progression' | 'reversible'> | undefined;
   let htj2k = false;
   let at = 2;
@@ -138,7 +156,10 @@ export async function readJp2Header(file: FileHandle, size: number): Promise<Jp2
       const tileY0 = main.readUInt32BE(body + 30);
       const components = main.readUInt16BE(body + 34);
       const precision = (main[body + 36]! & 0x7f) + 1;
-      siz = { x0, y0, x1, y1, tileWidth, tileHeight, tileX0, tileY0, components, precision, htj2k };
+      if (segment < 38 + 3 * components) throw new Jp2FormatError(`SIZ marker segment too short for ${components} components`);
+      let subsampled = false;
+      for (let c = 0; c < components; c++) subsampled ||= main[body + 37 + 3 * c]! > 1 || main[body + 38 + 3 * c]! > 1;
+      siz = { x0, y0, x1, y1, tileWidth, tileHeight, tileX0, tileY0, components, precision, htj2k, subsampled };
     } else if (marker === 0xff52) {
       const progression = PROGRESSIONS[main[body + 1]!];
       if (!progression) throw new Jp2FormatError('unknown progression order in COD');
@@ -155,7 +176,7 @@ export async function readJp2Header(file: FileHandle, size: number): Promise<Jp2
   if (!siz) throw new Jp2FormatError('no SIZ marker in the codestream main header');
   if (!cod) throw new Jp2FormatError('no COD marker in the codestream main header');
   if (siz.x1 <= siz.x0 || siz.y1 <= siz.y0 || siz.components < 1) throw new Jp2FormatError('the codestream declares an empty image');
-  return { container: raw ? 'j2k' : 'jp2', fileSize: size, codestreamOffset: offset, codestreamLength: length, ...siz, ...cod, htj2k, icc };
+  return { container: raw ? 'j2k' : 'jp2', fileSize: size, codestreamOffset: offset, codestreamLength: length, ...siz, ...cod, htj2k, icc, enumeratedColour, palette };
 }
 
 /** The size of resolution level `reduce` (0: full) of an area on the reference grid. */

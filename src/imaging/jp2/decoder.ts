@@ -31,6 +31,11 @@ export interface Jp2Decoder {
    * WebAssembly fallback, which has no decode area: the caller bounds the level's size).
    */
   readonly decodesArea: boolean;
+  /**
+   * Whether decoded pixels have the file's ICC profile applied (sRGB out). When not, a decoder made
+   * with `iccByCaller` returns them as coded (the caller embeds the profile), else it refuses the file.
+   */
+  readonly appliesIcc: boolean;
   /** Decodes `rect` of resolution level `reduce` (0: full resolution) of a JPEG 2000 source. */
   decode(source: ImageSource, header: Jp2Header, reduce: number, rect: Jp2Rect): Promise<Jp2Pixels>;
 }
@@ -79,30 +84,48 @@ function cut(pixels: Jp2Pixels, x: number, y: number, width: number, height: num
 const THREADED_PIXELS = 1024 * 1024;
 
 /** OpenJPEG in process through the native addon: decode area, reduce factor, threads. */
-function nativeDecoder(native: NativeBinding & Required<Pick<NativeBinding, 'decodeJp2'>>): Jp2Decoder {
+function nativeDecoder(native: NativeBinding & Required<Pick<NativeBinding, 'decodeJp2'>>, iccByCaller: boolean): Jp2Decoder {
   const threads = Math.min(4, cpus().length);
+  const appliesIcc = native.jp2ColourManagement === true;
   return {
     kind: 'native',
-    description: `OpenJPEG ${native.openjpegVersion ?? ''} (native: decodes only the requested area)`.replace('  ', ' '),
+    description: `OpenJPEG ${native.openjpegVersion ?? ''} (native: decodes only the requested area${appliesIcc ? '' : '; no Little CMS: ICC profiles refused'})`.replace('  ', ' '),
     decodesArea: true,
+    appliesIcc,
     async decode(source, header, reduce, rect) {
+      if (header.icc && !appliesIcc && !iccByCaller) {
+        throw new Error('an ICC profile needs Little CMS: install liblcms2-dev and rebuild the native addon');
+      }
       const wanted = referenceArea(header, reduce, rect);
-      const area = header.htj2k ? wholeTiles(header, wanted) : wanted;
       const pixels = (rect.right - rect.left) * (rect.bottom - rect.top);
-      const decoded = await native.decodeJp2({
-        fd: source.descriptor,
-        size: header.fileSize,
-        codec: header.container === 'jp2' ? 1 : 0,
-        reduce,
-        ...area,
-        threads: pixels >= THREADED_PIXELS ? threads : 1,
-      });
-      const result = { ...decoded, channels: decoded.channels as Jp2Pixels['channels'] };
-      if (area === wanted) return result;
-      const f = 2 ** reduce;
-      const x = Math.ceil(wanted.x0 / f) - Math.ceil(area.x0 / f);
-      const y = Math.ceil(wanted.y0 / f) - Math.ceil(area.y0 / f);
-      return cut(result, x, y, rect.right - rect.left, rect.bottom - rect.top);
+      const decodeArea = async (area: typeof wanted): Promise<Jp2Pixels> => {
+        const decoded = await native.decodeJp2({
+          fd: source.descriptor,
+          size: header.fileSize,
+          codec: header.container === 'jp2' ? 1 : 0,
+          reduce,
+          ...area,
+          threads: pixels >= THREADED_PIXELS ? threads : 1,
+          fullResolution: header.palette,
+        });
+        const result = { ...decoded, channels: decoded.channels as Jp2Pixels['channels'] };
+        if (area === wanted) return result;
+        const f = 2 ** reduce;
+        const x = Math.ceil(wanted.x0 / f) - Math.ceil(area.x0 / f);
+        const y = Math.ceil(wanted.y0 / f) - Math.ceil(area.y0 / f);
+        return cut(result, x, y, rect.right - rect.left, rect.bottom - rect.top);
+      };
+      if (header.htj2k) return decodeArea(wholeTiles(header, wanted));
+      try {
+        return await decodeArea(wanted);
+      } catch (error) {
+        // OpenJPEG's sub-tile path fails on some valid files (e.g. tiny tiles with SOP/EPH markers:
+        // "Expected EPH marker"; opj_decompress -d fails the same) that decode whole: retry so.
+        const tiles = wholeTiles(header, wanted);
+        const same = tiles.x0 === wanted.x0 && tiles.y0 === wanted.y0 && tiles.x1 === wanted.x1 && tiles.y1 === wanted.y1;
+        if (same) throw error;
+        return decodeArea(tiles);
+      }
     },
   };
 }
@@ -113,15 +136,15 @@ export type Jp2DecoderChoice = 'auto' | Jp2DecoderKind;
  * The JPEG 2000 decoder to use: the native one when the addon was built with OpenJPEG (Debian
  * libopenjp2-7-dev), else the WebAssembly build of OpenJPEG from npm, which works everywhere but
  * decodes whole resolution levels (slow on large images). `choice` forces one; forcing 'native'
- * without it is an error that says how to get it.
+ * without it is an error that says how to get it. `iccByCaller`: see Jp2Decoder.appliesIcc.
  */
-export function chooseJp2Decoder(native: NativeBinding | undefined, choice: Jp2DecoderChoice = 'auto'): Jp2Decoder {
+export function chooseJp2Decoder(native: NativeBinding | undefined, choice: Jp2DecoderChoice = 'auto', iccByCaller = false): Jp2Decoder {
   const decodeJp2 = native?.decodeJp2;
-  if (choice !== 'wasm' && native && decodeJp2) return nativeDecoder({ ...native, decodeJp2 });
+  if (choice !== 'wasm' && native && decodeJp2) return nativeDecoder({ ...native, decodeJp2 }, iccByCaller);
   if (choice === 'native') {
     throw new Error(
       'jp2Decoder native: the native addon has no OpenJPEG decoder (install libopenjp2-7-dev, or brew install openjpeg, then npm rebuild)',
     );
   }
-  return wasmDecoder();
+  return wasmDecoder(iccByCaller);
 }

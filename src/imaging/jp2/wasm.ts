@@ -45,6 +45,27 @@ function toEightBits(decoded: Uint8Array, frame: ReturnType<WasmJ2kDecoder['getF
   return out;
 }
 
+/** Enumerated JP2 colour spaces shown as they are decoded: sRGB and greyscale. */
+const PLAIN_COLOUR = new Set([16, 17]);
+
+/**
+ * Why this WebAssembly build cannot show `header` right, if it cannot: it decodes the codestream
+ * only (no palette, no colour conversion, no upsampling), and a wrong picture must not pass for the
+ * image. `iccByCaller`: the caller applies the ICC profile itself (conversion writes it into a TIFF).
+ */
+export function wasmCannotDecode(header: Jp2Header, iccByCaller: boolean): string | undefined {
+  const why = header.palette
+    ? 'a palette'
+    : header.subsampled
+      ? 'subsampled components'
+      : header.enumeratedColour !== undefined && !PLAIN_COLOUR.has(header.enumeratedColour)
+        ? `colour space ${header.enumeratedColour}`
+        : header.icc && !iccByCaller
+          ? 'an ICC profile'
+          : undefined;
+  return why && `the WebAssembly JPEG 2000 decoder cannot render ${why}; build the native addon with OpenJPEG (and Little CMS)`;
+}
+
 async function decodeLevel(source: ImageSource, header: Jp2Header, reduce: number, rect: Jp2Rect): Promise<Jp2Pixels> {
   const module = await loadModule();
   const codestream = await source.readBytes(header.codestreamOffset, header.codestreamLength);
@@ -82,12 +103,15 @@ async function decodeLevel(source: ImageSource, header: Jp2Header, reduce: numbe
  * a whole resolution level (the reduced one that suffices) and crops it: correct, but seconds for
  * a large image at full resolution.
  */
-export function wasmDecoder(): Jp2Decoder {
+export function wasmDecoder(iccByCaller = false): Jp2Decoder {
   return {
     kind: 'wasm',
     description: 'OpenJPEG (WebAssembly fallback: decodes whole resolution levels, slow on large images; install libopenjp2-7-dev and npm rebuild)',
     decodesArea: false,
+    appliesIcc: false,
     decode(source, header, reduce, rect) {
+      const refused = wasmCannotDecode(header, iccByCaller);
+      if (refused) return Promise.reject(new Error(refused));
       const result = queue.then(() => decodeLevel(source, header, reduce, rect));
       queue = result.catch(() => undefined);
       return result;
