@@ -66,3 +66,16 @@ export function randomRegions(width: number, height: number, count: number, seed
   }
   return requests;
 }
+
+/** `count` distinct requests picked at random (fixed seed) from all of them: the sample whose answers are checked. */
+export function sampleOf<T>(items: readonly T[], count: number, seed = 14): T[] {
+  if (count >= items.length) return [...items];
+  const random = prng(seed);
+  const pool = [...items];
+  // A partial Fisher–Yates shuffle: the first `count` places end up a uniform sample.
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, count);
+}

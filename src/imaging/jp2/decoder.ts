@@ -83,9 +83,17 @@ function cut(pixels: Jp2Pixels, x: number, y: number, width: number, height: num
 /** Areas of at least this many output pixels are decoded with several OpenJPEG threads. */
 const THREADED_PIXELS = 1024 * 1024;
 
+/**
+ * OpenJPEG threads for one decode of `pixels` output pixels: one for a tile (requests in parallel
+ * already share the cores), up to four for large areas. Exported for the benchmark, which gives
+ * opj_decompress the same number.
+ */
+export function jp2DecodeThreads(pixels: number): number {
+  return pixels >= THREADED_PIXELS ? Math.min(4, cpus().length) : 1;
+}
+
 /** OpenJPEG in process through the native addon: decode area, reduce factor, threads. */
 function nativeDecoder(native: NativeBinding & Required<Pick<NativeBinding, 'decodeJp2'>>, iccByCaller: boolean): Jp2Decoder {
-  const threads = Math.min(4, cpus().length);
   const appliesIcc = native.jp2ColourManagement === true;
   return {
     kind: 'native',
@@ -105,7 +113,7 @@ function nativeDecoder(native: NativeBinding & Required<Pick<NativeBinding, 'dec
           codec: header.container === 'jp2' ? 1 : 0,
           reduce,
           ...area,
-          threads: pixels >= THREADED_PIXELS ? threads : 1,
+          threads: jp2DecodeThreads(pixels),
           fullResolution: header.palette,
         });
         const result = { ...decoded, channels: decoded.channels as Jp2Pixels['channels'] };
