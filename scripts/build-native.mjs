@@ -9,11 +9,12 @@
 // function the addon should have from one it cannot have, and `npm test` can rebuild it when
 // headers were installed after `npm ci`.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FEATURES_FILE, headerFeatures } from './native-features.mjs';
+import { builtFeatures, FEATURES_FILE, headerFeatures } from './native-features.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
+const ADDON = path.join(root, 'native/build/Release/vitrine_native.node');
 const say = (message) => console.error(`vitrine: ${message}`);
 const features = headerFeatures();
 /** Writes the build record: which features the addon was (or would have been) built with, and whether it was. */
@@ -22,6 +23,9 @@ const record = (built, reason) => {
   writeFileSync(FEATURES_FILE, `${JSON.stringify({ built, features, reason }, null, 2)}\n`);
 };
 
+// `npx vitrine` in a clone runs this again when it links the clone into npx's cache (see
+// prepare.mjs): an addon already built stays.
+if (process.env.npm_command === 'exec' && builtFeatures()?.built && existsSync(ADDON)) process.exit(0);
 if (process.env.VITRINE_NATIVE === 'off') {
   say('native addon not built (VITRINE_NATIVE=off)');
   record(false, 'VITRINE_NATIVE=off');
