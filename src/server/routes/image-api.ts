@@ -8,13 +8,13 @@ import { resolveRequest } from '../../image-api/resolve.js';
 import { describeSource } from '../../imaging/describe.js';
 import { render } from '../../imaging/executor.js';
 import { findStoredTile, readStoredTile } from '../../imaging/passthrough.js';
-import { publicBaseUrl } from '../base-url.js';
-import { etagFor, notModified } from '../http-cache.js';
+import type { PublicBaseUrl } from '../base-url.js';
+import { addVary, etagFor, notModified } from '../http-cache.js';
 import type { ImageService } from '../image-service.js';
 
 export interface ImageApiOptions {
   readonly images: ImageService;
-  readonly baseUrl: string | undefined;
+  readonly publicUrl: PublicBaseUrl;
   readonly cacheControl: string;
 }
 
@@ -47,14 +47,15 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
     const prefix = `/iiif/${version}/`;
     const profileLink = `<${PROFILE_URIS[version]}>;rel="profile"`;
 
-    const serviceId = (request: FastifyRequest, identifier: string): string =>
-      `${publicBaseUrl(request, options.baseUrl)}${prefix}${encodeURIComponent(identifier)}`;
+    const serviceId = (request: FastifyRequest, reply: FastifyReply, identifier: string): string =>
+      `${options.publicUrl.of(request, reply)}${prefix}${encodeURIComponent(identifier)}`;
 
     async function info(request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> {
       const source = await images.open(identifier);
-      const id = serviceId(request, identifier);
+      const id = serviceId(request, reply, identifier);
       const contentType = infoContentType(request.headers.accept, version);
-      reply.header('Vary', 'Accept').header('Link', profileLink);
+      addVary(reply, 'Accept');
+      reply.header('Link', profileLink);
       if (notModified(request, reply, etagFor(source.version, id, contentType), source.modified, cacheControl)) return;
       const description = describeSource(source.info);
       const body = version === 3 ? infoJson3(id, description, images.limits) : infoJson2(id, description, images.limits);
@@ -67,7 +68,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       const source = await images.open(identifier);
       const resolved = resolveRequest(parsed, source.info, images.limits);
       const canonical = canonicalPath(resolved, source.info, images.limits, version);
-      reply.header('Link', `<${serviceId(request, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
+      reply.header('Link', `<${serviceId(request, reply, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
       if (notModified(request, reply, etagFor(source.version, canonical), source.modified, cacheControl)) return;
       const stored = findStoredTile(source, resolved);
       const body = (stored && (await readStoredTile(source, stored, images.native).catch(() => undefined))) || (await render(source, resolved, images.render, images.native, images.jp2));
@@ -79,7 +80,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       const [identifier, ...params] = segments;
       if (!identifier) throw notFound('no identifier given');
       if (params.length === 0) {
-        reply.redirect(`${serviceId(request, identifier)}/info.json`, 303);
+        reply.redirect(`${serviceId(request, reply, identifier)}/info.json`, 303);
         return;
       }
       if (params.length === 1 && params[0] === 'info.json') return info(request, reply, identifier);
