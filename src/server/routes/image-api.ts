@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { canonicalPath } from '../../image-api/canonical.js';
 import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
 import { parseImageRequest } from '../../image-api/grammar.js';
-import { CONTEXTS, PROFILE_URIS, infoJson2, infoJson3 } from '../../image-api/info.js';
+import { PROFILE_URIS, infoJson2, infoJson3 } from '../../image-api/info.js';
 import { MEDIA_TYPES, type ApiVersion } from '../../image-api/request.js';
 import { resolveRequest } from '../../image-api/resolve.js';
 import { describeSource } from '../../imaging/describe.js';
@@ -10,6 +10,7 @@ import { render } from '../../imaging/executor.js';
 import { findStoredTile, readStoredTile } from '../../imaging/passthrough.js';
 import type { PublicBaseUrl } from '../base-url.js';
 import { addVary, etagFor, notModified } from '../http-cache.js';
+import { infoJsonType } from '../negotiation.js';
 import type { ImageService } from '../image-service.js';
 
 export interface ImageApiOptions {
@@ -31,15 +32,6 @@ function segmentsOf(url: string, prefix: string): string[] {
   });
 }
 
-/** JSON-LD when asked for (or when nothing is asked, in 3.0), plain JSON otherwise. */
-function infoContentType(accept: string | undefined, version: ApiVersion): string {
-  const ldJson = `application/ld+json;profile="${CONTEXTS[version]}"`;
-  if (accept === undefined || accept === '') return version === 3 ? ldJson : 'application/json';
-  if (accept.includes('application/ld+json')) return ldJson;
-  if (accept.includes('application/json')) return 'application/json';
-  return version === 3 ? ldJson : 'application/json';
-}
-
 export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOptions): Promise<void> {
   const { images, cacheControl } = options;
 
@@ -53,7 +45,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
     async function info(request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> {
       const source = await images.open(identifier);
       const id = serviceId(request, reply, identifier);
-      const contentType = infoContentType(request.headers.accept, version);
+      const contentType = infoJsonType(request.headers.accept, version);
       addVary(reply, 'Accept');
       reply.header('Link', profileLink);
       if (notModified(request, reply, etagFor(source.version, id, contentType), source.modified, cacheControl)) return;

@@ -5,11 +5,11 @@ import type { SizeLimits } from '../../image-api/request.js';
 import { collection2, collection3 } from '../../presentation/collections.js';
 import { manifest2 } from '../../presentation/manifest-v2.js';
 import { manifest3 } from '../../presentation/manifest-v3.js';
-import { negotiate } from '../../presentation/negotiation.js';
 import type { PresentationStore } from '../../presentation/store.js';
 import { collectionPathOf, PresentationUrls } from '../../presentation/urls.js';
 import type { PublicBaseUrl } from '../base-url.js';
 import { addVary, etagFor, notModified } from '../http-cache.js';
+import { presentationVariant } from '../negotiation.js';
 import { LRUCache } from 'lru-cache';
 
 export interface PresentationOptions {
@@ -78,7 +78,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     if (id === '') throw notFound('no object id given: /iiif/manifest/{object id}');
     const found = requireStore().manifestSource(id);
     if (!found) throw notFound(`no object '${id}' with pages in the catalog`);
-    const { version, contentType } = negotiate(request.headers.accept, fixed);
+    const { version, contentType } = presentationVariant(request.headers.accept, fixed);
     const build = { urls: urlsFor(request, reply), limits: options.limits };
     // Everything the bytes depend on: plain `application/json` names no version, so the version is in the key.
     const key = `${found.version}\0${build.urls.base}\0${version}\0${contentType}\0${id}`;
@@ -91,7 +91,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     if (!found) throw notFound('the data folder has no catalog yet: run vitrine convert');
     const node = found.tree.nodes.get(path);
     if (!node || node.children.size === 0 && path !== '') throw notFound(`no collection '${path}'`);
-    const { version, contentType } = negotiate(request.headers.accept, fixed);
+    const { version, contentType } = presentationVariant(request.headers.accept, fixed);
     const urls = urlsFor(request, reply);
     send(request, reply, () => (version === 3 ? collection3(found.tree, node, urls) : collection2(node, urls)), contentType, found.modified);
   }
