@@ -1,5 +1,6 @@
 import compress from '@fastify/compress';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Dimensions } from '../../image-api/request.js';
 import type { PresentationStore } from '../../presentation/store.js';
 import type { WebAssets } from '../../web/assets.js';
 import { CardMaker } from '../../web/cards.js';
@@ -15,6 +16,8 @@ export interface HomeOptions {
   readonly store: PresentationStore | undefined;
   /** The folder the Image API serves, listed when there is no catalog. */
   readonly imagesDir: string;
+  /** The size of an image of that folder (undefined when it cannot be read), for its thumbnail. */
+  readonly imageSize: (identifier: string) => Promise<Dimensions | undefined>;
   readonly publicUrl: PublicBaseUrl;
   readonly assets: WebAssets | undefined;
 }
@@ -56,7 +59,7 @@ export async function homeRoutes(app: FastifyInstance, options: HomeOptions): Pr
     const base = options.publicUrl.of(request, reply);
     const { query, page } = listingQuery(request);
     if (options.store) return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path: '', query, page }));
-    return send(reply, await imagesPage({ imagesDir: options.imagesDir, base, assets, query, page }));
+    return send(reply, await imagesPage({ imagesDir: options.imagesDir, base, assets, query, page, sizeOf: options.imageSize }));
   });
 
   app.get('/browse/*', async (request, reply) => {
