@@ -78,6 +78,9 @@ export function serveCommand(): Command {
       const jp2 = withBlockCache(chooseJp2Decoder(native.binding, config.jp2Decoder), config.jp2CacheMb * 2 ** 20);
       // The fallback works but is slow on large images: a warning, once, so it is not missed.
       logger[jp2.kind === 'native' ? 'info' : 'warn'](`JPEG 2000 decoder: ${jp2.description}`);
+      if (config.baseUrl === undefined) {
+        logger.info('no --base-url: ids and links are built from each request\'s Host header (answers say Vary: Host); set --base-url to the public URL in production');
+      }
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
       const stop = (): void => {
         void app.close().then(() => process.exit(0));

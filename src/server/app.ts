@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/schema.js';
+import { PublicBaseUrl } from './base-url.js';
 import { neverCacheErrors } from './http-cache.js';
 import { ImageService } from './image-service.js';
 import { healthRoutes } from './routes/health.js';
@@ -50,17 +51,18 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     maxAge: 86400,
   });
   await app.register(healthRoutes, { jp2Decoder: images.jp2.kind });
-  await app.register(imageApiRoutes, { images, baseUrl: config.baseUrl, cacheControl: config.cacheControl });
+  const publicUrl = new PublicBaseUrl(config.baseUrl, config.trustProxy);
+  await app.register(imageApiRoutes, { images, publicUrl, cacheControl: config.cacheControl });
   const store = config.data !== undefined ? new PresentationStore(config.data) : undefined;
   // The web pages and viewers, when `npm run build` has bundled them.
   const assets = WebAssets.load();
-  await app.register(homeRoutes, { store, imagesDir: config.images, baseUrl: config.baseUrl, assets });
-  await app.register(viewerRoutes, { baseUrl: config.baseUrl, assets });
+  await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets });
+  await app.register(viewerRoutes, { publicUrl, assets });
   if (assets) await app.register(webAssetRoutes);
   app.addHook('onClose', async () => store?.close());
   // The collection tree (every object's label) is built before the first request, not during it.
   app.addHook('onReady', async () => void store?.tree());
-  await app.register(presentationRoutes, { store, baseUrl: config.baseUrl, limits: images.limits });
+  await app.register(presentationRoutes, { store, publicUrl, limits: images.limits });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);
   });

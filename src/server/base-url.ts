@@ -1,9 +1,30 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { addVary } from './http-cache.js';
 
 /**
- * The public URL of the server as clients see it: the configured base URL, or the request's own
- * scheme and host (Fastify's trustProxy makes these honour X-Forwarded-Proto/Host when enabled).
+ * The public URL of the server as clients see it, which every id, Link header, redirect and page
+ * link is built on.
+ *
+ * With `--base-url` it is that, whatever a request says: a request cannot change an id, so a shared
+ * cache may keep a response for everyone. Without it, it is the request's own scheme and host
+ * (and X-Forwarded-Proto/Host with `--trust-proxy`); each response built on it then says so in
+ * `Vary`, so that a shared cache never gives a document made for one Host (or forged
+ * X-Forwarded-Host) to a request that sent another.
  */
-export function publicBaseUrl(request: FastifyRequest, configured: string | undefined): string {
-  return configured ?? `${request.protocol}://${request.host}`;
+export class PublicBaseUrl {
+  private readonly varyOn: readonly string[];
+
+  constructor(
+    private readonly configured: string | undefined,
+    trustProxy: boolean,
+  ) {
+    this.varyOn = trustProxy ? ['Host', 'X-Forwarded-Host', 'X-Forwarded-Proto'] : ['Host'];
+  }
+
+  /** The base URL for this request; marks the reply as varying on what shaped it. */
+  of(request: FastifyRequest, reply: FastifyReply): string {
+    if (this.configured !== undefined) return this.configured;
+    addVary(reply, ...this.varyOn);
+    return `${request.protocol}://${request.host}`;
+  }
 }

@@ -26,6 +26,17 @@ export function notModified(request: FastifyRequest, reply: FastifyReply, etag: 
   return true;
 }
 
+/** Adds request headers to `Vary`, keeping those already named (Fastify sets headers whole). */
+export function addVary(reply: FastifyReply, ...fields: string[]): void {
+  const current = String(reply.getHeader('vary') ?? '');
+  if (current.trim() === '*') return;
+  const names = current.split(',').map((f) => f.trim()).filter(Boolean);
+  for (const field of fields) {
+    if (!names.some((name) => name.toLowerCase() === field.toLowerCase())) names.push(field);
+  }
+  reply.header('vary', names.join(', '));
+}
+
 /**
  * Errors are answers of the moment (a file being replaced, a decoder failing, a limit): no shared
  * cache may keep one, and none can revalidate one into a 304, so validators set before the work

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { ConfigError } from '../config/load.js';
 import type { ServeConfig } from '../config/schema.js';
-import type { SizeLimits } from '../image-api/request.js';
+import type { Dimensions, SizeLimits } from '../image-api/request.js';
 import type { RenderOptions } from '../imaging/executor.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder, type Jp2Decoder } from '../imaging/jp2/decoder.js';
@@ -69,5 +69,10 @@ export class ImageService {
     } finally {
       lease.release();
     }
+  }
+
+  /** An image's size, from its (cached) open source. */
+  async dimensions(identifier: string): Promise<Dimensions> {
+    return this.withSource(identifier, ({ info: { width, height } }) => ({ width, height }));
   }
 }

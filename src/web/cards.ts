@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { Dimensions } from '../image-api/request.js';
 import type { CollectionNode, CollectionTree } from '../presentation/collections.js';
 import { firstValue, thumbnailSize } from '../presentation/model.js';
 import type { PresentationStore } from '../presentation/store.js';
@@ -38,22 +39,32 @@ export interface CollectionCard {
 export interface ImageCard {
   readonly kind: 'image';
   readonly identifier: string;
-  readonly thumbnail: Thumbnail;
+  /** Its Image API 3.0 info.json, for the deep-zoom viewer. */
+  readonly infoJson: string;
+  /** Undefined when the file cannot be read as an image. */
+  readonly thumbnail: Thumbnail | undefined;
 }
 
 export type Card = ObjectCard | CollectionCard | ImageCard;
 
-/** The card of a file served by the Image API under `imageBase`; its size is unknown without opening it. */
-export function imageCard(identifier: string, imageBase: string): ImageCard {
+/** The card of a file served by the Image API under `imageBase`, of the given size (undefined: unreadable). */
+export function imageCard(identifier: string, imageBase: string, size: Dimensions | undefined): ImageCard {
   const service = `${imageBase}/iiif/3/${encodeURIComponent(identifier)}`;
-  return {
-    kind: 'image',
-    identifier,
-    thumbnail: { url: `${service}/full/!${THUMBNAIL_BOX},${THUMBNAIL_BOX}/0/default.jpg`, width: 0, height: 0, infoJson: `${service}/info.json` },
-  };
+  return { kind: 'image', identifier, infoJson: `${service}/info.json`, thumbnail: size ? thumbnailOf(service, size) : undefined };
 }
 
 export const THUMBNAIL_BOX = 200;
+
+/**
+ * A picture of an image of `size` within THUMBNAIL_BOX, asked by its exact size: a size form such
+ * as `!200,200` would ask Image API 3.0 to upscale an image smaller than the box, which it refuses
+ * (400) without `^`, and `^!200,200` would blow small images up. Exact `w,h` never exceeds the
+ * image, and is the canonical form that caches share.
+ */
+export function thumbnailOf(service: string, size: Dimensions): Thumbnail {
+  const { width, height } = thumbnailSize(size, THUMBNAIL_BOX);
+  return { url: `${service}/full/${width},${height}/0/default.jpg`, width, height, infoJson: `${service}/info.json` };
+}
 
 type FirstPage = { identifier: string; width: number; height: number } | null;
 
@@ -109,8 +120,6 @@ export class CardMaker {
     }
     const page = cached.page;
     if (!page) return undefined;
-    const size = thumbnailSize(page, THUMBNAIL_BOX);
-    const service = urls.imageService(page.identifier, 3);
-    return { url: `${service}/full/${size.width},${size.height}/0/default.jpg`, width: size.width, height: size.height, infoJson: `${service}/info.json` };
+    return thumbnailOf(urls.imageService(page.identifier, 3), page);
   }
 }

@@ -113,10 +113,10 @@ ${card.thumbnail ? html`<li><a href="${links.openSeadragon(card.thumbnail.infoJs
 
 function imageCard(card: ImageCard, links: WebLinks): Html {
   return html`<li class="card image" data-label="${card.identifier}">
-<a class="card-link" href="${links.openSeadragon(card.thumbnail.infoJson)}">${picture(card.thumbnail, '')}<span class="card-title">${card.identifier}</span></a>
+<a class="card-link" href="${links.openSeadragon(card.infoJson)}">${picture(card.thumbnail, '')}<span class="card-title">${card.identifier}</span></a>
 <ul class="actions">
-<li><a href="${links.openSeadragon(card.thumbnail.infoJson)}">Deep zoom<span class="visually-hidden"> of ${card.identifier}</span></a></li>
-<li><a href="${card.thumbnail.infoJson}" type="application/ld+json">info.json<span class="visually-hidden"> of ${card.identifier}</span></a></li>
+<li><a href="${links.openSeadragon(card.infoJson)}">Deep zoom<span class="visually-hidden"> of ${card.identifier}</span></a></li>
+<li><a href="${card.infoJson}" type="application/ld+json">info.json<span class="visually-hidden"> of ${card.identifier}</span></a></li>
 </ul>
 </li>`;
 }

@@ -1,3 +1,4 @@
+import type { Dimensions } from '../image-api/request.js';
 import type { PageAssets } from './assets.js';
 import { imageCard } from './cards.js';
 import { PAGE_SIZE } from './catalog-view.js';
@@ -19,6 +20,8 @@ export interface ImagesRequest {
   /** Words the file's path must contain, or ''. */
   readonly query: string;
   readonly page: number;
+  /** An image's size, read from its header (undefined when it cannot be read). */
+  readonly sizeOf: (identifier: string) => Promise<Dimensions | undefined>;
 }
 
 /** The home page of a plain images folder (`--images`): its files, each with a deep-zoom link. */
@@ -41,7 +44,7 @@ export async function imagesPage(request: ImagesRequest): Promise<Rendered> {
     searchLabel: 'Search images by name',
     summary,
     notice,
-    cards: shown.items.map((id) => imageCard(id, base)),
+    cards: await Promise.all(shown.items.map(async (id) => imageCard(id, base, await request.sizeOf(id)))),
     pagination: { page: shown.page, pages: shown.pages, href: (n) => links.home({ q: query, page: n }) },
   });
   return { status: 200, page };

@@ -360,11 +360,15 @@ describe('manifests and collections from a converted archive (Presentation 3.0 a
     assert.equal(mediaType((await fetch(url, { headers: { Accept: 'application/json' } })).headers).type, 'application/json');
     assert.deepEqual(mediaType((await fetch(url, { headers: { Accept: 'application/ld+json' } })).headers), { type: 'application/ld+json', profile: P3 });
 
-    // The version asked with the highest q wins; 3.0 on a tie.
+    // The version asked with the highest q wins; on equal q the one the client lists first
+    // (negotiator's rule, as in Express); a JSON-LD range without a profile gets 3.0.
     const version = async (accept: string) => mediaType((await fetch(url, { headers: { Accept: accept } })).headers).profile;
     assert.equal(await version(`${ACCEPT_2};q=0.5, application/ld+json;profile="${P3}"`), P3);
     assert.equal(await version(`application/ld+json;profile="${P3}";q=0.4, ${ACCEPT_2}`), P2);
-    assert.equal(await version(`${ACCEPT_2}, application/ld+json;profile="${P3}"`), P3);
+    assert.equal(await version(`${ACCEPT_2}, application/ld+json;profile="${P3}"`), P2);
+    assert.equal(await version(`application/ld+json;profile="${P3}", ${ACCEPT_2}`), P3);
+    assert.equal(await version(`application/ld+json, ${ACCEPT_2};q=0.9`), P3);
+    assert.equal(await version(`application/json;q=0.5, ${ACCEPT_2};q=0.6`), P2);
 
     const again = await fetch(url, { headers: { 'If-None-Match': etag! } });
     assert.equal(again.status, 304);

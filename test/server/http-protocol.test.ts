@@ -207,6 +207,22 @@ describe('HTTP protocol of the Image API', () => {
       assert.equal((JSON.parse(ld.text) as { '@id': string })['@id'], `${server.url}/iiif/2/ref`);
     });
 
+    it('info.json honours q-values and wildcards in Accept, as manifests do (one negotiation)', async () => {
+      const json = { type: 'application/json', profile: undefined };
+      const ld = (version: 2 | 3) => ({ type: 'application/ld+json', profile: `http://iiif.io/api/image/${version}/context.json` });
+      for (const [version, accept, want] of [
+        [3, 'application/json, application/ld+json;q=0.5', json],
+        [3, 'application/ld+json;q=0, application/json', json],
+        [3, 'application/json;q=0.5, */*', ld(3)],
+        [3, 'text/html, application/xhtml+xml, */*;q=0.8', ld(3)],
+        [2, 'application/json, application/ld+json;q=0.1', json],
+        [2, 'application/json;q=0.5, application/ld+json', ld(2)],
+        [2, '*/*', json],
+      ] as const) {
+        assert.deepEqual(mediaType(await get(`${server.url}/iiif/${version}/ref/info.json`, { headers: { Accept: accept } })), want, `${version}: ${accept}`);
+      }
+    });
+
     it('the base URI redirects (303) to info.json, keeping the identifier encoded', async () => {
       for (const [asked, location] of [
         ['/iiif/3/ref', '/iiif/3/ref/info.json'],

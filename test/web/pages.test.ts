@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { vitrine } from '../helpers/cli.js';
 import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { convertCorpus } from './corpus.js';
 
@@ -143,6 +144,46 @@ describe('web pages over HTTP: home page, viewer pages and their bundled files',
       assert.equal((await fetch(`${plain.url}/browse/sub`)).status, 404);
     } finally {
       await plain.close();
+    }
+  });
+
+  it('every thumbnail on a home page answers 200 at the size it declares, also for images smaller than the box', async () => {
+    // Image API 3.0 refuses to upscale without '^': a thumbnail of a 64-pixel image must not ask for 200.
+    const images = path.join(dir, 'small-images');
+    await mkdir(images, { recursive: true });
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } }).png().toFile(path.join(images, 'a-tiny.png'));
+    await sharp({ create: { width: 150, height: 199, channels: 3, background: '#993366' } }).jpeg().toFile(path.join(images, 'b-narrow.jpg'));
+    await sharp({ create: { width: 640, height: 120, channels: 3, background: '#669933' } }).png().toFile(path.join(images, 'c-wide.png'));
+    await writeFile(path.join(images, 'd-broken.png'), 'not a PNG');
+    const masters = path.join(dir, 'small-masters');
+    await mkdir(path.join(masters, 'Tiny'), { recursive: true });
+    await sharp({ create: { width: 120, height: 90, channels: 3, background: '#666699' } }).tiff().toFile(path.join(masters, 'Tiny', '001.tif'));
+    const converted = await vitrine('convert', masters, '--out', path.join(dir, 'small-out'));
+    assert.equal(converted.code, 0, converted.stderr);
+
+    const plain = await startServer(images);
+    const catalog = await startServer(undefined, { data: path.join(dir, 'small-out') });
+    try {
+      for (const [url, count] of [[`${plain.url}/`, 3], [`${catalog.url}/`, 1], [`${base}/browse/Fonds-A/Box-1`, 3]] as const) {
+        const { status, html } = await getPage(url);
+        assert.equal(status, 200, url);
+        const thumbs = [...html.matchAll(/<img class="thumb" src="([^"]*)"(?: width="(\d+)" height="(\d+)")?/g)];
+        for (const [, src, width, height] of thumbs) {
+          const response = await fetch(src!.replaceAll('&amp;', '&'));
+          assert.equal(response.status, 200, `${src}: ${response.status} ${response.status === 200 ? '' : await response.text()}`);
+          const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
+          assert.deepEqual([meta.width, meta.height], [Number(width), Number(height)], `${src}: the size the page declares`);
+          assert.ok(Math.max(meta.width, meta.height) <= 200, src);
+        }
+        assert.equal(thumbs.length, count, `${url}: one thumbnail per readable image`);
+      }
+      // The unreadable file still has its card and links, with an empty picture.
+      const { html } = await getPage(`${plain.url}/`);
+      assert.match(html, /thumb-empty[^]*d-broken\.png/);
+      assert.match(html, /a-tiny\.png\/full\/64,48\/0\/default\.jpg/, 'a small image is shown at its own size');
+    } finally {
+      await plain.close();
+      await catalog.close();
     }
   });
 

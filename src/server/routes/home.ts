@@ -1,5 +1,6 @@
 import compress from '@fastify/compress';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Dimensions } from '../../image-api/request.js';
 import type { PresentationStore } from '../../presentation/store.js';
 import type { WebAssets } from '../../web/assets.js';
 import { CardMaker } from '../../web/cards.js';
@@ -8,14 +9,16 @@ import { html } from '../../web/html.js';
 import { imagesPage } from '../../web/images-view.js';
 import { messagePage } from '../../web/message-page.js';
 import type { Rendered } from '../../web/rendered.js';
-import { publicBaseUrl } from '../base-url.js';
+import type { PublicBaseUrl } from '../base-url.js';
 
 export interface HomeOptions {
   /** The data folder's catalog; undefined when serving a plain images folder. */
   readonly store: PresentationStore | undefined;
   /** The folder the Image API serves, listed when there is no catalog. */
   readonly imagesDir: string;
-  readonly baseUrl: string | undefined;
+  /** The size of an image of that folder (undefined when it cannot be read), for its thumbnail. */
+  readonly imageSize: (identifier: string) => Promise<Dimensions | undefined>;
+  readonly publicUrl: PublicBaseUrl;
   readonly assets: WebAssets | undefined;
 }
 
@@ -53,14 +56,14 @@ export async function homeRoutes(app: FastifyInstance, options: HomeOptions): Pr
     reply.code(rendered.status).header('Cache-Control', 'no-cache').type('text/html; charset=utf-8').send(rendered.page.value);
 
   app.get('/', async (request, reply) => {
-    const base = publicBaseUrl(request, options.baseUrl);
+    const base = options.publicUrl.of(request, reply);
     const { query, page } = listingQuery(request);
     if (options.store) return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path: '', query, page }));
-    return send(reply, await imagesPage({ imagesDir: options.imagesDir, base, assets, query, page }));
+    return send(reply, await imagesPage({ imagesDir: options.imagesDir, base, assets, query, page, sizeOf: options.imageSize }));
   });
 
   app.get('/browse/*', async (request, reply) => {
-    const base = publicBaseUrl(request, options.baseUrl);
+    const base = options.publicUrl.of(request, reply);
     const path = browsePath(request);
     const notFound = (what: string): Rendered => ({ status: 404, page: messagePage({ base, assets, title: 'Not found', body: html`<p>${what}</p>` }) });
     if (!options.store) return send(reply, notFound('Collections are shown for a converted data folder (vitrine serve --data DIR).'));

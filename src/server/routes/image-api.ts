@@ -2,20 +2,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { canonicalPath } from '../../image-api/canonical.js';
 import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
 import { parseImageRequest } from '../../image-api/grammar.js';
-import { CONTEXTS, PROFILE_URIS, infoJson2, infoJson3 } from '../../image-api/info.js';
+import { PROFILE_URIS, infoJson2, infoJson3 } from '../../image-api/info.js';
 import { MEDIA_TYPES, type ApiVersion, type ParsedImageRequest } from '../../image-api/request.js';
 import { resolveRequest } from '../../image-api/resolve.js';
 import { describeSource } from '../../imaging/describe.js';
 import { render } from '../../imaging/executor.js';
 import { findStoredTile, readStoredTile } from '../../imaging/passthrough.js';
 import type { ImageSource } from '../../imaging/source.js';
-import { publicBaseUrl } from '../base-url.js';
-import { etagFor, notModified } from '../http-cache.js';
+import type { PublicBaseUrl } from '../base-url.js';
+import { addVary, etagFor, notModified } from '../http-cache.js';
+import { infoJsonType } from '../negotiation.js';
 import type { ImageService } from '../image-service.js';
 
 export interface ImageApiOptions {
   readonly images: ImageService;
-  readonly baseUrl: string | undefined;
+  readonly publicUrl: PublicBaseUrl;
   readonly cacheControl: string;
 }
 
@@ -32,15 +33,6 @@ function segmentsOf(url: string, prefix: string): string[] {
   });
 }
 
-/** JSON-LD when asked for (or when nothing is asked, in 3.0), plain JSON otherwise. */
-function infoContentType(accept: string | undefined, version: ApiVersion): string {
-  const ldJson = `application/ld+json;profile="${CONTEXTS[version]}"`;
-  if (accept === undefined || accept === '') return version === 3 ? ldJson : 'application/json';
-  if (accept.includes('application/ld+json')) return ldJson;
-  if (accept.includes('application/json')) return 'application/json';
-  return version === 3 ? ldJson : 'application/json';
-}
-
 export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOptions): Promise<void> {
   const { images, cacheControl } = options;
 
@@ -48,8 +40,8 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
     const prefix = `/iiif/${version}/`;
     const profileLink = `<${PROFILE_URIS[version]}>;rel="profile"`;
 
-    const serviceId = (request: FastifyRequest, identifier: string): string =>
-      `${publicBaseUrl(request, options.baseUrl)}${prefix}${encodeURIComponent(identifier)}`;
+    const serviceId = (request: FastifyRequest, reply: FastifyReply, identifier: string): string =>
+      `${options.publicUrl.of(request, reply)}${prefix}${encodeURIComponent(identifier)}`;
 
     const info = (request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> =>
       images.withSource(identifier, (source) => infoOf(request, reply, identifier, source));
@@ -61,9 +53,10 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
     };
 
     function infoOf(request: FastifyRequest, reply: FastifyReply, identifier: string, source: ImageSource): void {
-      const id = serviceId(request, identifier);
-      const contentType = infoContentType(request.headers.accept, version);
-      reply.header('Vary', 'Accept').header('Link', profileLink);
+      const id = serviceId(request, reply, identifier);
+      const contentType = infoJsonType(request.headers.accept, version);
+      addVary(reply, 'Accept');
+      reply.header('Link', profileLink);
       if (notModified(request, reply, etagFor(source.version, id, contentType), source.modified, cacheControl)) return;
       const description = describeSource(source.info);
       const body = version === 3 ? infoJson3(id, description, images.limits) : infoJson2(id, description, images.limits);
@@ -73,7 +66,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
     async function imageOf(request: FastifyRequest, reply: FastifyReply, identifier: string, parsed: ParsedImageRequest, source: ImageSource): Promise<void> {
       const resolved = resolveRequest(parsed, source.info, images.limits);
       const canonical = canonicalPath(resolved, source.info, images.limits, version);
-      reply.header('Link', `<${serviceId(request, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
+      reply.header('Link', `<${serviceId(request, reply, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
       if (notModified(request, reply, etagFor(source.version, canonical), source.modified, cacheControl)) return;
       const stored = findStoredTile(source, resolved);
       const body = (stored && (await readStoredTile(source, stored, images.native).catch(() => undefined))) || (await render(source, resolved, images.render, images.native, images.jp2));
@@ -85,7 +78,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       const [identifier, ...params] = segments;
       if (!identifier) throw notFound('no identifier given');
       if (params.length === 0) {
-        reply.redirect(`${serviceId(request, identifier)}/info.json`, 303);
+        reply.redirect(`${serviceId(request, reply, identifier)}/info.json`, 303);
         return;
       }
       if (params.length === 1 && params[0] === 'info.json') return info(request, reply, identifier);

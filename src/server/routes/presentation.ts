@@ -5,17 +5,17 @@ import type { SizeLimits } from '../../image-api/request.js';
 import { collection2, collection3 } from '../../presentation/collections.js';
 import { manifest2 } from '../../presentation/manifest-v2.js';
 import { manifest3 } from '../../presentation/manifest-v3.js';
-import { negotiate } from '../../presentation/negotiation.js';
 import type { PresentationStore } from '../../presentation/store.js';
 import { collectionPathOf, PresentationUrls } from '../../presentation/urls.js';
-import { publicBaseUrl } from '../base-url.js';
-import { etagFor, notModified } from '../http-cache.js';
+import type { PublicBaseUrl } from '../base-url.js';
+import { addVary, etagFor, notModified } from '../http-cache.js';
+import { presentationVariant } from '../negotiation.js';
 import { LRUCache } from 'lru-cache';
 
 export interface PresentationOptions {
   /** The data folder's catalog; undefined when serving a plain images folder (no manifests then). */
   readonly store: PresentationStore | undefined;
-  readonly baseUrl: string | undefined;
+  readonly publicUrl: PublicBaseUrl;
   readonly limits: SizeLimits;
 }
 
@@ -51,7 +51,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
   // Encapsulated in this plugin: JSON is compressed, image responses (other plugins) never are.
   await app.register(compress, { global: true, encodings: ['br', 'gzip', 'deflate'], threshold: 1024 });
 
-  const urlsFor = (request: FastifyRequest): PresentationUrls => new PresentationUrls(publicBaseUrl(request, options.baseUrl));
+  const urlsFor = (request: FastifyRequest, reply: FastifyReply): PresentationUrls => new PresentationUrls(options.publicUrl.of(request, reply));
   const requireStore = (): PresentationStore => {
     if (!options.store) throw notFound('manifests are served for a converted data folder: start with --data DIR (the output of vitrine convert)');
     return options.store;
@@ -68,7 +68,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
       document = { text, etag: etagFor(text, contentType) };
       if (cacheKey !== undefined) documents.set(cacheKey, document);
     }
-    reply.header('Vary', 'Accept');
+    addVary(reply, 'Accept');
     if (notModified(request, reply, document.etag, modified, CACHE_CONTROL)) return;
     reply.type(contentType).send(document.text);
   }
@@ -78,8 +78,8 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     if (id === '') throw notFound('no object id given: /iiif/manifest/{object id}');
     const found = requireStore().manifestSource(id);
     if (!found) throw notFound(`no object '${id}' with pages in the catalog`);
-    const { version, contentType } = negotiate(request.headers.accept, fixed);
-    const build = { urls: urlsFor(request), limits: options.limits };
+    const { version, contentType } = presentationVariant(request.headers.accept, fixed);
+    const build = { urls: urlsFor(request, reply), limits: options.limits };
     // Everything the bytes depend on: plain `application/json` names no version, so the version is in the key.
     const key = `${found.version}\0${build.urls.base}\0${version}\0${contentType}\0${id}`;
     send(request, reply, () => (version === 3 ? manifest3(found.source, build) : manifest2(found.source, build)), contentType, found.modified, key);
@@ -91,8 +91,8 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     if (!found) throw notFound('the data folder has no catalog yet: run vitrine convert');
     const node = found.tree.nodes.get(path);
     if (!node || node.children.size === 0 && path !== '') throw notFound(`no collection '${path}'`);
-    const { version, contentType } = negotiate(request.headers.accept, fixed);
-    const urls = urlsFor(request);
+    const { version, contentType } = presentationVariant(request.headers.accept, fixed);
+    const urls = urlsFor(request, reply);
     send(request, reply, () => (version === 3 ? collection3(found.tree, node, urls) : collection2(node, urls)), contentType, found.modified);
   }
 

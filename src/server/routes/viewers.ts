@@ -4,10 +4,10 @@ import type { Html } from '../../web/html.js';
 import { messagePage } from '../../web/message-page.js';
 import { html } from '../../web/html.js';
 import { VIEWERS, viewerFormPage, viewerPage, type ViewerName } from '../../web/viewer-page.js';
-import { publicBaseUrl } from '../base-url.js';
+import type { PublicBaseUrl } from '../base-url.js';
 
 export interface ViewerOptions {
-  readonly baseUrl: string | undefined;
+  readonly publicUrl: PublicBaseUrl;
   readonly assets: WebAssets | undefined;
 }
 
@@ -38,7 +38,7 @@ export async function viewerRoutes(app: FastifyInstance, options: ViewerOptions)
 
   for (const viewer of Object.keys(VIEWERS) as ViewerName[]) {
     app.get(`/viewer/${viewer}`, async (request: FastifyRequest, reply) => {
-      const base = publicBaseUrl(request, options.baseUrl);
+      const base = options.publicUrl.of(request, reply);
       const { parameter, what } = VIEWERS[viewer];
       if (!options.assets) {
         const body = html`<p>The viewers are not built on this server. Run <code>npm run build</code> (it bundles them into <code>dist/public</code>) and restart.</p>`;
