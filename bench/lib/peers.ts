@@ -9,6 +9,8 @@ export interface Peer {
   /** Turns a request (region, size) into the path this server answers, for the image `bench.tif`. */
   path(region: string, size3: string, size2: string): string;
   readonly origin: string;
+  /** The server's process id, for memory sampling (when the peer is one process). */
+  readonly pid?: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -37,9 +39,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /** Vitrine from the built CLI, exactly as a user runs it. */
-export async function startVitrine(images: string, port: number): Promise<Peer> {
+export async function startVitrine(images: string, port: number, extraArgs: readonly string[] = []): Promise<Peer> {
   const cli = path.resolve(import.meta.dirname, '../../dist/cli/index.js');
-  const child = spawn(process.execPath, [cli, 'serve', '--images', images, '--port', String(port), '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [cli, 'serve', '--images', images, '--port', String(port), '--log-level', 'warn', ...extraArgs], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const origin = `http://127.0.0.1:${port}`;
@@ -48,6 +50,7 @@ export async function startVitrine(images: string, port: number): Promise<Peer> 
     name: 'vitrine',
     origin,
     path: (region, size3) => `/iiif/3/bench.tif/${region}/${size3}/0/default.jpg`,
+    pid: child.pid,
     stop: stopper(child),
   };
 }

@@ -29,6 +29,42 @@ export interface WrkResult {
   readonly requests: number;
   readonly errors: number;
   readonly latencyAvgMs: number;
+  /** With `latency: true`: wrk's latency distribution (percent → ms). */
+  readonly percentiles: Readonly<Record<number, number>>;
+  /** Requests that took longer than wrk's --timeout (also counted in errors). */
+  readonly timeouts: number;
+  /** With a script that counts statuses (see statusScript): responses per HTTP status. */
+  readonly statuses: Readonly<Record<number, number>>;
+}
+
+/** The cycling script plus a count of responses per HTTP status, printed by done() as "status N COUNT". */
+const STATUS_SCRIPT = `${SCRIPT}
+-- a global: thread:get reads globals of the thread's Lua state
+local all = {}
+statuses = {}
+local base_setup = setup
+function setup(thread)
+  base_setup(thread)
+  all[#all + 1] = thread
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(all) do
+    local counts = thread:get("statuses")
+    for status, n in pairs(counts) do total[status] = (total[status] or 0) + n end
+  end
+  for status, n in pairs(total) do io.write(string.format("status %d %d\\n", status, n)) end
+end
+`;
+
+/** Writes the script that also counts responses per status (slower per response; for low-rate workloads). */
+export async function writeStatusScript(dir: string): Promise<string> {
+  const file = path.join(dir, 'cycle-status.lua');
+  await writeFile(file, STATUS_SCRIPT);
+  return file;
 }
 
 function toMs(value: string, unit: string): number {
@@ -47,9 +83,12 @@ export async function wrk(
   origin: string,
   pathsFile: string,
   script: string,
-  options: { connections: number; threads: number; seconds: number },
+  options: { connections: number; threads: number; seconds: number; latency?: boolean; timeoutSeconds?: number },
 ): Promise<WrkResult> {
-  const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script, origin, '--', pathsFile];
+  const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script];
+  if (options.latency) args.push('--latency');
+  if (options.timeoutSeconds !== undefined) args.push('--timeout', `${options.timeoutSeconds}s`);
+  args.push(origin, '--', pathsFile);
   const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 });
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
   const total = /(\d+) requests in/.exec(stdout);
@@ -58,10 +97,17 @@ export async function wrk(
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   if (!rate || !total) throw new Error(`cannot read wrk output:\n${stdout}`);
   const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+  const percentiles: Record<number, number> = {};
+  for (const m of stdout.matchAll(/^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)\s*$/gm)) percentiles[Number(m[1])] = toMs(m[2]!, m[3]!);
+  const statuses: Record<number, number> = {};
+  for (const m of stdout.matchAll(/^status (\d+) (\d+)$/gm)) statuses[Number(m[1])] = Number(m[2]);
   return {
     requestsPerSecond: Number(rate[1]),
     requests: Number(total[1]),
     errors: (non2xx ? Number(non2xx[1]) : 0) + socketErrors,
     latencyAvgMs: latency ? toMs(latency[1]!, latency[2]!) : Number.NaN,
+    percentiles,
+    timeouts: socket ? Number(socket[4]) : 0,
+    statuses,
   };
 }

@@ -29,6 +29,10 @@ export const serveConfigObject = z
     jp2Decoder: z.enum(['auto', 'native', 'wasm']).default('auto'),
     /** Megabytes of decoded JPEG 2000 blocks kept for the neighbouring tiles (0: none). */
     jp2CacheMb: z.number().int().min(0).default(128),
+    /** Expensive renders (large, rotated, untiled) running at once; default: cores − 1, at least 1. */
+    heavyConcurrency: positiveInt.optional(),
+    /** Expensive renders waiting at most before the next gets a 503; default: max(8, 4 × heavyConcurrency). */
+    heavyQueue: z.number().int().min(0).optional(),
     sourceCacheSize: positiveInt.default(256),
     sourceCheckIntervalMs: z.number().int().min(0).default(2000),
     tlsKey: z.string().optional(),

@@ -1,9 +1,9 @@
 import sharp, { type Sharp } from 'sharp';
 import { IiifError } from '../image-api/errors.js';
-import type { Format, ImageRequest } from '../image-api/request.js';
+import type { Dimensions, Format, ImageRequest } from '../image-api/request.js';
 import { chooseJp2Decoder, type Jp2Decoder, type Jp2Rect } from './jp2/decoder.js';
 import type { NativeBinding } from './native.js';
-import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion, type DecodedRegion } from './region-decode.js';
+import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion, type DecodedRegion, type LevelRect } from './region-decode.js';
 import type { ImageSource, Level } from './source.js';
 
 export interface RenderOptions {
@@ -24,6 +24,17 @@ export function chooseLevel(levels: readonly Level[], request: ImageRequest): Le
     if (level.scale <= needed * (1 + 1e-9)) chosen = level;
   }
   return chosen;
+}
+
+/** The request's region in `level`'s pixels, rounded outwards, at least one pixel. */
+export function levelRect(info: Dimensions, level: Level, region: ImageRequest['region']): LevelRect {
+  const sx = info.width / level.width;
+  const sy = info.height / level.height;
+  const left = Math.min(level.width - 1, Math.floor(region.x / sx));
+  const top = Math.min(level.height - 1, Math.floor(region.y / sy));
+  const right = Math.min(level.width, Math.max(left + 1, Math.ceil((region.x + region.width) / sx)));
+  const bottom = Math.min(level.height, Math.max(top + 1, Math.ceil((region.y + region.height) / sy)));
+  return { left, top, right, bottom };
 }
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
@@ -96,13 +107,7 @@ export async function render(
       `the image is ${level.width}×${level.height} and not tiled; decoding it whole exceeds maxInputPixels (${options.maxInputPixels})`,
     );
   }
-  const { region } = request;
-  const sx = info.width / level.width;
-  const sy = info.height / level.height;
-  const left = Math.min(level.width - 1, Math.floor(region.x / sx));
-  const top = Math.min(level.height - 1, Math.floor(region.y / sy));
-  const right = Math.min(level.width, Math.max(left + 1, Math.ceil((region.x + region.width) / sx)));
-  const bottom = Math.min(level.height, Math.max(top + 1, Math.ceil((region.y + region.height) / sy)));
+  const { left, top, right, bottom } = levelRect(info, level, request.region);
 
   if (info.jp2) return renderJp2(source, level, { left, top, right, bottom }, request, options, jp2 ?? chooseJp2Decoder(native));
   const decoded = await decodeNatively(source, level, { left, top, right, bottom }, request, native);

@@ -9,6 +9,7 @@ import { nativeAddon, type NativeBinding } from '../imaging/native.js';
 import { SourceCache } from '../imaging/source-cache.js';
 import type { ImageSource } from '../imaging/source.js';
 import { FileResolver } from '../storage/file-resolver.js';
+import { defaultHeavyConcurrency, defaultHeavyQueue, RenderQueue } from './admission.js';
 
 /** Everything the Image API routes share: identifier resolution, open sources, limits, encoder settings. */
 export class ImageService {
@@ -21,6 +22,8 @@ export class ImageService {
   readonly native: NativeBinding | undefined = nativeAddon().binding;
   /** JPEG 2000: OpenJPEG through the addon, or its WebAssembly build when the addon lacks it. */
   readonly jp2: Jp2Decoder;
+  /** Admission control for expensive renders (see imaging/plan.ts for what is expensive). */
+  readonly heavy: RenderQueue;
 
   private constructor(
     private readonly resolver: FileResolver,
@@ -31,7 +34,9 @@ export class ImageService {
     checkIntervalMs: number,
     jp2Decoder: ServeConfig['jp2Decoder'],
     jp2CacheMb: number,
+    heavy: { concurrency: number; queue: number },
   ) {
+    this.heavy = new RenderQueue(heavy.concurrency, heavy.queue);
     try {
       this.jp2 = withBlockCache(chooseJp2Decoder(this.native, jp2Decoder), jp2CacheMb * 2 ** 20);
     } catch (error) {
@@ -50,6 +55,7 @@ export class ImageService {
       config.sourceCheckIntervalMs,
       config.jp2Decoder,
       config.jp2CacheMb,
+      heavyLimits(config),
     );
   }
 
@@ -75,4 +81,10 @@ export class ImageService {
   async dimensions(identifier: string): Promise<Dimensions> {
     return this.withSource(identifier, ({ info: { width, height } }) => ({ width, height }));
   }
+}
+
+/** The heavy-render limits: configured, or derived from the number of cores. */
+export function heavyLimits(config: Pick<ServeConfig, 'heavyConcurrency' | 'heavyQueue'>): { concurrency: number; queue: number } {
+  const concurrency = config.heavyConcurrency ?? defaultHeavyConcurrency();
+  return { concurrency, queue: config.heavyQueue ?? defaultHeavyQueue(concurrency) };
 }

@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { canonicalPath } from '../../image-api/canonical.js';
-import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
+import { BusyError, IiifError, badRequest, notFound } from '../../image-api/errors.js';
 import { parseImageRequest } from '../../image-api/grammar.js';
 import { PROFILE_URIS, infoJson2, infoJson3 } from '../../image-api/info.js';
 import { MEDIA_TYPES, type ApiVersion, type ParsedImageRequest } from '../../image-api/request.js';
 import { resolveRequest } from '../../image-api/resolve.js';
 import { describeSource } from '../../imaging/describe.js';
 import { render } from '../../imaging/executor.js';
-import { findStoredTile, readStoredTile } from '../../imaging/passthrough.js';
+import { readStoredTile } from '../../imaging/passthrough.js';
+import { planRequest } from '../../imaging/plan.js';
 import type { ImageSource } from '../../imaging/source.js';
 import type { PublicBaseUrl } from '../base-url.js';
 import { addVary, etagFor, notModified } from '../http-cache.js';
@@ -31,6 +32,15 @@ function segmentsOf(url: string, prefix: string): string[] {
       throw badRequest(`'${segment}': malformed percent-encoding`);
     }
   });
+}
+
+/** Aborts when the client closes the connection before its response is sent (it no longer waits for it). */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableEnded) controller.abort(new BusyError(1, 'the client closed the connection while its render was waiting'));
+  });
+  return controller.signal;
 }
 
 export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOptions): Promise<void> {
@@ -68,8 +78,12 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       const canonical = canonicalPath(resolved, source.info, images.limits, version);
       reply.header('Link', `<${serviceId(request, reply, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
       if (notModified(request, reply, etagFor(source.version, canonical), source.modified, cacheControl)) return;
-      const stored = findStoredTile(source, resolved);
-      const body = (stored && (await readStoredTile(source, stored, images.native).catch(() => undefined))) || (await render(source, resolved, images.render, images.native, images.jp2));
+      const plan = planRequest(source, resolved, images.native, images.jp2.decodesArea);
+      request.log.debug({ strategy: plan.strategy, heavy: plan.heavy, decodedPixels: plan.decodedPixels, outputPixels: plan.outputPixels }, 'plan');
+      const stored = plan.stored && (await readStoredTile(source, plan.stored, images.native).catch(() => undefined));
+      const draw = (): Promise<Buffer> => render(source, resolved, images.render, images.native, images.jp2);
+      // Expensive renders wait their turn in a bounded queue (503 when it is full); cheap ones never wait.
+      const body = stored ?? (plan.heavy ? await images.heavy.run(draw, clientGone(reply)) : await draw());
       reply.type(MEDIA_TYPES[resolved.format]).send(body);
     }
 
@@ -90,8 +104,13 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
   }
 
   app.setErrorHandler((error, request, reply) => {
+    if (error instanceof BusyError) {
+      // Expected under load, so not logged; not cacheable, and says when to come back.
+      reply.removeHeader('ETag').removeHeader('Last-Modified').header('Cache-Control', 'no-store').header('Retry-After', String(error.retryAfterSeconds));
+    } else if (error instanceof IiifError && error.status >= 500) {
+      request.log.error({ err: error, url: request.url }, error.message);
+    }
     if (error instanceof IiifError) {
-      if (error.status >= 500) request.log.error({ err: error, url: request.url }, error.message);
       reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.status} ${error.message}\n`);
       return;
     }

@@ -1,0 +1,76 @@
+import { availableParallelism } from 'node:os';
+import { BusyError } from '../image-api/errors.js';
+
+/** Heavy renders at once by default: every core but one, which stays free for tiles and HTTP. */
+export const defaultHeavyConcurrency = (): number => Math.max(1, availableParallelism() - 1);
+/** Heavy renders waiting at most, by default: enough for a few clients' bursts, bounded in memory and wait. */
+export const defaultHeavyQueue = (concurrency: number): number => Math.max(8, 4 * concurrency);
+
+/**
+ * Admission control for expensive renders: at most `concurrency` run at once, at most `maxWaiting`
+ * wait their turn (first come, first served), and the next one is refused at once with a 503 and a
+ * Retry-After estimated from recent render times. Cheap requests never enter it, so they never
+ * wait behind expensive ones.
+ *
+ * Hand-written (40 lines) rather than p-limit/p-queue: neither is a dependency, and what is needed
+ * beyond a concurrency limit (refusal when full, a Retry-After estimate, leaving the queue when
+ * the client goes away) is most of the code.
+ */
+export class RenderQueue {
+  private running = 0;
+  private readonly waiting: Array<{ start: () => void }> = [];
+  /** Moving average of recent render times, for Retry-After. */
+  private averageMs = 1000;
+
+  constructor(
+    readonly concurrency: number,
+    readonly maxWaiting: number,
+  ) {}
+
+  /** Renders in flight and waiting (for /health and tests). */
+  get load(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiting.length };
+  }
+
+  /**
+   * Runs `job` when a slot is free. Rejects with BusyError (503) when the queue is full, and with
+   * `signal`'s reason when the client goes away while the job is still waiting.
+   */
+  async run<T>(job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.running < this.concurrency) {
+      this.running++;
+    } else {
+      if (this.waiting.length >= this.maxWaiting) {
+        const seconds = Math.max(1, Math.ceil((this.averageMs * (this.waiting.length + this.running)) / this.concurrency / 1000));
+        throw new BusyError(
+          seconds,
+          `the server is busy with large renders (${this.running} running, ${this.waiting.length} waiting: --heavy-concurrency ${this.concurrency}, --heavy-queue ${this.maxWaiting}); retry in ${seconds} s, or ask a smaller size`,
+        );
+      }
+      await new Promise<void>((resolve, reject) => {
+        const entry = { start: resolve };
+        this.waiting.push(entry);
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const index = this.waiting.indexOf(entry);
+            if (index === -1) return; // already started
+            this.waiting.splice(index, 1);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+      });
+      // The slot of the job that finished passed to this one: `running` is unchanged.
+    }
+    const started = performance.now();
+    try {
+      return await job();
+    } finally {
+      this.averageMs = 0.8 * this.averageMs + 0.2 * (performance.now() - started);
+      const next = this.waiting.shift();
+      if (next) next.start();
+      else this.running--;
+    }
+  }
+}
