@@ -156,6 +156,12 @@ export class Catalog {
     return row && toRecord(row);
   }
 
+  /** The page recorded under an Image API identifier, if any. */
+  pageByIdentifier(identifier: string): PageRecord | undefined {
+    const row = this.statement('SELECT * FROM pages WHERE identifier = ?').get(identifier) as PageRow | undefined;
+    return row && toRecord(row);
+  }
+
   /** Records a converted page (replacing an earlier record of the same source page). */
   recordPage(page: PageRecord): void {
     this.db

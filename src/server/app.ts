@@ -50,7 +50,10 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(homeRoutes, { store, imagesDir: config.images, baseUrl: config.baseUrl, assets });
   await app.register(viewerRoutes, { baseUrl: config.baseUrl, assets });
   if (assets) await app.register(webAssetRoutes);
-  app.addHook('onClose', async () => store?.close());
+  app.addHook('onClose', async () => {
+    store?.close();
+    images.close();
+  });
   // The collection tree (every object's label) is built before the first request, not during it.
   app.addHook('onReady', async () => void store?.tree());
   await app.register(presentationRoutes, { store, baseUrl: config.baseUrl, limits: images.limits });
