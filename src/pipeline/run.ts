@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { Catalog } from '../catalog/catalog.js';
+import { Catalog, IdentifierConflictError } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
 import { describeObjects } from './metadata/collect.js';
 import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
@@ -140,12 +140,6 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   const out = path.resolve(options.out);
   const settingsKey = settingsFingerprint(options.settings);
   shareCores(options.workers);
-  const scan = await scanMasters(masters);
-  const plan = await planConversion(scan, pageDirectories, { rules: options.rules, rootName: path.basename(masters) });
-  // Sidecars and the CSV are read before anything is converted: an unreadable CSV stops the run here.
-  const descriptions = await describeObjects(masters, plan, options.metadataCsv);
-  const anomalies = [...plan.anomalies, ...descriptions.anomalies];
-
   const catalogFile = path.join(out, CATALOG_FILE);
   let catalog: Catalog | undefined;
   if (!options.dryRun) {
@@ -157,6 +151,25 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   } else if (existsSync(catalogFile)) {
     catalog = new Catalog(catalogFile, { readonly: true });
   }
+
+  let plan;
+  let descriptions;
+  try {
+    const scan = await scanMasters(masters);
+    // Identifiers given by earlier runs are kept; new ones are recorded as they are given (not in a dry run).
+    plan = await planConversion(scan, pageDirectories, {
+      rules: options.rules,
+      rootName: path.basename(masters),
+      ledger: catalog,
+      give: options.dryRun ? undefined : (pages) => catalog!.giveIdentifiers(pages),
+    });
+    // Sidecars and the CSV are read before anything is converted: an unreadable CSV stops the run here.
+    descriptions = await describeObjects(masters, plan, options.metadataCsv);
+  } catch (error) {
+    catalog?.close();
+    throw error;
+  }
+  const anomalies = [...plan.anomalies, ...descriptions.anomalies];
 
   const jobs: { object: PlannedObject; page: PlannedPage; sequence: number }[] = plan.objects.flatMap((object) =>
     object.pages.map((page, i) => ({ object, page, sequence: i + 1 })),
@@ -228,7 +241,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
         converted.push(entry);
         progress({ source: source.relativePath, outcome: 'converted' });
       } catch (error) {
-        if (!(error instanceof MasterError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if (!(error instanceof MasterError) && !(error instanceof IdentifierConflictError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         const reason = (error as Error).message;
         failed.push({ source: source.relativePath, page: page.sourcePage, reason });
         failedKeys.add(`${page.sourcePage}\0${source.absolutePath}`);
