@@ -64,6 +64,16 @@ CREATE TABLE IF NOT EXISTS pages (
   PRIMARY KEY (source_path, source_page)
 );
 CREATE INDEX IF NOT EXISTS pages_by_object ON pages (object_id, sequence);
+CREATE TABLE IF NOT EXISTS identifiers (
+  source_path TEXT NOT NULL,
+  source_page INTEGER NOT NULL,
+  object_id TEXT NOT NULL,
+  identifier TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  identifier_key TEXT NOT NULL UNIQUE,
+  PRIMARY KEY (source_path, source_page)
+);
+CREATE INDEX IF NOT EXISTS identifiers_by_object ON identifiers (object_key);
 CREATE TABLE IF NOT EXISTS object_metadata (
   object_id TEXT PRIMARY KEY,
   metadata TEXT NOT NULL,
@@ -113,6 +123,17 @@ interface ObjectRow {
 
 const toObject = (r: ObjectRow): ObjectRecord => ({ id: r.id, folder: r.folder, pageCount: r.page_count, updatedAt: r.updated_at });
 
+/** The identifiers given to one page of a master: its object's and its own. */
+export interface GivenIdentifier {
+  readonly objectId: string;
+  readonly identifier: string;
+}
+
+/** A page's row could not be recorded: its identifier belongs to another master's page. */
+export class IdentifierConflictError extends Error {
+  override name = 'IdentifierConflictError';
+}
+
 /**
  * The embedded catalog (SQLite, WAL): every object and page with its order, source, checksum,
  * derivative and pixel size, so manifests never open an image. Each page is committed as it
@@ -124,16 +145,28 @@ export class Catalog {
   private readonly statements = new Map<string, Database.Statement>();
   /** Whether the catalog has the metadata table (a catalog written before it existed, read-only, has not). */
   private readonly hasMetadata: boolean;
+  /** Where given identifiers are read: their table, or (a read-only catalog from before it) the pages. */
+  private readonly identifiers: string;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
+      const hadIdentifiers = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'identifiers'").get() !== undefined;
       this.db.exec(SCHEMA);
+      // A catalog from before identifiers were kept: what its pages were published under is what they keep.
+      if (!hadIdentifiers) {
+        this.db.exec(`INSERT OR IGNORE INTO identifiers (source_path, source_page, object_id, identifier, object_key, identifier_key)
+          SELECT source_path, source_page, object_id, identifier, lower(object_id), lower(identifier) FROM pages ORDER BY converted_at`);
+      }
     }
     this.db.pragma('busy_timeout = 5000');
-    this.hasMetadata = this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'object_metadata'").get() !== undefined;
+    const hasTable = (name: string): boolean => this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    this.hasMetadata = hasTable('object_metadata');
+    this.identifiers = hasTable('identifiers')
+      ? 'identifiers'
+      : '(SELECT source_path, source_page, object_id, identifier, lower(object_id) AS object_key, lower(identifier) AS identifier_key FROM pages)';
   }
 
   private statement(sql: string): Database.Statement {
@@ -156,16 +189,59 @@ export class Catalog {
     return row && toRecord(row);
   }
 
-  /** Records a converted page (replacing an earlier record of the same source page). */
+  /** The page recorded under an Image API identifier, if any. */
+  pageByIdentifier(identifier: string): PageRecord | undefined {
+    const row = this.statement('SELECT * FROM pages WHERE identifier = ?').get(identifier) as PageRow | undefined;
+    return row && toRecord(row);
+  }
+
+  /**
+   * Records a converted page, replacing an earlier record of the same source page only: a page of
+   * another master recorded under the same identifier is never replaced (IdentifierConflictError).
+   */
   recordPage(page: PageRecord): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO pages (source_path, source_page, object_id, sequence, identifier, source_size, source_mtime_ms,
-           source_sha256, settings, derivative_path, width, height, converted_at)
-         VALUES (@sourcePath, @sourcePage, @objectId, @sequence, @identifier, @sourceSize, @sourceMtimeMs,
-           @sourceSha256, @settings, @derivativePath, @width, @height, @convertedAt)`,
-      )
-      .run(page);
+    const owner = this.pageByIdentifier(page.identifier);
+    if (owner && (owner.sourcePath !== page.sourcePath || owner.sourcePage !== page.sourcePage)) {
+      throw new IdentifierConflictError(`identifier ${page.identifier} is recorded for another master (${owner.sourcePath}, page ${owner.sourcePage}); not replaced`);
+    }
+    this.statement(
+      `INSERT INTO pages (source_path, source_page, object_id, sequence, identifier, source_size, source_mtime_ms,
+         source_sha256, settings, derivative_path, width, height, converted_at)
+       VALUES (@sourcePath, @sourcePage, @objectId, @sequence, @identifier, @sourceSize, @sourceMtimeMs,
+         @sourceSha256, @settings, @derivativePath, @width, @height, @convertedAt)
+       ON CONFLICT (source_path, source_page) DO UPDATE SET object_id = excluded.object_id, sequence = excluded.sequence,
+         identifier = excluded.identifier, source_size = excluded.source_size, source_mtime_ms = excluded.source_mtime_ms,
+         source_sha256 = excluded.source_sha256, settings = excluded.settings, derivative_path = excluded.derivative_path,
+         width = excluded.width, height = excluded.height, converted_at = excluded.converted_at`,
+    ).run(page);
+  }
+
+  /** The identifiers once given to a page of a master, if any: they are its for good. */
+  givenIdentifier(sourcePath: string, sourcePage: number): GivenIdentifier | undefined {
+    const row = this.statement(`SELECT object_id, identifier FROM ${this.identifiers} WHERE source_path = ? AND source_page = ?`).get(sourcePath, sourcePage) as
+      | { object_id: string; identifier: string }
+      | undefined;
+    return row && { objectId: row.object_id, identifier: row.identifier };
+  }
+
+  /** Whether an object id was ever given (case-insensitively: folders differing in case only collide on many disks). */
+  objectIdTaken(id: string): boolean {
+    return this.statement(`SELECT 1 FROM ${this.identifiers} WHERE object_key = ? LIMIT 1`).get(id.toLowerCase()) !== undefined;
+  }
+
+  /** Whether a page identifier was ever given (case-insensitively). */
+  identifierTaken(identifier: string): boolean {
+    return this.statement(`SELECT 1 FROM ${this.identifiers} WHERE identifier_key = ? LIMIT 1`).get(identifier.toLowerCase()) !== undefined;
+  }
+
+  /** Gives pages of masters their identifiers, for good (in one transaction). */
+  giveIdentifiers(pages: readonly (GivenIdentifier & { sourcePath: string; sourcePage: number })[]): void {
+    const insert = this.statement(
+      'INSERT INTO identifiers (source_path, source_page, object_id, identifier, object_key, identifier_key) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const p of pages) insert.run(p.sourcePath, p.sourcePage, p.objectId, p.identifier, p.objectId.toLowerCase(), p.identifier.toLowerCase());
+    })();
   }
 
   /**

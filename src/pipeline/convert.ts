@@ -10,7 +10,8 @@ import { renameDurably } from './durable.js';
 import { decodeJp2MasterToTiff, Jp2MasterError } from './jp2-master.js';
 import { Jp2SourceError, writeJp2 } from './jp2.js';
 
-export type DerivativeFormat = 'ptiff' | 'jp2';
+export const DERIVATIVE_FORMATS = ['ptiff', 'jp2'] as const;
+export type DerivativeFormat = (typeof DERIVATIVE_FORMATS)[number];
 
 export interface ConversionSettings {
   /** ptiff: tiled pyramidal TIFF, JPEG tiles; jp2: JPEG 2000 (see src/imaging/jp2/encode.ts). */

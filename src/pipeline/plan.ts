@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { GivenIdentifier } from '../catalog/catalog.js';
 import { namingAnomalies, naturalCompare, orderPages, type NamingAnomaly } from './naming.js';
 import { applyRules, type NameRule } from './rules.js';
 import type { IgnoredFile, ScannedFile, ScanResult } from './scan.js';
@@ -45,9 +46,26 @@ export function slug(name: string): string {
   return s || 'untitled';
 }
 
-function uniqueName(wanted: string, taken: Set<string>): string {
+/**
+ * The identifiers given before (the catalog's), which pages keep for good: a published identifier
+ * must not move to another master because a folder was added, removed or renamed.
+ */
+export interface IdentifierLedger {
+  givenIdentifier(sourcePath: string, sourcePage: number): GivenIdentifier | undefined;
+  objectIdTaken(id: string): boolean;
+  identifierTaken(identifier: string): boolean;
+}
+
+/** An identifier given to a page of a master by this run. */
+export interface NewIdentifier extends GivenIdentifier {
+  readonly sourcePath: string;
+  readonly sourcePage: number;
+}
+
+/** `wanted`, or the first of wanted-2, wanted-3 … that is free (case-insensitively), marked taken. */
+function uniqueName(wanted: string, taken: Set<string>, takenBefore: (name: string) => boolean = () => false): string {
   let name = wanted;
-  for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${wanted}-${n}`;
+  for (let n = 2; taken.has(name.toLowerCase()) || takenBefore(name); n++) name = `${wanted}-${n}`;
   taken.add(name.toLowerCase());
   return name;
 }
@@ -66,7 +84,18 @@ interface Member {
  * pages in the order of the sequence numbers in their names (natural order otherwise). With naming
  * rules, the rules give each file its object and sequence instead, and unmatched files are ignored.
  */
-export async function planConversion(scan: ScanResult, countPages: PageCounter, options: { rules?: readonly NameRule[] | undefined; rootName: string }): Promise<Plan> {
+export async function planConversion(
+  scan: ScanResult,
+  countPages: PageCounter,
+  options: {
+    rules?: readonly NameRule[] | undefined;
+    rootName: string;
+    /** Identifiers given by earlier runs: kept, and never given to another page. */
+    ledger?: IdentifierLedger | undefined;
+    /** Records the identifiers given now, an object's at a time (absent in a dry run). */
+    give?: ((pages: readonly NewIdentifier[]) => void) | undefined;
+  },
+): Promise<Plan> {
   const ignored = [...scan.ignored];
   const groups = new Map<string, { folder: string; members: Member[] }>();
   for (const file of scan.masters) {
@@ -98,20 +127,37 @@ export async function planConversion(scan: ScanResult, countPages: PageCounter, 
   for (const key of [...groups.keys()].sort(naturalCompare)) {
     const group = groups.get(key)!;
     const ordered = options.rules ? orderByRule(group.members) : orderPages(group.members);
-    const id = uniqueName((ordered[0]?.object ?? key).split('/').map(slug).join('/'), takenIds);
+    const directories = await Promise.all(ordered.map((member) => countPages(member.file)));
+    // An object keeps the id its pages were published under (the first page that has one says which).
+    const earlier = ordered
+      .flatMap((member, i) => directories[i]!.map((directory) => options.ledger?.givenIdentifier(member.file.absolutePath, directory)?.objectId))
+      .find((given) => given !== undefined && !takenIds.has(given.toLowerCase()));
+    const wanted = (ordered[0]?.object ?? key).split('/').map(slug).join('/');
+    const id = earlier ?? uniqueName(wanted, takenIds, (name) => options.ledger?.objectIdTaken(name) ?? false);
+    if (earlier) takenIds.add(earlier.toLowerCase());
     if (!options.rules) {
       for (const anomaly of namingAnomalies(group.members.map((m) => m.name))) anomalies.push({ object: id, ...anomaly });
     }
+    // Pages given an identifier before keep it; new ones take the next free name, never one given before.
     const takenPages = new Set<string>();
-    const pages: PlannedPage[] = [];
-    for (const member of ordered) {
-      const directories = await countPages(member.file);
+    const planned = ordered.flatMap((member, m) => {
       const base = slug(member.name.replace(/\.[^.]+$/, ''));
-      directories.forEach((directory, i) => {
-        const page = uniqueName(directories.length > 1 ? `${base}-p${String(i + 1).padStart(3, '0')}` : base, takenPages);
-        pages.push({ source: member.file, sourcePage: directory, identifier: `${id}/${page}` });
+      return directories[m]!.map((directory, i) => {
+        const given = options.ledger?.givenIdentifier(member.file.absolutePath, directory)?.identifier;
+        if (given?.toLowerCase().startsWith(`${id.toLowerCase()}/`)) takenPages.add(given.slice(id.length + 1).toLowerCase());
+        return { member, directory, given, name: directories[m]!.length > 1 ? `${base}-p${String(i + 1).padStart(3, '0')}` : base };
       });
-    }
+    });
+    const given: NewIdentifier[] = [];
+    const pages: PlannedPage[] = planned.map(({ member, directory, given: earlierPage, name }) => {
+      let identifier = earlierPage;
+      if (identifier === undefined) {
+        identifier = `${id}/${uniqueName(name, takenPages, (page) => options.ledger?.identifierTaken(`${id}/${page}`) ?? false)}`;
+        given.push({ sourcePath: member.file.absolutePath, sourcePage: directory, objectId: id, identifier });
+      }
+      return { source: member.file, sourcePage: directory, identifier };
+    });
+    if (given.length > 0) options.give?.(given);
     objects.push({ id, folder: group.folder, pages });
   }
   return { objects, ignored, anomalies };

@@ -3,10 +3,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { Catalog } from '../catalog/catalog.js';
+import { Catalog, IdentifierConflictError } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
 import { describeObjects } from './metadata/collect.js';
-import { convertPage, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
+import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
 import { renameDurably } from './durable.js';
 import { pageDirectories } from './pages.js';
 import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
@@ -116,6 +116,20 @@ async function isUpToDate(
 }
 
 /**
+ * Removes a page's derivative in the other format (same name, other extension), once the current one
+ * is recorded: a change of format (ptiff ↔ jp2) leaves one file per identifier. Only this page can
+ * own that name: identifiers are unique, and the extension is not part of them.
+ */
+async function removeOtherFormats(derivativePath: string): Promise<void> {
+  const current = path.extname(derivativePath);
+  const stem = derivativePath.slice(0, -current.length);
+  for (const format of DERIVATIVE_FORMATS) {
+    const other = `${stem}${derivativeExtension(format)}`;
+    if (other !== derivativePath) await rm(other, { force: true });
+  }
+}
+
+/**
  * A whole batch: scan, plan, convert what changed (worker pool), record each page in the catalog as it
  * completes, write the report. Safe to kill at any moment and re-run: finished pages are skipped by
  * size, mtime and settings (no re-read), unfinished ones are converted again from scratch.
@@ -126,12 +140,6 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   const out = path.resolve(options.out);
   const settingsKey = settingsFingerprint(options.settings);
   shareCores(options.workers);
-  const scan = await scanMasters(masters);
-  const plan = await planConversion(scan, pageDirectories, { rules: options.rules, rootName: path.basename(masters) });
-  // Sidecars and the CSV are read before anything is converted: an unreadable CSV stops the run here.
-  const descriptions = await describeObjects(masters, plan, options.metadataCsv);
-  const anomalies = [...plan.anomalies, ...descriptions.anomalies];
-
   const catalogFile = path.join(out, CATALOG_FILE);
   let catalog: Catalog | undefined;
   if (!options.dryRun) {
@@ -143,6 +151,25 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   } else if (existsSync(catalogFile)) {
     catalog = new Catalog(catalogFile, { readonly: true });
   }
+
+  let plan;
+  let descriptions;
+  try {
+    const scan = await scanMasters(masters);
+    // Identifiers given by earlier runs are kept; new ones are recorded as they are given (not in a dry run).
+    plan = await planConversion(scan, pageDirectories, {
+      rules: options.rules,
+      rootName: path.basename(masters),
+      ledger: catalog,
+      give: options.dryRun ? undefined : (pages) => catalog!.giveIdentifiers(pages),
+    });
+    // Sidecars and the CSV are read before anything is converted: an unreadable CSV stops the run here.
+    descriptions = await describeObjects(masters, plan, options.metadataCsv);
+  } catch (error) {
+    catalog?.close();
+    throw error;
+  }
+  const anomalies = [...plan.anomalies, ...descriptions.anomalies];
 
   const jobs: { object: PlannedObject; page: PlannedPage; sequence: number }[] = plan.objects.flatMap((object) =>
     object.pages.map((page, i) => ({ object, page, sequence: i + 1 })),
@@ -173,6 +200,8 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}${extension}`.split('/'));
       try {
         if (await isUpToDate(catalog, source, page, derivativePath, settingsKey, !options.dryRun)) {
+          // A run killed during a change of format may have recorded this page and died before removing its old file.
+          if (!options.dryRun) await removeOtherFormats(derivativePath);
           skipped.push(entry);
           progress({ source: source.relativePath, outcome: 'skipped' });
           return;
@@ -193,7 +222,6 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
         if (conversion.status === 'rejected') throw conversion.reason;
         const size = conversion.value;
         const sha256 = checksum.value;
-        const previous = catalog!.page(source.absolutePath, page.sourcePage)?.derivativePath;
         catalog!.recordPage({
           objectId: object.id,
           sequence,
@@ -209,16 +237,11 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
           height: size.height,
           convertedAt: new Date().toISOString(),
         });
-        // A change of format would leave the page's file in the other format behind (same name, other
-        // extension: no other page of this run can own it). Remove it, so one identifier has one file.
-        const stem = derivativePath.slice(0, -extension.length);
-        if (previous && previous !== derivativePath && previous.slice(0, previous.length - path.extname(previous).length) === stem) {
-          await rm(previous, { force: true }).catch(() => undefined);
-        }
+        await removeOtherFormats(derivativePath);
         converted.push(entry);
         progress({ source: source.relativePath, outcome: 'converted' });
       } catch (error) {
-        if (!(error instanceof MasterError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if (!(error instanceof MasterError) && !(error instanceof IdentifierConflictError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         const reason = (error as Error).message;
         failed.push({ source: source.relativePath, page: page.sourcePage, reason });
         failedKeys.add(`${page.sourcePage}\0${source.absolutePath}`);

@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
 import path from 'node:path';
-import { Catalog } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { CatalogReader } from '../catalog/reader.js';
 import type { LanguageMap } from '../catalog/metadata.js';
 import { collectionTree, type CollectionTree } from './collections.js';
 import { objectLabel, type ManifestSource } from './model.js';
@@ -15,30 +15,23 @@ export const TOP_LABEL: LanguageMap = { en: ['All objects'] };
  * whole catalog (the collection tree) is cached until the catalog changes.
  */
 export class PresentationStore {
-  private open: { catalog: Catalog; ino: number; dev: number } | undefined;
+  private readonly reader: CatalogReader;
   private cachedTree: { key: string; tree: CollectionTree; modified: Date } | undefined;
 
   constructor(
     readonly dataDir: string,
     private readonly topLabel: LanguageMap = TOP_LABEL,
-  ) {}
+  ) {
+    this.reader = new CatalogReader(path.join(dataDir, CATALOG_FILE));
+  }
 
   get catalogFile(): string {
-    return path.join(this.dataDir, CATALOG_FILE);
+    return this.reader.file;
   }
 
   /** The catalog, or undefined when the data folder has none (yet). */
   private catalog(): { catalog: Catalog; ino: number } | undefined {
-    const info = statSync(this.catalogFile, { throwIfNoEntry: false });
-    if (!info) {
-      this.close();
-      return undefined;
-    }
-    if (!this.open || this.open.ino !== info.ino || this.open.dev !== info.dev) {
-      this.close();
-      this.open = { catalog: new Catalog(this.catalogFile, { readonly: true }), ino: info.ino, dev: info.dev };
-    }
-    return this.open;
+    return this.reader.current();
   }
 
   /** A key that changes whenever the catalog does. */
@@ -83,8 +76,7 @@ export class PresentationStore {
   }
 
   close(): void {
-    this.open?.catalog.close();
-    this.open = undefined;
+    this.reader.close();
     this.cachedTree = undefined;
   }
 }

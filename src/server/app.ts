@@ -59,7 +59,10 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets });
   await app.register(viewerRoutes, { publicUrl, assets });
   if (assets) await app.register(webAssetRoutes);
-  app.addHook('onClose', async () => store?.close());
+  app.addHook('onClose', async () => {
+    store?.close();
+    images.close();
+  });
   // The collection tree (every object's label) is built before the first request, not during it.
   app.addHook('onReady', async () => void store?.tree());
   await app.register(presentationRoutes, { store, publicUrl, limits: images.limits });

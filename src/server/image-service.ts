@@ -8,8 +8,14 @@ import { chooseJp2Decoder, type Jp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon, type NativeBinding } from '../imaging/native.js';
 import { SourceCache } from '../imaging/source-cache.js';
 import type { ImageSource } from '../imaging/source.js';
+import path from 'node:path';
+import { CatalogReader } from '../catalog/reader.js';
+import { CatalogResolver } from '../storage/catalog-resolver.js';
 import { FileResolver } from '../storage/file-resolver.js';
 import { defaultHeavyConcurrency, defaultHeavyQueue, RenderQueue } from './admission.js';
+
+/** Where a data folder (`vitrine convert --out`) keeps its catalog. */
+const CATALOG_FILE = 'catalog.sqlite';
 
 /** Everything the Image API routes share: identifier resolution, open sources, limits, encoder settings. */
 export class ImageService {
@@ -26,7 +32,7 @@ export class ImageService {
   readonly heavy: RenderQueue;
 
   private constructor(
-    private readonly resolver: FileResolver,
+    private readonly resolver: FileResolver | CatalogResolver,
     private readonly sources: SourceCache,
     readonly limits: SizeLimits,
     readonly render: RenderOptions,
@@ -46,8 +52,10 @@ export class ImageService {
   }
 
   static async create(config: ServeConfig): Promise<ImageService> {
+    const files = await FileResolver.create(config.images);
     return new ImageService(
-      await FileResolver.create(config.images),
+      // A data folder's catalog knows each page's current derivative; a plain folder has only files.
+      config.data !== undefined ? new CatalogResolver(files, new CatalogReader(path.join(config.data, CATALOG_FILE))) : files,
       new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs),
       { maxWidth: config.maxWidth, maxHeight: config.maxHeight, maxArea: config.maxArea },
       { jpegQuality: config.jpegQuality, maxInputPixels: config.maxInputPixels, kernel: config.resampling },
@@ -57,6 +65,10 @@ export class ImageService {
       config.jp2CacheMb,
       heavyLimits(config),
     );
+  }
+
+  close(): void {
+    if (this.resolver instanceof CatalogResolver) this.resolver.close();
   }
 
   /**

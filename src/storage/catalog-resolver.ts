@@ -1,0 +1,26 @@
+import path from 'node:path';
+import { CatalogReader } from '../catalog/reader.js';
+import { FileResolver } from './file-resolver.js';
+
+/**
+ * Identifiers of a converted data folder: the catalog says which file is a page's current
+ * derivative. During a change of format (ptiff ↔ jp2) both page.tif and page.jp2 can exist for a
+ * while (the old one is removed only once the new one is recorded, and a kill can come in between);
+ * resolving by the first extension found would serve the stale one. Identifiers the catalog does
+ * not know (files put in images/ by hand), and names given with their extension, resolve as files.
+ */
+export class CatalogResolver {
+  constructor(
+    private readonly files: FileResolver,
+    private readonly catalog: CatalogReader,
+  ) {}
+
+  async resolve(identifier: string): Promise<string> {
+    const recorded = path.extname(identifier) ? undefined : this.catalog.current()?.catalog.pageByIdentifier(identifier);
+    return this.files.resolve(recorded ? `${identifier}${path.extname(recorded.derivativePath)}` : identifier);
+  }
+
+  close(): void {
+    this.catalog.close();
+  }
+}
