@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { naturalCompare } from '../pipeline/naming.js';
-import type { ObjectMetadata } from './metadata.js';
+import type { CollectionMetadata, ObjectMetadata } from './metadata.js';
 
 /** One page as the catalog records it: where it came from, where its derivative is, its size. */
 export interface PageRecord {
@@ -40,6 +40,13 @@ export interface MetadataRecord {
   readonly updatedAt: string;
 }
 
+/** A collection's description, with the file it was read from. */
+export interface CollectionRecord {
+  readonly metadata: CollectionMetadata;
+  readonly sources: string[];
+  readonly updatedAt: string;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS objects (
   id TEXT PRIMARY KEY,
@@ -66,6 +73,12 @@ CREATE TABLE IF NOT EXISTS pages (
 CREATE INDEX IF NOT EXISTS pages_by_object ON pages (object_id, sequence);
 CREATE TABLE IF NOT EXISTS object_metadata (
   object_id TEXT PRIMARY KEY,
+  metadata TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS collection_metadata (
+  path TEXT PRIMARY KEY,
   metadata TEXT NOT NULL,
   sources TEXT NOT NULL,
   updated_at TEXT NOT NULL
@@ -111,6 +124,18 @@ interface ObjectRow {
   updated_at: string;
 }
 
+interface CollectionRow {
+  metadata: string;
+  sources: string;
+  updated_at: string;
+}
+
+const toCollection = (r: CollectionRow): CollectionRecord => ({
+  metadata: JSON.parse(r.metadata) as CollectionMetadata,
+  sources: JSON.parse(r.sources) as string[],
+  updatedAt: r.updated_at,
+});
+
 const toObject = (r: ObjectRow): ObjectRecord => ({ id: r.id, folder: r.folder, pageCount: r.page_count, updatedAt: r.updated_at });
 
 /**
@@ -124,6 +149,8 @@ export class Catalog {
   private readonly statements = new Map<string, Database.Statement>();
   /** Whether the catalog has the metadata table (a catalog written before it existed, read-only, has not). */
   private readonly hasMetadata: boolean;
+  /** Whether the catalog has the collection descriptions table (added after object_metadata). */
+  private readonly hasCollections: boolean;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -133,7 +160,9 @@ export class Catalog {
       this.db.exec(SCHEMA);
     }
     this.db.pragma('busy_timeout = 5000');
-    this.hasMetadata = this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'object_metadata'").get() !== undefined;
+    const hasTable = (name: string): boolean => this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    this.hasMetadata = hasTable('object_metadata');
+    this.hasCollections = hasTable('collection_metadata');
   }
 
   private statement(sql: string): Database.Statement {
@@ -222,6 +251,41 @@ export class Catalog {
       | undefined;
     if (!row) return undefined;
     return { metadata: JSON.parse(row.metadata) as ObjectMetadata, sources: JSON.parse(row.sources) as string[], updatedAt: row.updated_at };
+  }
+
+  /**
+   * Replaces the descriptions of the collections a run covers (`covered`: the folder paths above its
+   * objects, and the top ''), in one transaction: a removed collection.yml removes its description,
+   * while collections of objects this run did not see keep theirs.
+   */
+  setCollectionMetadata(covered: Iterable<string>, described: ReadonlyMap<string, { metadata: CollectionMetadata; sources: readonly string[] }>): void {
+    const remove = this.statement('DELETE FROM collection_metadata WHERE path = ?');
+    const insert = this.statement('INSERT OR REPLACE INTO collection_metadata (path, metadata, sources, updated_at) VALUES (?, ?, ?, ?)');
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const path of covered) remove.run(path);
+      for (const [path, d] of described) insert.run(path, JSON.stringify(d.metadata), JSON.stringify(d.sources), now);
+    })();
+  }
+
+  /** Every collection's description, by folder path ('' for the top collection). */
+  collectionMetadata(): Map<string, CollectionRecord> {
+    if (!this.hasCollections) return new Map();
+    const rows = this.statement('SELECT path, metadata, sources, updated_at FROM collection_metadata').all() as (CollectionRow & { path: string })[];
+    return new Map(rows.map((r) => [r.path, toCollection(r)]));
+  }
+
+  /** One collection's description, if it has one. */
+  collectionRecord(path: string): CollectionRecord | undefined {
+    if (!this.hasCollections) return undefined;
+    const row = this.statement('SELECT metadata, sources, updated_at FROM collection_metadata WHERE path = ?').get(path) as CollectionRow | undefined;
+    return row && toCollection(row);
+  }
+
+  /** The page an Image API identifier names, if any. */
+  pageByIdentifier(identifier: string): PageRecord | undefined {
+    const row = this.statement('SELECT * FROM pages WHERE identifier = ?').get(identifier) as PageRow | undefined;
+    return row && toRecord(row);
   }
 
   /** An object's pages in reading order. */

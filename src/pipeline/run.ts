@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { Catalog } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
 import { describeObjects } from './metadata/collect.js';
+import { describeCollections } from './metadata/collections.js';
 import { convertPage, derivativeExtension, MasterError, settingsFingerprint, sha256File, type ConversionSettings } from './convert.js';
 import { pageDirectories } from './pages.js';
 import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
@@ -129,7 +130,8 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   const plan = await planConversion(scan, pageDirectories, { rules: options.rules, rootName: path.basename(masters) });
   // Sidecars and the CSV are read before anything is converted: an unreadable CSV stops the run here.
   const descriptions = await describeObjects(masters, plan, options.metadataCsv);
-  const anomalies = [...plan.anomalies, ...descriptions.anomalies];
+  const collections = await describeCollections(masters, plan);
+  const anomalies = [...plan.anomalies, ...descriptions.anomalies, ...collections.anomalies];
 
   const catalogFile = path.join(out, CATALOG_FILE);
   let catalog: Catalog | undefined;
@@ -231,6 +233,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
         const described = descriptions.objects.get(object.id);
         if (described) catalog.setObjectMetadata(object.id, described.metadata, described.sources);
       }
+      catalog.setCollectionMetadata(collections.covered, collections.collections);
     }
   } finally {
     catalog?.close();

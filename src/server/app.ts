@@ -44,7 +44,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   });
   await app.register(healthRoutes, { jp2Decoder: images.jp2.kind });
   await app.register(imageApiRoutes, { images, baseUrl: config.baseUrl, cacheControl: config.cacheControl });
-  const store = config.data !== undefined ? new PresentationStore(config.data) : undefined;
+  const store = config.data !== undefined ? new PresentationStore(config.data, config.collectionLabel) : undefined;
   // The web pages and viewers, when `npm run build` has bundled them.
   const assets = WebAssets.load();
   await app.register(homeRoutes, { store, imagesDir: config.images, baseUrl: config.baseUrl, assets });
