@@ -78,10 +78,13 @@ export async function describeCollections(masters: string, plan: Plan): Promise<
     if (others.length > 0) report(`${others.join(', ')} ignored: ${chosen} is read`);
     const paths = [...(byFolder.get(folder) ?? [])];
     if (paths.length !== 1) {
+      const below = plan.objects.some((o) => o.folder.startsWith(`${folder}/`));
       report(
-        paths.length === 0
-          ? `${chosen}: ${folder} is not a collection (a collection is a folder of objects; describe a single object in manifest.yml)`
-          : `${chosen}: ${folder} holds objects of several collections (${paths.join(', ')}); not applied`,
+        paths.length > 1
+          ? `${chosen}: ${folder} holds objects of several collections (${paths.join(', ')}); not applied`
+          : below
+            ? `${chosen}: the objects below ${folder} have ids that do not follow its folders (naming rules), so it has no collection; not applied`
+            : `${chosen}: ${folder} is not a collection (a collection is a folder of objects; describe a single object in manifest.yml)`,
       );
       continue;
     }
