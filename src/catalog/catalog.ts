@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { naturalCompare } from '../pipeline/naming.js';
-import type { ObjectMetadata } from './metadata.js';
+import type { CollectionMetadata, ObjectMetadata } from './metadata.js';
 
 /** One page as the catalog records it: where it came from, where its derivative is, its size. */
 export interface PageRecord {
@@ -36,6 +36,13 @@ export interface ObjectRecord {
 export interface MetadataRecord {
   readonly metadata: ObjectMetadata;
   /** The sidecar and CSV files it came from (empty: defaults only). */
+  readonly sources: string[];
+  readonly updatedAt: string;
+}
+
+/** A collection's description, with the file it was read from. */
+export interface CollectionRecord {
+  readonly metadata: CollectionMetadata;
   readonly sources: string[];
   readonly updatedAt: string;
 }
@@ -76,6 +83,12 @@ CREATE TABLE IF NOT EXISTS identifiers (
 CREATE INDEX IF NOT EXISTS identifiers_by_object ON identifiers (object_key);
 CREATE TABLE IF NOT EXISTS object_metadata (
   object_id TEXT PRIMARY KEY,
+  metadata TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS collection_metadata (
+  path TEXT PRIMARY KEY,
   metadata TEXT NOT NULL,
   sources TEXT NOT NULL,
   updated_at TEXT NOT NULL
@@ -121,6 +134,18 @@ interface ObjectRow {
   updated_at: string;
 }
 
+interface CollectionRow {
+  metadata: string;
+  sources: string;
+  updated_at: string;
+}
+
+const toCollection = (r: CollectionRow): CollectionRecord => ({
+  metadata: JSON.parse(r.metadata) as CollectionMetadata,
+  sources: JSON.parse(r.sources) as string[],
+  updatedAt: r.updated_at,
+});
+
 const toObject = (r: ObjectRow): ObjectRecord => ({ id: r.id, folder: r.folder, pageCount: r.page_count, updatedAt: r.updated_at });
 
 /** The identifiers given to one page of a master: its object's and its own. */
@@ -147,6 +172,8 @@ export class Catalog {
   private readonly hasMetadata: boolean;
   /** Where given identifiers are read: their table, or (a read-only catalog from before it) the pages. */
   private readonly identifiers: string;
+  /** Whether the catalog has the collection descriptions table (added after object_metadata). */
+  private readonly hasCollections: boolean;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -167,6 +194,7 @@ export class Catalog {
     this.identifiers = hasTable('identifiers')
       ? 'identifiers'
       : '(SELECT source_path, source_page, object_id, identifier, lower(object_id) AS object_key, lower(identifier) AS identifier_key FROM pages)';
+    this.hasCollections = hasTable('collection_metadata');
   }
 
   private statement(sql: string): Database.Statement {
@@ -298,6 +326,35 @@ export class Catalog {
       | undefined;
     if (!row) return undefined;
     return { metadata: JSON.parse(row.metadata) as ObjectMetadata, sources: JSON.parse(row.sources) as string[], updatedAt: row.updated_at };
+  }
+
+  /**
+   * Replaces the descriptions of the collections a run covers (`covered`: the folder paths above its
+   * objects, and the top ''), in one transaction: a removed collection.yml removes its description,
+   * while collections of objects this run did not see keep theirs.
+   */
+  setCollectionMetadata(covered: Iterable<string>, described: ReadonlyMap<string, { metadata: CollectionMetadata; sources: readonly string[] }>): void {
+    const remove = this.statement('DELETE FROM collection_metadata WHERE path = ?');
+    const insert = this.statement('INSERT OR REPLACE INTO collection_metadata (path, metadata, sources, updated_at) VALUES (?, ?, ?, ?)');
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const path of covered) remove.run(path);
+      for (const [path, d] of described) insert.run(path, JSON.stringify(d.metadata), JSON.stringify(d.sources), now);
+    })();
+  }
+
+  /** Every collection's description, by folder path ('' for the top collection). */
+  collectionMetadata(): Map<string, CollectionRecord> {
+    if (!this.hasCollections) return new Map();
+    const rows = this.statement('SELECT path, metadata, sources, updated_at FROM collection_metadata').all() as (CollectionRow & { path: string })[];
+    return new Map(rows.map((r) => [r.path, toCollection(r)]));
+  }
+
+  /** One collection's description, if it has one. */
+  collectionRecord(path: string): CollectionRecord | undefined {
+    if (!this.hasCollections) return undefined;
+    const row = this.statement('SELECT metadata, sources, updated_at FROM collection_metadata WHERE path = ?').get(path) as CollectionRow | undefined;
+    return row && toCollection(row);
   }
 
   /** An object's pages in reading order. */

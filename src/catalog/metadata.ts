@@ -38,7 +38,8 @@ export interface RangeSpec {
   readonly ranges: RangeSpec[];
 }
 
-export interface ObjectMetadata {
+/** The descriptive fields objects and collections share. */
+export interface DescriptiveMetadata {
   readonly label?: LanguageMap | undefined;
   readonly summary?: LanguageMap | undefined;
   readonly metadata?: LabelValue[] | undefined;
@@ -46,14 +47,26 @@ export interface ObjectMetadata {
   readonly rights?: string | undefined;
   readonly requiredStatement?: LabelValue | undefined;
   readonly provider?: Agent[] | undefined;
-  /** Homepages; a homepage without a label takes the object's label. */
+  /** Homepages; a homepage without a label takes the object's (or collection's) label. */
   readonly homepage?: LinkedResource[] | undefined;
   readonly seeAlso?: LinkedResource[] | undefined;
   /** xsd:dateTime, UTC (`1852-03-01T00:00:00Z`). */
   readonly navDate?: string | undefined;
+}
+
+export interface ObjectMetadata extends DescriptiveMetadata {
   readonly behavior?: string[] | undefined;
   readonly viewingDirection?: string | undefined;
   /** Page labels by page identifier (pages without one are labelled with their number). */
   readonly pageLabels?: Record<string, LanguageMap> | undefined;
   readonly structure?: RangeSpec[] | undefined;
+}
+
+/**
+ * The description of a collection (a folder of objects), from its `collection.yml`: the descriptive
+ * fields an object has, and the page that pictures it.
+ */
+export interface CollectionMetadata extends DescriptiveMetadata {
+  /** The page whose image stands for the collection: its object id and page identifier. */
+  readonly thumbnail?: { readonly object: string; readonly page: string } | undefined;
 }

@@ -23,6 +23,7 @@ export function manifestsCommand(): Command {
     .requiredOption('-o, --out <dir>', 'folder to write the files into')
     .option('--image-base-url <url>', 'public URL of the image server (default: --base-url)', url('--image-base-url'))
     .option('--v2', 'also write Presentation 2.1 under OUT/presentation/2/')
+    .option('--collection-label <text>', "label of the top collection (default: the masters root's collection.yml, else 'All objects')")
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -30,10 +31,17 @@ export function manifestsCommand(): Command {
         '  $ vitrine manifests --data ./vitrine-data --base-url https://static.example.org \\\n' +
         '      --image-base-url https://images.example.org --out ./public --v2',
     )
-    .action(async (opts: { data: string; baseUrl: string; out: string; imageBaseUrl?: string; v2?: boolean }) => {
+    .action(async (opts: { data: string; baseUrl: string; out: string; imageBaseUrl?: string; v2?: boolean; collectionLabel?: string }) => {
       if (!existsSync(path.join(opts.data, 'catalog.sqlite'))) throw new ConfigError(`--data: ${opts.data} has no catalog.sqlite (run vitrine convert first)`);
       const { exportManifests } = await import('../presentation/export.js');
-      const report = await exportManifests({ data: opts.data, baseUrl: opts.baseUrl, imageBaseUrl: opts.imageBaseUrl, out: opts.out, v2: opts.v2 === true });
+      const report = await exportManifests({
+        data: opts.data,
+        baseUrl: opts.baseUrl,
+        imageBaseUrl: opts.imageBaseUrl,
+        out: opts.out,
+        v2: opts.v2 === true,
+        topLabel: opts.collectionLabel !== undefined ? { none: [opts.collectionLabel] } : undefined,
+      });
       console.error(`wrote ${report.manifests} manifests and ${report.collections} collections to ${opts.out}; start at ${report.top}`);
     });
 }

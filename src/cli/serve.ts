@@ -53,6 +53,7 @@ export function serveCommand(): Command {
     .option('--jp2-cache-mb <MB>', 'memory for decoded JPEG 2000 blocks that neighbouring tiles reuse (default 128; 0: none)', int)
     .option('--heavy-concurrency <n>', 'expensive renders (large sizes, free rotations, untiled images) run at once (default: cores - 1, at least 1)', int)
     .option('--heavy-queue <n>', 'expensive renders waiting at most; the next one gets 503 + Retry-After (default: max(8, 4 x heavy-concurrency))', int)
+    .option('--collection-label <text>', "label of the top collection and the home page (default: the masters root's collection.yml, else 'All objects')")
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
     .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')

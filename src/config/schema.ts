@@ -37,6 +37,20 @@ export const serveConfigObject = z
     sourceCheckIntervalMs: z.number().int().min(0).default(2000),
     tlsKey: z.string().optional(),
     tlsCert: z.string().optional(),
+    /**
+     * The top collection's label (the home page's heading): a text, or a map language → text in a
+     * config file. Default: the label of the masters root's collection.yml, else 'All objects'.
+     */
+    collectionLabel: z
+      .union([
+        z.string().min(1).transform((t) => ({ none: [t] })),
+        z.number().transform((n) => ({ none: [String(n)] })),
+        z
+          .record(z.string().regex(/^(none|[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)$/, 'a language tag such as en or fr'), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
+          .refine((m) => Object.keys(m).length > 0, 'give at least one language')
+          .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]))),
+      ], { error: "collectionLabel: expected a text, or a map of language → text such as { en: 'Letters', fr: 'Lettres' }" })
+      .optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { describeObjects } from './metadata/collect.js';
 import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
 import { renameDurably } from './durable.js';
+import { describeCollections } from './metadata/collections.js';
 import { pageDirectories } from './pages.js';
 import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
 import type { NameRule } from './rules.js';
@@ -154,6 +155,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
 
   let plan;
   let descriptions;
+  let collections;
   try {
     const scan = await scanMasters(masters);
     // Identifiers given by earlier runs are kept; new ones are recorded as they are given (not in a dry run).
@@ -165,11 +167,12 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     });
     // Sidecars and the CSV are read before anything is converted: an unreadable CSV stops the run here.
     descriptions = await describeObjects(masters, plan, options.metadataCsv);
+    collections = await describeCollections(masters, plan);
   } catch (error) {
     catalog?.close();
     throw error;
   }
-  const anomalies = [...plan.anomalies, ...descriptions.anomalies];
+  const anomalies = [...plan.anomalies, ...descriptions.anomalies, ...collections.anomalies];
 
   const jobs: { object: PlannedObject; page: PlannedPage; sequence: number }[] = plan.objects.flatMap((object) =>
     object.pages.map((page, i) => ({ object, page, sequence: i + 1 })),
@@ -260,6 +263,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
         const described = descriptions.objects.get(object.id);
         if (described) catalog.setObjectMetadata(object.id, described.metadata, described.sources);
       }
+      catalog.setCollectionMetadata(collections.covered, collections.collections);
     }
   } finally {
     catalog?.close();

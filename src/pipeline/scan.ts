@@ -10,6 +10,9 @@ export const MASTER_EXTENSIONS = new Set(['.tif', '.tiff', '.jpg', '.jpeg', '.pn
 
 /** Metadata sidecars read by the manifest service, not converted. */
 const SIDECARS = new Set(['manifest.yml', 'manifest.yaml', 'manifest.json']);
+/** A folder's own description, as a collection (see docs/metadata.md). */
+export const COLLECTION_SIDECARS = ['collection.yml', 'collection.yaml', 'collection.json'];
+export const COLLECTION_DESCRIPTION = 'collection description';
 /** What scanners, desktops and people leave next to masters. */
 const JUNK_NAMES = new Set(['thumbs.db', 'ehthumbs.db', 'desktop.ini', '.ds_store', 'icon\r', '.directory']);
 const NOTE_EXTENSIONS = new Set(['.txt', '.md', '.rtf', '.doc', '.docx', '.pdf', '.xml', '.csv', '.log', '.nfo', '.xmp']);
@@ -40,6 +43,7 @@ export function ignoreReason(name: string): string | undefined {
   if (lower.startsWith('~$') || lower.startsWith('.~lock')) return 'editor lock file';
   if (lower.startsWith('.')) return 'hidden file';
   if (SIDECARS.has(lower)) return 'metadata sidecar';
+  if (COLLECTION_SIDECARS.includes(lower)) return COLLECTION_DESCRIPTION;
   const ext = path.extname(lower);
   if (MASTER_EXTENSIONS.has(ext)) return undefined;
   if (NOTE_EXTENSIONS.has(ext)) return 'note or document';

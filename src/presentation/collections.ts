@@ -1,9 +1,20 @@
 import type { ObjectRecord } from '../catalog/catalog.js';
-import type { LanguageMap } from '../catalog/metadata.js';
+import type { CollectionMetadata, LanguageMap } from '../catalog/metadata.js';
 import { naturalCompare } from '../pipeline/naming.js';
-import { CONTEXT_2, value2 } from './manifest-v2.js';
-import { CONTEXT_3 } from './manifest-v3.js';
+import { CONTEXT_2, descriptive2, thumbnail2, value2 } from './manifest-v2.js';
+import { CONTEXT_3, descriptive3, thumbnail } from './manifest-v3.js';
+import type { ThumbnailPage } from './model.js';
 import type { PresentationUrls } from './urls.js';
+
+/** The top collection's label when neither the configuration nor the masters root's collection.yml gives one. */
+export const TOP_LABEL: LanguageMap = { en: ['All objects'] };
+
+/** A collection's description (its collection.yml, from the catalog) and the page it chose to picture it. */
+export interface CollectionDescription {
+  readonly metadata: CollectionMetadata;
+  /** Undefined when none was chosen, or the chosen page is not in the catalog (any more). */
+  readonly thumbnail?: ThumbnailPage | undefined;
+}
 
 /**
  * The folder hierarchy above objects as nested collections. An object `fonds-a/box-1/folder-2` sits
@@ -14,7 +25,12 @@ import type { PresentationUrls } from './urls.js';
 export interface CollectionNode {
   /** Folder path ('' for the top). */
   readonly path: string;
+  /** From the collection's description, else the folder's name. */
   label: LanguageMap;
+  /** The label without a description: the folder's name (TOP_LABEL for the top). */
+  readonly folderLabel: LanguageMap;
+  /** The collection's description ({} without a collection.yml). */
+  description: CollectionDescription;
   /** The object whose id is this path, if any. */
   object?: { readonly record: ObjectRecord; readonly label: LanguageMap } | undefined;
   readonly children: Map<string, CollectionNode>;
@@ -38,9 +54,18 @@ function segmentLabels(object: ObjectRecord): string[] {
   return folders.length === ids.length && object.folder !== '.' ? folders : ids;
 }
 
-/** The tree of every object with pages, labels from `labelOf`. */
-export function collectionTree(objects: readonly ObjectRecord[], labelOf: (object: ObjectRecord) => LanguageMap, topLabel: LanguageMap): CollectionTree {
-  const root: CollectionNode = { path: '', label: topLabel, children: new Map() };
+/**
+ * The tree of every object with pages, object labels from `labelOf`, collections described by
+ * `descriptions` (by path). The top collection's label: `topLabel` (the configuration's), else its
+ * description's, else TOP_LABEL.
+ */
+export function collectionTree(
+  objects: readonly ObjectRecord[],
+  labelOf: (object: ObjectRecord) => LanguageMap,
+  descriptions: ReadonlyMap<string, CollectionDescription> = new Map(),
+  topLabel?: LanguageMap,
+): CollectionTree {
+  const root: CollectionNode = { path: '', label: TOP_LABEL, folderLabel: TOP_LABEL, description: { metadata: {} }, children: new Map() };
   const nodes = new Map<string, CollectionNode>([['', root]]);
   for (const object of objects) {
     if (object.pageCount === 0) continue;
@@ -51,7 +76,8 @@ export function collectionTree(objects: readonly ObjectRecord[], labelOf: (objec
       const path = segments.slice(0, i + 1).join('/');
       let child = node.children.get(segment);
       if (!child) {
-        child = { path, label: { none: [names[i] ?? segment] }, children: new Map() };
+        const label = { none: [names[i] ?? segment] };
+        child = { path, label, folderLabel: label, description: { metadata: {} }, children: new Map() };
         node.children.set(segment, child);
         nodes.set(path, child);
       }
@@ -59,6 +85,14 @@ export function collectionTree(objects: readonly ObjectRecord[], labelOf: (objec
     });
     node.object = { record: object, label: labelOf(object) };
   }
+  for (const [path, description] of descriptions) {
+    const node = nodes.get(path);
+    // A description of a folder that is no collection (any more) is not shown.
+    if (!node || (path !== '' && node.children.size === 0)) continue;
+    node.description = description;
+    node.label = description.metadata.label ?? node.label;
+  }
+  if (topLabel) root.label = topLabel;
   const parentOf = new Map<string, string>();
   for (const node of nodes.values()) {
     if (!node.object) continue;
@@ -96,6 +130,8 @@ export function collection3(tree: CollectionTree, node: CollectionNode, urls: Pr
     id: urls.collection(node.path, 3),
     type: 'Collection',
     label: node.label,
+    ...descriptive3(node.description.metadata, node.label),
+    ...(node.description.thumbnail ? { thumbnail: [thumbnail(node.description.thumbnail, { urls })] } : {}),
     ...(parent !== undefined ? { partOf: [{ id: urls.collection(parent, 3), type: 'Collection', label: tree.nodes.get(parent)?.label ?? { none: [parent] } }] } : {}),
     items: members(node).map((m) => ({
       id: m.kind === 'Collection' ? urls.collection(m.path, 3) : urls.manifest(m.path, 3),
@@ -116,6 +152,8 @@ export function collection2(node: CollectionNode, urls: PresentationUrls): Recor
     '@id': urls.collection(node.path, 2),
     '@type': 'sc:Collection',
     label: value2(node.label),
+    ...descriptive2(node.description.metadata, node.label),
+    ...(node.description.thumbnail ? { thumbnail: thumbnail2(node.description.thumbnail, { urls }) } : {}),
     ...(node.path === '' ? { viewingHint: 'top' } : {}),
     ...(parent !== undefined ? { within: urls.collection(parent, 2) } : {}),
     ...(collections.length > 0 ? { collections } : {}),

@@ -2,11 +2,12 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Catalog } from '../catalog/catalog.js';
 import type { SizeLimits } from '../image-api/request.js';
-import { collection2, collection3, collectionTree, type CollectionNode } from './collections.js';
+import type { LanguageMap } from '../catalog/metadata.js';
+import { catalogTree } from './catalog-tree.js';
+import { collection2, collection3, TOP_LABEL, type CollectionNode } from './collections.js';
 import { manifest2 } from './manifest-v2.js';
 import { manifest3 } from './manifest-v3.js';
-import { objectLabel } from './model.js';
-import { CATALOG_FILE, TOP_LABEL } from './store.js';
+import { CATALOG_FILE } from './store.js';
 import { PresentationUrls } from './urls.js';
 
 export interface ExportOptions {
@@ -20,6 +21,8 @@ export interface ExportOptions {
   /** Also write Presentation 2.1 under OUT/presentation/2/. */
   readonly v2?: boolean | undefined;
   readonly limits?: SizeLimits | undefined;
+  /** The top collection's label (default: the masters root's collection.yml, else 'All objects'). */
+  readonly topLabel?: LanguageMap | undefined;
 }
 
 export interface ExportReport {
@@ -46,8 +49,7 @@ export async function exportManifests(options: ExportOptions): Promise<ExportRep
 
   const catalog = new Catalog(path.join(options.data, CATALOG_FILE), { readonly: true });
   try {
-    const objects = catalog.objects();
-    const tree = collectionTree(objects, (o) => objectLabel(o, catalog.objectMetadata(o.id)?.metadata ?? {}), TOP_LABEL);
+    const { tree, objects } = catalogTree(catalog, options.topLabel);
     let manifests = 0;
     for (const object of objects) {
       if (object.pageCount === 0) continue;

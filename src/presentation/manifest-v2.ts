@@ -1,6 +1,6 @@
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LanguageMap, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
-import { maxImageSize, objectLabel, pageLabel, thumbnailSize, type BuildOptions, type ManifestSource } from './model.js';
+import { maxImageSize, objectLabel, pageLabel, thumbnailSize, type BuildOptions, type ManifestSource, type ThumbnailOptions, type ThumbnailPage } from './model.js';
 
 /**
  * Presentation 2.1, derived from the same catalog data as 3.0 with the 2.1 names: sequences of
@@ -22,11 +22,12 @@ export function value2(map: LanguageMap): string | (string | { '@value': string;
   return entries.flatMap(([language, values]) => values.map((v) => (language === 'none' ? v : { '@value': v, '@language': language })));
 }
 
-function service2(page: PageRecord, options: BuildOptions): Json {
+function service2(page: ThumbnailPage, options: ThumbnailOptions): Json {
   return { '@context': IMAGE_CONTEXT_2, '@id': options.urls.imageService(page.identifier, 2), profile: LEVEL2_2 };
 }
 
-function thumbnail2(page: PageRecord, options: BuildOptions): Json {
+/** A page's thumbnail in 2.1 (a manifest's, a canvas's, a collection's). */
+export function thumbnail2(page: ThumbnailPage, options: ThumbnailOptions): Json {
   const size = thumbnailSize(page, options.thumbnailSize ?? 200);
   return {
     '@id': `${options.urls.imageService(page.identifier, 2)}/full/${size.width},${size.height}/0/default.jpg`,

@@ -25,6 +25,10 @@ export interface BuildOptions {
   readonly thumbnailSize?: number | undefined;
 }
 
+/** What a thumbnail is made from: a page's identifier and size. */
+export type ThumbnailPage = Dimensions & { readonly identifier: string };
+export type ThumbnailOptions = Pick<BuildOptions, 'urls' | 'thumbnailSize'>;
+
 /** An object's label when no description gives one: its folder's name. */
 export function defaultObjectLabel(object: ObjectRecord): LanguageMap {
   const name = object.folder !== '.' && object.folder !== '' ? path.posix.basename(object.folder) : (object.id.split('/').pop() ?? object.id);

@@ -2,11 +2,11 @@ import path from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogReader } from '../catalog/reader.js';
 import type { LanguageMap } from '../catalog/metadata.js';
-import { collectionTree, type CollectionTree } from './collections.js';
-import { objectLabel, type ManifestSource } from './model.js';
+import { catalogTree } from './catalog-tree.js';
+import { TOP_LABEL, type CollectionTree } from './collections.js';
+import type { ManifestSource } from './model.js';
 
 export const CATALOG_FILE = 'catalog.sqlite';
-export const TOP_LABEL: LanguageMap = { en: ['All objects'] };
 
 /**
  * Read access to a data folder's catalog for the manifest service. One read-only connection, which
@@ -20,7 +20,8 @@ export class PresentationStore {
 
   constructor(
     readonly dataDir: string,
-    private readonly topLabel: LanguageMap = TOP_LABEL,
+    /** The top collection's label from the configuration; else the masters root's collection.yml gives it. */
+    private readonly topLabel?: LanguageMap,
   ) {
     this.reader = new CatalogReader(path.join(dataDir, CATALOG_FILE));
   }
@@ -45,8 +46,7 @@ export class PresentationStore {
     if (!open) return undefined;
     const key = this.versionKey(open);
     if (this.cachedTree?.key !== key) {
-      const objects = open.catalog.objects();
-      const tree = collectionTree(objects, (o) => objectLabel(o, open.catalog.objectMetadata(o.id)?.metadata ?? {}), this.topLabel);
+      const { tree, objects } = catalogTree(open.catalog, this.topLabel);
       const latest = objects.reduce((max, o) => Math.max(max, Date.parse(o.updatedAt) || 0), 0);
       this.cachedTree = { key, tree, modified: new Date(latest) };
     }
@@ -62,16 +62,22 @@ export class PresentationStore {
     const pages = open.catalog.pages(objectId);
     if (pages.length === 0) return undefined;
     const described = open.catalog.objectMetadata(objectId);
-    // Only the parent's label comes from the tree: a tree from an earlier catalog version will do,
-    // so a catalog being written (every page commits) does not rebuild it for each manifest.
+    // Only the parent comes from the tree: a tree from an earlier catalog version will do for its
+    // path, so a catalog being written (every page commits) does not rebuild it for each manifest.
+    // Its label may have been edited since (a collection.yml): that is read from the catalog.
+    const version = this.versionKey(open);
     const tree = this.cachedTree?.tree ?? this.tree()!.tree;
     const parentPath = tree.parentOf.get(objectId) ?? objectId.split('/').slice(0, -1).join('/');
-    const parentLabel = tree.nodes.get(parentPath)?.label ?? this.topLabel;
+    const node = tree.nodes.get(parentPath);
+    const parentLabel =
+      this.cachedTree?.key === version
+        ? (node?.label ?? TOP_LABEL)
+        : ((parentPath === '' ? this.topLabel : undefined) ?? open.catalog.collectionRecord(parentPath)?.metadata.label ?? node?.folderLabel ?? TOP_LABEL);
     const modified = Math.max(Date.parse(object.updatedAt) || 0, Date.parse(described?.updatedAt ?? '') || 0);
     return {
       source: { object, pages, metadata: described?.metadata ?? {}, parent: { path: parentPath, label: parentLabel } },
       modified: new Date(modified),
-      version: this.versionKey(open),
+      version,
     };
   }
 

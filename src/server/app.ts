@@ -53,7 +53,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(healthRoutes, { jp2Decoder: images.jp2.kind });
   const publicUrl = new PublicBaseUrl(config.baseUrl, config.trustProxy);
   await app.register(imageApiRoutes, { images, publicUrl, cacheControl: config.cacheControl });
-  const store = config.data !== undefined ? new PresentationStore(config.data) : undefined;
+  const store = config.data !== undefined ? new PresentationStore(config.data, config.collectionLabel) : undefined;
   // The web pages and viewers, when `npm run build` has bundled them.
   const assets = WebAssets.load();
   await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets });

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Dimensions } from '../image-api/request.js';
 import type { CollectionNode, CollectionTree } from '../presentation/collections.js';
-import { firstValue, thumbnailSize } from '../presentation/model.js';
+import { firstValue, thumbnailSize, type ThumbnailPage } from '../presentation/model.js';
 import type { PresentationStore } from '../presentation/store.js';
 import type { PresentationUrls } from '../presentation/urls.js';
 import { ancestry, entriesOf, firstObject, type Entry } from './listing.js';
@@ -106,7 +106,8 @@ export class CardMaker {
       label,
       collections: entries.filter((e) => e.kind === 'collection').length,
       objects: entries.filter((e) => e.kind === 'object').length,
-      thumbnail: first ? this.thumbnail(first.path, urls, modified) : undefined,
+      // The page its collection.yml chose, else the first object's first page.
+      thumbnail: node.description.thumbnail ? pageThumbnail(node.description.thumbnail, urls) : first ? this.thumbnail(first.path, urls, modified) : undefined,
     };
   }
 
@@ -118,8 +119,12 @@ export class CardMaker {
       cached = { page: first ? { identifier: first.identifier, width: first.width, height: first.height } : null };
       this.firstPages.set(key, cached);
     }
-    const page = cached.page;
-    if (!page) return undefined;
-    return thumbnailOf(urls.imageService(page.identifier, 3), page);
+    return cached.page ? pageThumbnail(cached.page, urls) : undefined;
   }
+}
+
+function pageThumbnail(page: ThumbnailPage, urls: PresentationUrls): Thumbnail {
+  const size = thumbnailSize(page, THUMBNAIL_BOX);
+  const service = urls.imageService(page.identifier, 3);
+  return { url: `${service}/full/${size.width},${size.height}/0/default.jpg`, width: size.width, height: size.height, infoJson: `${service}/info.json` };
 }

@@ -4,7 +4,8 @@ import { PresentationUrls } from '../presentation/urls.js';
 import type { PageAssets } from './assets.js';
 import type { CardMaker } from './cards.js';
 import { homePage, type Crumb } from './home-page.js';
-import { html } from './html.js';
+import { collectionDescription } from './collection-description.js';
+import { html, type Html } from './html.js';
 import { WebLinks } from './links.js';
 import { ancestry, entriesOf, paginate, search, type Entry } from './listing.js';
 import { messagePage } from './message-page.js';
@@ -40,6 +41,7 @@ export function catalogPage(request: CatalogRequest): Rendered {
   let heading: string;
   let crumbs: Crumb[];
   let summary: string;
+  let description: Html | '' = '';
   if (query !== '') {
     entries = search(tree, query);
     heading = `Search: ${query}`;
@@ -52,6 +54,7 @@ export function catalogPage(request: CatalogRequest): Rendered {
     }
     entries = entriesOf(node);
     heading = firstValue(node.label);
+    description = collectionDescription(node.description.metadata);
     const chain = ancestry(tree, path);
     crumbs = chain.map((n, i) => ({ label: firstValue(n.label), href: i === chain.length - 1 ? undefined : links.browse(n.path) }));
     const collections = entries.filter((e) => e.kind === 'collection').length;
@@ -67,6 +70,7 @@ export function catalogPage(request: CatalogRequest): Rendered {
     query,
     searchLabel: 'Search objects by label',
     summary,
+    description,
     cards: request.cards.cards(shown.items, tree, new PresentationUrls(base), modified),
     pagination: { page: shown.page, pages: shown.pages, href: (n) => (query !== '' ? links.home({ q: query, page: n }) : links.browse(path, { page: n })) },
   });

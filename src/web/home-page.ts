@@ -29,6 +29,8 @@ export interface HomeView {
   readonly searchLabel: string;
   /** One line under the heading: what is listed. */
   readonly summary: string;
+  /** The collection's own description (its collection.yml), if any. */
+  readonly description?: Html | '' | undefined;
   readonly notice?: Html | undefined;
   readonly cards: readonly Card[];
   readonly pagination: Pagination;
@@ -48,6 +50,7 @@ export function homePage(view: HomeView): Html {
     main: html`${breadcrumb(view.breadcrumb)}
 <h1>${view.heading}</h1>
 <p class="summary">${view.summary}</p>
+${view.description}
 ${view.notice}
 <p class="filter-status" id="filter-status" role="status" aria-live="polite"></p>
 ${collections.length > 0 ? section('collections', 'Collections', collections.map((c) => collectionCard(c, links))) : ''}

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { ObjectMetadata } from '../../catalog/metadata.js';
 import type { Anomaly, Plan, PlannedObject } from '../plan.js';
 import { readMetadataCsv, type CsvDescription } from './csv.js';
 import { MetadataError, parseDescription } from './description.js';
 import { resolveObjectMetadata, type SourcedDescription } from './resolve.js';
+import { readSidecarFile } from './sidecar-file.js';
 
 /** Sidecar names, most preferred first (when a folder has several, the first is read). */
 export const SIDECAR_NAMES = ['manifest.yml', 'manifest.yaml', 'manifest.json'];
@@ -22,14 +21,7 @@ export interface Descriptions {
 }
 
 async function readSidecar(file: string, relative: string): Promise<SourcedDescription> {
-  const text = await readFile(file, 'utf8');
-  let parsed: unknown;
-  try {
-    parsed = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    throw new MetadataError(`${relative}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
-  }
-  return { source: relative, description: parseDescription(parsed, relative) };
+  return { source: relative, description: parseDescription(await readSidecarFile(file, relative), relative) };
 }
 
 /** The object a CSV row names: by id, then by folder, then either ignoring case. */

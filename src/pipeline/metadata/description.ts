@@ -96,16 +96,45 @@ export const descriptionSchema = z
 
 export type DescriptionInput = z.output<typeof descriptionSchema>;
 
-/** Validates a parsed sidecar (or CSV row); the error names the field, e.g. `rights: expected an http(s) URL`. */
-export function parseDescription(input: unknown, source: string): DescriptionInput {
-  if (input === null || input === undefined) return {};
-  const result = descriptionSchema.safeParse(input);
+/** The fields a collection.yml takes: the descriptive ones of an object, and the page that pictures it. */
+export const COLLECTION_FIELDS = ['language', 'label', 'summary', 'metadata', 'rights', 'requiredStatement', 'provider', 'homepage', 'seeAlso', 'navDate'] as const;
+
+export type CollectionField = Exclude<(typeof COLLECTION_FIELDS)[number], 'language'>;
+
+export const collectionSchema = descriptionSchema
+  .pick(Object.fromEntries(COLLECTION_FIELDS.map((f) => [f, true])) as { [K in (typeof COLLECTION_FIELDS)[number]]: true })
+  .extend({
+    /** An object of the collection (its folder or id, from the collection's folder), or { object, page }. */
+    thumbnail: z
+      .union([z.string().min(1), z.object({ object: z.string().min(1), page: pageRef.optional() }).strict()], {
+        error: 'expected an object of the collection (its folder) or { object, page }',
+      })
+      .optional(),
+  })
+  .strict();
+
+export type CollectionInput = z.output<typeof collectionSchema>;
+
+/** Validates against `schema`; the error names the field, e.g. `rights: expected an http(s) URL`. */
+function validate<T>(schema: z.ZodType<T>, input: unknown, source: string, what: string): T {
+  const result = schema.safeParse(input ?? {});
   if (!result.success) {
-    const problems = result.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    const problems = result.error.issues.slice(0, 3).map((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.map((k) => [...issue.path, k].join('.')).join(', ')}: ${issue.path.length === 0 ? `not a field of ${what}` : 'unknown key'}`
+        : `${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+    );
     throw new MetadataError(`${source}: ${problems.join('; ')}`);
   }
   return result.data;
 }
+
+/** Validates a parsed sidecar (or CSV row). */
+export const parseDescription = (input: unknown, source: string): DescriptionInput => validate(descriptionSchema, input, source, 'an object description');
+
+/** Validates a parsed collection.yml. */
+export const parseCollectionDescription = (input: unknown, source: string): CollectionInput =>
+  validate(collectionSchema, input, source, `a collection (it takes ${[...COLLECTION_FIELDS, 'thumbnail'].join(', ')})`);
 
 /** A language value as a IIIF language map, plain texts tagged with `language`. */
 export function languageMap(value: LanguageValueInput, language: string): LanguageMap {

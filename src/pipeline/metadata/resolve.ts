@@ -10,6 +10,7 @@ import {
   navDate,
   requiredStatement,
   rightsUri,
+  type CollectionField,
   type DescriptionInput,
   type RangeInput,
 } from './description.js';
@@ -29,7 +30,7 @@ export interface ResolvedMetadata {
 const stripExtension = (name: string): string => name.replace(/\.[^./]+$/, '');
 
 /** Finds pages by number, span or file name, in one object's planned reading order. */
-class PageIndex {
+export class PageIndex {
   constructor(private readonly pages: readonly PlannedPage[]) {}
 
   resolve(ref: number | string): string[] {
@@ -62,15 +63,11 @@ class PageIndex {
 const prefixed = (source: string, field: string, error: unknown): string =>
   `${source}: ${error instanceof MetadataError && /^[a-zA-Z]+(\.\d+)?: /.test(error.message) ? error.message : `${field}: ${(error as Error).message}`}`;
 
-/**
- * One description as metadata of one object: language maps, page references resolved to page
- * identifiers. A field that cannot be resolved is left out and reported; the rest applies.
- */
-function resolveOne(object: PlannedObject, { source, description: d }: SourcedDescription, problems: string[]): ObjectMetadata {
-  const lang = d.language ?? 'none';
-  const pages = new PageIndex(object.pages);
-  const out: Record<string, unknown> = {};
-  const field = (name: string, make: () => unknown): void => {
+/** Records a field's value, or the problem that leaves it out. */
+export type FieldSetter = (name: string, make: () => unknown) => void;
+
+export function fieldSetter(source: string, out: Record<string, unknown>, problems: string[]): FieldSetter {
+  return (name, make) => {
     try {
       const value = make();
       if (value !== undefined) out[name] = value;
@@ -79,6 +76,10 @@ function resolveOne(object: PlannedObject, { source, description: d }: SourcedDe
       problems.push(prefixed(source, name, error));
     }
   };
+}
+
+/** The fields objects and collections share: label, summary, metadata, rights, links, navDate. */
+export function resolveDescriptive(d: Pick<DescriptionInput, CollectionField>, lang: string, field: FieldSetter): void {
   if (d.label !== undefined) field('label', () => languageMap(d.label!, lang));
   if (d.summary !== undefined) field('summary', () => languageMap(d.summary!, lang));
   if (d.metadata !== undefined) field('metadata', () => labelValues(d.metadata!, lang));
@@ -88,6 +89,18 @@ function resolveOne(object: PlannedObject, { source, description: d }: SourcedDe
   if (d.homepage !== undefined) field('homepage', () => linkedResources(d.homepage!, lang, 'Text'));
   if (d.seeAlso !== undefined) field('seeAlso', () => linkedResources(d.seeAlso!, lang, 'Dataset'));
   if (d.navDate !== undefined) field('navDate', () => navDate(d.navDate!));
+}
+
+/**
+ * One description as metadata of one object: language maps, page references resolved to page
+ * identifiers. A field that cannot be resolved is left out and reported; the rest applies.
+ */
+function resolveOne(object: PlannedObject, { source, description: d }: SourcedDescription, problems: string[]): ObjectMetadata {
+  const lang = d.language ?? 'none';
+  const pages = new PageIndex(object.pages);
+  const out: Record<string, unknown> = {};
+  const field = fieldSetter(source, out, problems);
+  resolveDescriptive(d, lang, field);
   if (d.behavior !== undefined) field('behavior', () => (Array.isArray(d.behavior) ? [...d.behavior] : [d.behavior]));
   if (d.viewingDirection !== undefined) out.viewingDirection = d.viewingDirection;
   if (d.pages !== undefined) {

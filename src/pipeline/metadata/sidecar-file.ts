@@ -1,0 +1,14 @@
+import { readFile } from 'node:fs/promises';
+import YAML from 'yaml';
+import { MetadataError } from './description.js';
+
+/** A sidecar's content (YAML, or JSON for `.json`), unchecked; a syntax error names the file. */
+export async function readSidecarFile(file: string, relative: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8');
+  const json = file.toLowerCase().endsWith('.json');
+  try {
+    return json ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new MetadataError(`${relative}: not valid ${json ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
