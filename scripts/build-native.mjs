@@ -3,8 +3,10 @@
 // TurboJPEG's (Debian/Ubuntu: libturbojpeg0-dev) for lossless edge-tile crops, and libjpeg's
 // (libjpeg62-turbo-dev) for decoding regions from stored tiles; macOS: brew install jpeg-turbo has
 // both. With OpenJPEG's (libopenjp2-7-dev; brew install openjpeg) it also decodes and encodes JPEG
-// 2000. Without them Vitrine still works, on slower paths (libvips, OpenJPEG in WebAssembly), so a
-// missing library or a failed build never fails the install.
+// 2000. With libtiff's (libtiff-dev; brew install libtiff) it decodes old-style JPEG TIFFs, which
+// sharp's libtiff cannot. Without them Vitrine still works, on slower paths (libvips, OpenJPEG in
+// WebAssembly; old-style JPEG TIFFs refused with the reason), so a missing library or a failed build
+// never fails the install.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +18,8 @@ if (process.env.VITRINE_NATIVE === 'off') {
   say('native addon not built (VITRINE_NATIVE=off)');
   process.exit(0);
 }
-const includes = ['/usr/include', '/usr/local/include', '/opt/homebrew/include'];
+// Debian puts some headers (tiffio.h) under the multiarch folder.
+const includes = ['/usr/include', '/usr/include/x86_64-linux-gnu', '/usr/include/aarch64-linux-gnu', '/usr/local/include', '/opt/homebrew/include'];
 const has = (header) => includes.some((dir) => existsSync(path.join(dir, header)));
 if (!has('turbojpeg.h')) {
   say('libturbojpeg not found: edge tiles will be re-encoded with libvips (slower).');
@@ -42,4 +45,10 @@ if (has('openjpeg-2.5/openjpeg.h')) {
 } else {
   say('  without OpenJPEG: JPEG 2000 is served by a slow WebAssembly decoder, and --format jp2 is unavailable.');
   say('  for JPEG 2000: sudo apt-get install libopenjp2-7-dev (macOS: brew install openjpeg), then npm rebuild');
+}
+if (has('tiffio.h')) {
+  say('  with libtiff: old-style JPEG TIFFs (compression 6) decoded, in serve and convert');
+} else {
+  say('  without libtiff: old-style JPEG TIFFs (compression 6) are refused (sharp cannot decode them).');
+  say('  to read them: sudo apt-get install libtiff-dev (macOS: brew install libtiff), then npm rebuild');
 }
