@@ -41,6 +41,7 @@ function toLevel(ifd: Ifd, address: LevelAddress, base: Dimensions): Level {
     tile: tiled ? { width: ifd.tileWidth!, height: ifd.tileHeight! } : undefined,
     jpegTiles: tiled ? jpegTileGrid(ifd) : undefined,
     iccProfile: ifd.iccProfile,
+    iccProfileSrgb: ifd.iccSrgb,
     libtiff: needsLibtiff(ifd) ? { ifdOffset: ifd.offset } : undefined,
   };
 }
