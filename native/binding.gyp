@@ -2,6 +2,7 @@
   "variables": {
     "jpeglib%": "<!(node -p \"['/usr/include/jpeglib.h', '/usr/local/include/jpeglib.h', '/opt/homebrew/include/jpeglib.h'].some((f) => require('fs').existsSync(f)) ? 1 : 0\")",
     "lcms2%": "<!(node -p \"['/usr/include/lcms2.h', '/usr/local/include/lcms2.h', '/opt/homebrew/include/lcms2.h'].some((f) => require('fs').existsSync(f)) ? 1 : 0\")",
+    "libtiff%": "<!(node -p \"['/usr/include', '/usr/include/x86_64-linux-gnu', '/usr/include/aarch64-linux-gnu', '/usr/local/include', '/opt/homebrew/include'].some((d) => require('fs').existsSync(d + '/tiffio.h')) ? 1 : 0\")",
     "openjpeg_include%": "<!(node -p \"['/usr/include', '/usr/local/include', '/opt/homebrew/include'].map((d) => d + '/openjpeg-2.5').find((d) => require('fs').existsSync(d + '/openjpeg.h')) || ''\")"
   },
   "targets": [
@@ -17,6 +18,11 @@
           "sources": ["src/region_decode.cc"],
           "defines": ["VITRINE_REGION_DECODE"],
           "libraries": ["-ljpeg"]
+        }],
+        ["libtiff==1", {
+          "sources": ["src/tiff_rgba.cc"],
+          "defines": ["VITRINE_LIBTIFF"],
+          "libraries": ["-ltiff"]
         }],
         ["openjpeg_include!=''", {
           "sources": ["src/jp2_decode.cc", "src/jp2_colour.cc", "src/jp2_encode.cc"],

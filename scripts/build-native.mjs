@@ -3,7 +3,8 @@
 // TurboJPEG's (Debian/Ubuntu: libturbojpeg0-dev) for lossless edge-tile crops, and libjpeg's
 // (libjpeg62-turbo-dev) for decoding regions from stored tiles; macOS: brew install jpeg-turbo has
 // both. With OpenJPEG's (libopenjp2-7-dev; brew install openjpeg) it also decodes and encodes JPEG
-// 2000. Without them Vitrine still works, on slower paths (libvips, OpenJPEG in WebAssembly), so a
+// 2000. With libtiff's (libtiff-dev) it decodes old-style JPEG TIFFs, which sharp's libtiff cannot;
+// with Little CMS's (liblcms2-dev) it applies JPEG 2000 colour (ICC, CIELab). Without them Vitrine still works, on slower paths (libvips, OpenJPEG in WebAssembly), so a
 // missing library or a failed build never fails the install.
 // What it was built with is recorded in native/build/features.json, so that the tests can tell a
 // function the addon should have from one it cannot have, and `npm test` can rebuild it when
@@ -41,7 +42,7 @@ if (!has('turbojpeg')) {
 // npm puts its bundled node-gyp on PATH for lifecycle scripts; npm_config_node_gyp names it too.
 const gyp = process.env.npm_config_node_gyp;
 // The features found here are handed to binding.gyp, so that the build and its record agree.
-const defines = ['--', `-Djpeglib=${features.jpeglib ? 1 : 0}`, `-Dopenjpeg_include=${features.openjpeg}`];
+const defines = ['--', `-Djpeglib=${features.jpeglib ? 1 : 0}`, `-Dopenjpeg_include=${features.openjpeg}`, `-Dlibtiff=${features.libtiff ? 1 : 0}`, `-Dlcms2=${features.lcms2 ? 1 : 0}`];
 const [command, args] = gyp ? [process.execPath, [gyp, 'rebuild', ...defines]] : ['node-gyp', ['rebuild', ...defines]];
 const result = spawnSync(command, args, { cwd: path.join(root, 'native'), stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 if (result.status !== 0) {
@@ -62,4 +63,14 @@ if (has('openjpeg')) {
 } else {
   say('  without OpenJPEG: JPEG 2000 is served by a slow WebAssembly decoder, and --format jp2 is unavailable.');
   say('  for JPEG 2000: sudo apt-get install libopenjp2-7-dev (macOS: brew install openjpeg), then npm rebuild');
+}
+if (has('libtiff')) {
+  say('  with libtiff: old-style JPEG TIFFs (compression 6) decoded, in serve and convert');
+} else {
+  say('  without libtiff: old-style JPEG TIFFs (compression 6) are refused (sharp cannot decode them).');
+  say('  to read them: sudo apt-get install libtiff-dev (macOS: brew install libtiff), then npm rebuild');
+}
+if (has('openjpeg') && !has('lcms2')) {
+  say('  without Little CMS: JPEG 2000 files with an ICC profile or in CIELab are refused.');
+  say('  to read them: sudo apt-get install liblcms2-dev (macOS: brew install little-cms2), then npm rebuild');
 }

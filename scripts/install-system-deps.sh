@@ -4,10 +4,13 @@
 #   libjpeg62-turbo-dev  its region decoding from stored JPEG tiles (jpeglib.h; Ubuntu: libjpeg-turbo8-dev)
 #   libopenjp2-7-dev     its JPEG 2000 decoder and encoder (OpenJPEG; without it: slow WebAssembly fallback)
 #   g++ make python3     what node-gyp builds the addon with
+#   libtiff-dev          its decoder of old-style JPEG TIFFs, which sharp's libtiff lacks (without it: refused)
+#   liblcms2-dev         its JPEG 2000 colour management (ICC profiles, CIELab; without it: such files refused)
 # and, for the tests only (VITRINE_NO_TEST_TOOLS=1 skips them; Vitrine runs without them):
 #   chromium             the browser the viewer tests drive (playwright-core)
 #   libopenjp2-tools     opj_compress, which writes the JPEG 2000 files the tests serve
 #   openjph-tools        ojph_compress, which writes High-Throughput JPEG 2000 (HTJ2K) ones
+#   libtiff-tools        tiff2rgba, libtiff's own decode, the reference TIFF flavours are checked against
 #   openssl              the self-signed certificates of the HTTPS tests
 # Run before `npm ci` (CI does); `npm rebuild` after installing by hand. `npm test` runs it itself
 # (scripts/test-prerequisites.mjs) when something is missing.
@@ -20,7 +23,7 @@ if ! command -v dpkg >/dev/null || ! command -v apt-get >/dev/null; then
   exit 0
 fi
 missing=()
-for package in libturbojpeg0-dev libopenjp2-7-dev; do
+for package in libturbojpeg0-dev libopenjp2-7-dev libtiff-dev liblcms2-dev; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 # libjpeg-turbo's libjpeg API: Debian calls the package libjpeg62-turbo-dev, Ubuntu libjpeg-turbo8-dev.
@@ -33,7 +36,7 @@ for tool in g++ make python3; do
 done
 if [ "${VITRINE_NO_TEST_TOOLS:-}" != 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  for package in libopenjp2-tools openjph-tools; do
+  for package in libopenjp2-tools openjph-tools libtiff-tools; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   command -v openssl >/dev/null || missing+=(openssl)

@@ -4,6 +4,10 @@ export interface NativeFeatures {
   jpeglib: boolean;
   /** OpenJPEG's include folder, '' without it. */
   openjpeg: string;
+  /** libtiff's headers: old-style JPEG TIFFs decoded through its RGBA interface. */
+  libtiff: boolean;
+  /** Little CMS's headers: JPEG 2000 ICC profiles and CIELab applied (with OpenJPEG). */
+  lcms2: boolean;
 }
 export interface BuildRecord {
   built: boolean;

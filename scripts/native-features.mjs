@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const INCLUDE_DIRS = ['/usr/include', '/usr/local/include', '/opt/homebrew/include'];
+// Debian puts some headers (tiffio.h) under the multiarch folder.
+const INCLUDE_DIRS = ['/usr/include', '/usr/include/x86_64-linux-gnu', '/usr/include/aarch64-linux-gnu', '/usr/local/include', '/opt/homebrew/include'];
 const headerDir = (header) => INCLUDE_DIRS.find((dir) => existsSync(path.join(dir, header)));
 
 /** The addon's build record. */
@@ -14,7 +15,8 @@ export const FEATURES_FILE = path.resolve(import.meta.dirname, '../native/build/
 /**
  * The features a build here would have: turbojpeg (lossless edge-tile crops; without it no addon),
  * jpeglib (region decoding from stored JPEG tiles), openjpeg (JPEG 2000 decoding and encoding; the
- * value is OpenJPEG's include folder, '' without it).
+ * value is OpenJPEG's include folder, '' without it), libtiff (old-style JPEG TIFFs), lcms2 (JPEG 2000
+ * colour: ICC profiles, CIELab).
  */
 export function headerFeatures() {
   const openjpeg = headerDir('openjpeg-2.5/openjpeg.h');
@@ -22,6 +24,8 @@ export function headerFeatures() {
     turbojpeg: headerDir('turbojpeg.h') !== undefined,
     jpeglib: headerDir('jpeglib.h') !== undefined,
     openjpeg: openjpeg ? path.join(openjpeg, 'openjpeg-2.5') : '',
+    libtiff: headerDir('tiffio.h') !== undefined,
+    lcms2: headerDir('lcms2.h') !== undefined,
   };
 }
 

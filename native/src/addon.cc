@@ -5,6 +5,9 @@
 #ifdef VITRINE_REGION_DECODE
 #include "region_decode.h"
 #endif
+#ifdef VITRINE_LIBTIFF
+#include "tiff_rgba.h"
+#endif
 #ifdef VITRINE_OPENJPEG
 #include "jp2_decode.h"
 #include "jp2_encode.h"
@@ -20,6 +23,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // OpenJPEG (Debian libopenjp2-7-dev): JPEG 2000 decoding by area and resolution, and encoding.
   RegisterJp2Decode(env, exports);
   RegisterJp2Encode(env, exports);
+#endif
+#ifdef VITRINE_LIBTIFF
+  // The system libtiff (Debian libtiff-dev): what sharp's libtiff cannot decode (old-style JPEG).
+  RegisterTiffRgba(env, exports);
 #endif
   return exports;
 }

@@ -5,6 +5,7 @@ import { chooseJp2Decoder, type Jp2Decoder, type Jp2Rect } from './jp2/decoder.j
 import type { NativeBinding } from './native.js';
 import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion, type DecodedRegion, type LevelRect } from './region-decode.js';
 import type { ImageSource, Level } from './source.js';
+import { decodeWithLibtiff, LibtiffUnavailableError } from './tiff/libtiff.js';
 
 export interface RenderOptions {
   readonly jpegQuality: number;
@@ -110,6 +111,7 @@ export async function render(
   const { left, top, right, bottom } = levelRect(info, level, request.region);
 
   if (info.jp2) return renderJp2(source, level, { left, top, right, bottom }, request, options, jp2 ?? chooseJp2Decoder(native));
+  if (level.libtiff) return renderLibtiff(source, level.libtiff.ifdOffset, { left, top, right, bottom }, request, options, native);
   const decoded = await decodeNatively(source, level, { left, top, right, bottom }, request, native);
   if (decoded) {
     try {
@@ -155,6 +157,29 @@ async function renderJp2(source: ImageSource, level: Level, rect: Jp2Rect, reque
   }
   const image = rawImage(pixels.data, width, height, pixels.channels);
   return finish(image, pixels, request, options);
+}
+
+/** A level sharp cannot decode (old-style JPEG): the system libtiff decodes the rectangle, sharp does the rest. */
+async function renderLibtiff(
+  source: ImageSource,
+  ifdOffset: number,
+  rect: { left: number; top: number; right: number; bottom: number },
+  request: ImageRequest,
+  options: RenderOptions,
+  native: NativeBinding | undefined,
+): Promise<Buffer> {
+  const area = (rect.right - rect.left) * (rect.bottom - rect.top);
+  if (area > options.maxInputPixels) {
+    throw new IiifError(403, `decoding this request needs ${area} pixels of an old-style JPEG TIFF, over maxInputPixels (${options.maxInputPixels})`);
+  }
+  let pixels;
+  try {
+    pixels = await decodeWithLibtiff(source.descriptor, ifdOffset, rect, native);
+  } catch (error) {
+    if (error instanceof LibtiffUnavailableError) throw new IiifError(501, error.message);
+    throw new IiifError(500, `cannot decode image: ${(error as Error).message}`);
+  }
+  return finish(rawImage(pixels.data, pixels.width, pixels.height, pixels.channels), pixels, request, options);
 }
 
 /** The rest of a request once its region is read (`image`, `input` pixels): scale, mirror, rotate, colour, encode. */

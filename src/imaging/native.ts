@@ -42,6 +42,20 @@ export interface Jp2DecodeJob {
   readonly fullResolution?: boolean;
 }
 
+/** A rectangle of one TIFF directory to decode with the system libtiff (see native/src/tiff_rgba.h). */
+export interface TiffRgbaJob {
+  /** An open descriptor of the file (read with pread) and the file's size. */
+  readonly fd: number;
+  readonly size: number;
+  /** The directory's offset in the file (top-level IFD or SubIFD). */
+  readonly offset: number;
+  /** The rectangle in the directory's pixels: [x0, x1) × [y0, y1). */
+  readonly x0: number;
+  readonly y0: number;
+  readonly x1: number;
+  readonly y1: number;
+}
+
 /** Options of the native JPEG 2000 encoder (see native/src/jp2_encode.h). */
 export interface NativeJp2EncoderOptions {
   readonly path: string;
@@ -83,6 +97,14 @@ export interface NativeBinding {
    * pool (see native/src/jp2_decode.h). Absent when the addon was built without OpenJPEG.
    */
   decodeJp2?(job: Jp2DecodeJob): Promise<{ data: Buffer; width: number; height: number; channels: number }>;
+  /**
+   * Decodes a rectangle of a TIFF directory with the system libtiff's RGBA interface, on libuv's
+   * thread pool: 1 (grey), 3 (RGB) or 4 (RGBA) channels. For what sharp's libtiff lacks (old-style
+   * JPEG). Absent when the addon was built without libtiff's headers (tiffio.h).
+   */
+  decodeTiffRgba?(job: TiffRgbaJob): Promise<{ data: Buffer; width: number; height: number; channels: number }>;
+  /** The libtiff version the addon was built with, when it was. */
+  readonly libtiffVersion?: string;
   /** The OpenJPEG version the addon was built with, when it was. */
   readonly openjpegVersion?: string;
   /** Whether the JPEG 2000 decoder applies ICC profiles and converts CIELab (built with Little CMS). */

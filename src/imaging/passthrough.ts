@@ -1,4 +1,5 @@
 import type { ImageRequest } from '../image-api/request.js';
+import { needsColourConversion } from './icc.js';
 import type { NativeBinding } from './native.js';
 import type { ImageSource, JpegTileGrid, Level } from './source.js';
 
@@ -19,7 +20,8 @@ export interface StoredTile {
 /**
  * The stored JPEG tile that answers a request exactly, if there is one: the region is one tile of a
  * pyramid level (clipped to the image at the right and bottom edges), the size is that tile's size
- * in the level, no rotation or mirroring, default/colour quality (or grey for a greyscale image), jpg.
+ * in the level, no rotation or mirroring, default/colour quality (or grey for a greyscale image), jpg;
+ * and the level's pixels need no colour conversion (untagged or sRGB-tagged: see needsColourConversion).
  */
 export function findStoredTile(source: ImageSource, request: ImageRequest): StoredTile | undefined {
   const { region, size } = request;
@@ -29,7 +31,7 @@ export function findStoredTile(source: ImageSource, request: ImageRequest): Stor
   for (const level of info.levels) {
     const grid = level.jpegTiles;
     const tile = level.tile;
-    if (!grid || !tile) continue;
+    if (!grid || !tile || needsColourConversion(level)) continue;
     if (request.quality === 'gray' && !grid.grey) continue;
     const scale = Math.round(level.scale);
     const spanX = tile.width * scale;

@@ -1,4 +1,5 @@
 import type { Dimensions } from '../image-api/request.js';
+import { needsColourConversion } from './icc.js';
 import type { NativeBinding } from './native.js';
 import type { ImageSource, JpegTileGrid, Level } from './source.js';
 
@@ -97,7 +98,7 @@ export function releaseRegion(region: DecodedRegion): void {
  * The plan to decode `rect` of `level` from its stored JPEG tiles, or undefined when the level is not
  * one this path handles: it must be tiled with baseline 8-bit JPEG (YCbCr, RGB or grey; the grid
  * check in tiff/levels.ts excludes CMYK, planar, 16-bit, old-style JPEG, alpha), carry no ICC
- * profile, its tiles be multiples of 16 pixels, every tile the region touches be present in the
+ * profile other than sRGB's, its tiles be multiples of 16 pixels, every tile the region touches be present in the
  * file, and the region not too large. The addon checks each stream against the same expectations
  * (size, components, precision, sampling) and fails the request over to libvips when one differs.
  * `size` is the output size: when the region holds at least 4× or 8× the pixels needed in both
@@ -107,8 +108,8 @@ export function releaseRegion(region: DecodedRegion): void {
 export function planRegionDecode(level: Level, rect: LevelRect, size: Dimensions): RegionPlan | undefined {
   const grid = level.jpegTiles;
   const tile = level.tile;
-  // An embedded ICC profile is applied by libvips (converted to sRGB); raw pixels would skip that.
-  if (!grid || !tile || level.iccProfile) return undefined;
+  // An embedded non-sRGB profile is applied by libvips (converted to sRGB); raw pixels would skip that.
+  if (!grid || !tile || needsColourConversion(level)) return undefined;
   if (tile.width % 16 !== 0 || tile.height % 16 !== 0 || tile.width > 8192 || tile.height > 8192) return undefined;
   const { left, top, right, bottom } = rect;
   if (!(left >= 0 && top >= 0 && right <= level.width && bottom <= level.height && right > left && bottom > top)) return undefined;

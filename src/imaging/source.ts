@@ -28,6 +28,13 @@ export interface Level extends Dimensions {
   readonly jpegTiles?: JpegTileGrid | undefined;
   /** The level embeds an ICC profile: libvips converts its pixels to sRGB when it decodes them. */
   readonly iccProfile?: boolean | undefined;
+  /** That profile is sRGB's: the stored pixels are sRGB already (sent and decoded as they are). */
+  readonly iccProfileSrgb?: boolean | undefined;
+  /**
+   * The level's pixels are decoded by the system libtiff (native addon), not by sharp's, which
+   * lacks its compression (old-style JPEG); the directory's offset in the file.
+   */
+  readonly libtiff?: { readonly ifdOffset: number } | undefined;
 }
 
 export interface SourceInfo extends Dimensions {

@@ -5,8 +5,11 @@ import path from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { jp2QualityLayers } from '../imaging/jp2/encode.js';
 import { sniffFormat } from '../imaging/open-source.js';
+import { nativeAddon } from '../imaging/native.js';
 import { readIfds, TiffFormatError } from '../imaging/tiff/ifd.js';
 import { renameDurably } from './durable.js';
+import { LibtiffUnavailableError } from '../imaging/tiff/libtiff.js';
+import { decodeLibtiffPage, libtiffPage, LibtiffPageError } from '../imaging/tiff/libtiff-page.js';
 import { decodeJp2MasterToTiff, Jp2MasterError } from './jp2-master.js';
 import { Jp2SourceError, writeJp2 } from './jp2.js';
 
@@ -100,15 +103,21 @@ export async function convertPage(
   // libvips (as sharp bundles it) has no JPEG 2000 loader: OpenJPEG decodes the master into an
   // uncompressed TIFF next to the derivative's temporary file, which the pipeline then streams like
   // any TIFF master (the ICC profile travels with it); removed once the page is done.
+  // Old-style JPEG TIFF pages, which sharp's libtiff cannot decode, likewise go through the
+  // system libtiff (native addon) into an uncompressed TIFF.
   let decoded: string | undefined;
-  if (await isJpeg2000(master)) {
+  const jpeg2000 = await isJpeg2000(master);
+  const oldJpeg = jpeg2000 ? undefined : await libtiffPage(master, directory).catch(() => undefined);
+  if (jpeg2000 || oldJpeg) {
     decoded = path.join(temporaryDir, `${process.pid}-${randomUUID()}.decoded.tif`);
     await mkdir(temporaryDir, { recursive: true });
     try {
-      await decodeJp2MasterToTiff(master, decoded, settings.maxInputPixels);
+      if (oldJpeg) await decodeLibtiffPage(master, oldJpeg, decoded, settings.maxInputPixels, nativeAddon().binding);
+      else await decodeJp2MasterToTiff(master, decoded, settings.maxInputPixels);
     } catch (error) {
       await rm(decoded, { force: true });
-      throw new MasterError(error instanceof Jp2MasterError ? error.message : `JPEG 2000 decoding failed: ${(error as Error).message}`);
+      if (error instanceof Jp2MasterError || error instanceof LibtiffPageError || error instanceof LibtiffUnavailableError) throw new MasterError(error.message);
+      throw new MasterError(`${oldJpeg ? 'old-style JPEG TIFF decoding' : 'JPEG 2000 decoding'} failed: ${(error as Error).message}`);
     }
     const file = decoded;
     open = () => sharp(file, { sequentialRead: true, failOn: 'error', limitInputPixels: settings.maxInputPixels });

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { ConversionReport } from '../../src/pipeline/run.js';
 import { CLI } from './cli.js';
 import { referencePart } from './libtiff.js';
 import { assertSimilar, decode, fetchBytes, type Pixels } from './pixels.js';
+import { tempDir, type RunningServer } from './server.js';
 
 // One check for every image flavour: what `vitrine serve` answers and what `vitrine convert` writes
 // must match a reference decode (libtiff's, OpenJPEG's) at full size, a reduced size and a region.
@@ -57,4 +60,33 @@ export async function assertConvertedLike(derivative: string, reference: Pixels,
   const { region } = probes(width, height);
   const part = await decode(sharp(derivative).extract(region), 3);
   assertSimilar(part, await referencePart(reference, region), tolerance, `${derivative} region`);
+}
+
+/** A temporary masters folder with one object folder (`box`), the references decoded for its files, and a server over `box`. */
+export interface FlavourFolder {
+  readonly dir: string;
+  readonly masters: string;
+  readonly box: string;
+  readonly references: Map<string, Pixels>;
+  server?: RunningServer;
+  /** Closes the server and removes the folder. */
+  cleanup(): Promise<void>;
+}
+
+export async function flavourFolder(): Promise<FlavourFolder> {
+  const { dir, cleanup } = await tempDir();
+  const masters = path.join(dir, 'masters');
+  const box = path.join(masters, 'box');
+  await mkdir(box, { recursive: true });
+  const folder: FlavourFolder = {
+    dir,
+    masters,
+    box,
+    references: new Map(),
+    async cleanup() {
+      await folder.server?.close();
+      await cleanup();
+    },
+  };
+  return folder;
 }

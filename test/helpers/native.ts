@@ -6,12 +6,16 @@ export const PROMISED: Record<keyof NativeFeatures, (keyof NativeBinding)[]> = {
   turbojpeg: ['cropJpeg'],
   jpeglib: ['decodeJpegTiles'],
   openjpeg: ['decodeJp2', 'openjpegVersion', 'Jp2Encoder', 'makeFifo'],
+  libtiff: ['decodeTiffRgba', 'libtiffVersion'],
+  lcms2: ['jp2ColourManagement'],
 };
 
 const PACKAGES: Record<keyof NativeFeatures, string> = {
   turbojpeg: 'libturbojpeg0-dev',
   jpeglib: 'libjpeg62-turbo-dev',
   openjpeg: 'libopenjp2-7-dev',
+  libtiff: 'libtiff-dev',
+  lcms2: 'liblcms2-dev',
 };
 
 /**

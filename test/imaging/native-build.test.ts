@@ -36,4 +36,9 @@ describe('the native addon and its build record', () => {
     assert.equal(chooseJp2Decoder(nativeAddon().binding).kind, 'native');
     assert.deepEqual(jp2EncoderStatus(), { available: true });
   });
+
+  it('with OpenJPEG and Little CMS, applies JPEG 2000 colour (ICC profiles, CIELab)', () => {
+    if (!record?.features.openjpeg || !record.features.lcms2) return;
+    assert.equal(nativeAddon().binding?.jp2ColourManagement, true, 'built with lcms2.h, yet the addon does not manage JPEG 2000 colour');
+  });
 });

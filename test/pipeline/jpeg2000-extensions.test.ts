@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { ignoreReason } from '../../src/pipeline/scan.js';
-import { assertConvertedLike, assertServesLike, convertFolder } from '../helpers/flavour.js';
+import { assertConvertedLike, assertServesLike, convertFolder, flavourFolder, type FlavourFolder } from '../helpers/flavour.js';
 import { ojphCompress, opjCompress, type RawImage } from '../helpers/jp2.js';
 import { opjDecode } from '../helpers/opj.js';
-import { decode, type Pixels } from '../helpers/pixels.js';
-import { REFERENCE_PNG, startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { decode } from '../helpers/pixels.js';
+import { REFERENCE_PNG, startServer } from '../helpers/server.js';
 
 // Every JPEG 2000 file extension in use is a master, for convert as for serve; what a file is comes
 // from its content. OpenJPEG (opj_compress) and OpenJPH (ojph_compress) write the files, under the
@@ -19,16 +19,11 @@ const run = promisify(execFile);
 const EXTENSIONS = ['.jp2', '.jpx', '.jph', '.j2k', '.j2c', '.jpc', '.jhc'] as const;
 
 describe('JPEG 2000 masters under every extension', () => {
-  let dir: string;
-  let box: string;
-  let cleanup: () => Promise<void>;
-  let server: RunningServer;
-  const references = new Map<string, Pixels>();
+  let folder: FlavourFolder;
 
   before(async () => {
-    ({ dir, cleanup } = await tempDir());
-    box = path.join(dir, 'masters', 'box');
-    await mkdir(box, { recursive: true });
+    folder = await flavourFolder();
+    const { dir, box, references } = folder;
     const rgb = await decode(sharp(REFERENCE_PNG).removeAlpha().resize(600, 450), 3);
     const image: RawImage = { width: rgb.width, height: rgb.height, channels: 3, bits: 8, samples: rgb.data };
     await opjCompress(path.join(box, 'p-001.jp2'), image, ['-t', '256,256']);
@@ -50,12 +45,9 @@ describe('JPEG 2000 masters under every extension', () => {
     const pages = [0, 1].map((p) => path.join(dir, `page-${p}.tif`));
     for (const [p, file] of pages.entries()) await sharp(REFERENCE_PNG).removeAlpha().resize(300, 200).rotate(p * 180).tiff().toFile(file);
     await run('tiffcp', [...pages, path.join(box, 'p-008.jpc')]);
-    server = await startServer(box);
+    folder.server = await startServer(box);
   });
-  after(async () => {
-    await server?.close();
-    await cleanup();
-  });
+  after(async () => folder?.cleanup());
 
   it('none of the extensions is ignored', () => {
     for (const ext of EXTENSIONS) {
@@ -67,13 +59,13 @@ describe('JPEG 2000 masters under every extension', () => {
   for (const [i, ext] of EXTENSIONS.entries()) {
     it(`${ext} is served like opj_decompress decodes it (full, reduced, region)`, async () => {
       const name = `p-00${i + 1}${ext}`;
-      await assertServesLike(server.url, name, references.get(name)!, 1);
+      await assertServesLike(folder.server!.url, name, folder.references.get(name)!, 1);
     });
   }
 
   it('every one converts like opj_decompress decodes it, and a TIFF under a .jpc name as the TIFF it is', async () => {
-    const out = path.join(dir, 'out');
-    const report = await convertFolder(path.join(dir, 'masters'), out);
+    const out = path.join(folder.dir, 'out');
+    const report = await convertFolder(folder.masters, out);
     assert.deepEqual(report.ignored, [], 'nothing ignored');
     assert.deepEqual(report.failed, []);
     const converted = report.converted.map((c) => `${c.source}#${c.page}`).sort();
@@ -81,7 +73,7 @@ describe('JPEG 2000 masters under every extension', () => {
     for (const [i, ext] of EXTENSIONS.entries()) {
       const name = `p-00${i + 1}${ext}`;
       const entry = report.converted.find((c) => c.source === `box/${name}`)!;
-      await assertConvertedLike(path.join(out, 'images', `${entry.identifier}.tif`), references.get(name)!, 3);
+      await assertConvertedLike(path.join(out, 'images', `${entry.identifier}.tif`), folder.references.get(name)!, 3);
     }
   });
 });

@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { isSrgbProfile } from '../icc.js';
 
 /**
  * A minimal reader of TIFF/BigTIFF directory structure: the image file directories (IFDs), their
@@ -51,6 +52,8 @@ export interface Ifd {
   readonly jpegTables?: Buffer | undefined;
   /** The directory embeds an ICC profile (libvips then converts its pixels to sRGB on load). */
   readonly iccProfile: boolean;
+  /** That profile is sRGB's (see isSrgbProfile): the pixels need no conversion. */
+  readonly iccSrgb: boolean;
   readonly subIfds: readonly Ifd[];
 }
 
@@ -186,6 +189,7 @@ async function readIfd(reader: Reader, offset: number, depth: number): Promise<{
     for (const sub of list(Tag.SubIFDs) ?? []) subIfds.push((await readIfd(reader, sub, depth + 1)).ifd);
   }
   const tables = entries.get(Tag.JPEGTables);
+  const icc = entries.get(Tag.ICCProfile);
   const ifd: Ifd = {
     offset,
     width,
@@ -201,7 +205,8 @@ async function readIfd(reader: Reader, offset: number, depth: number): Promise<{
     tileOffsets: list(Tag.TileOffsets),
     tileByteCounts: list(Tag.TileByteCounts),
     jpegTables: tables ? Buffer.from(tables.bytes) : undefined,
-    iccProfile: entries.has(Tag.ICCProfile),
+    iccProfile: icc !== undefined,
+    iccSrgb: icc !== undefined && isSrgbProfile(icc.bytes),
     subIfds,
   };
   return { ifd, next };

@@ -1,6 +1,7 @@
 import type { Dimensions } from '../../image-api/request.js';
 import type { JpegTileGrid, Level, LevelAddress } from '../source.js';
 import { Compression, Photometric, type Ifd } from './ifd.js';
+import { needsLibtiff } from './libtiff.js';
 
 /**
  * Finds the resolution levels of a TIFF: IFD0 is full resolution; reduced levels are either further
@@ -40,6 +41,8 @@ function toLevel(ifd: Ifd, address: LevelAddress, base: Dimensions): Level {
     tile: tiled ? { width: ifd.tileWidth!, height: ifd.tileHeight! } : undefined,
     jpegTiles: tiled ? jpegTileGrid(ifd) : undefined,
     iccProfile: ifd.iccProfile,
+    iccProfileSrgb: ifd.iccSrgb,
+    libtiff: needsLibtiff(ifd) ? { ifdOffset: ifd.offset } : undefined,
   };
 }
 
