@@ -76,6 +76,10 @@ inline unsigned char Clamp8(double value, int max, int precision) {
   return To8(std::clamp(static_cast<int>(std::lround(value)), 0, max), precision);
 }
 
+bool ChromaSubsampled(const opj_image_comp_t* comps) {
+  return comps[1].dx == comps[2].dx && comps[1].dy == comps[2].dy && (comps[1].dx > comps[0].dx || comps[1].dy > comps[0].dy);
+}
+
 enum class Model { Grey, Rgb, Ycc, ExtendedYcc, Cmyk, Lab };
 
 #ifdef VITRINE_LCMS
@@ -90,18 +94,19 @@ struct Transform {
 // The transform from the embedded ICC profile to sRGB for `colours` colour channels, or none when the
 // profile cannot be read or describes another colour space: then, like OpenJPEG's own tools and
 // libvips, the profile is ignored and the enumerated colour space used.
-cmsHTRANSFORM IccToSrgb(const opj_image_t* image, int colours) {
+// `eight`: 8-bit samples in and out (what OpenJPEG's tools use for 8-bit images), else 16-bit.
+cmsHTRANSFORM IccToSrgb(const opj_image_t* image, int colours, bool eight) {
   cmsHPROFILE in = cmsOpenProfileFromMem(image->icc_profile_buf, image->icc_profile_len);
   if (in == nullptr) return nullptr;
   const cmsColorSpaceSignature space = cmsGetColorSpace(in);
   cmsUInt32Number inType = 0;
-  if (space == cmsSigRgbData && colours == 3) inType = TYPE_RGB_16;
-  else if (space == cmsSigGrayData && colours == 1) inType = TYPE_GRAY_16;
-  else if (space == cmsSigCmykData && colours == 4) inType = TYPE_CMYK_16;
+  if (space == cmsSigRgbData && colours == 3) inType = eight ? TYPE_RGB_8 : TYPE_RGB_16;
+  else if (space == cmsSigGrayData && colours == 1) inType = eight ? TYPE_GRAY_8 : TYPE_GRAY_16;
+  else if (space == cmsSigCmykData && colours == 4) inType = eight ? TYPE_CMYK_8 : TYPE_CMYK_16;
   cmsHTRANSFORM transform = nullptr;
   if (inType != 0) {
     cmsHPROFILE out = cmsCreate_sRGBProfile();
-    if (out != nullptr) transform = cmsCreateTransform(in, inType, out, TYPE_RGB_16, cmsGetHeaderRenderingIntent(in), 0);
+    if (out != nullptr) transform = cmsCreateTransform(in, inType, out, eight ? TYPE_RGB_8 : TYPE_RGB_16, cmsGetHeaderRenderingIntent(in), 0);
     if (out != nullptr) cmsCloseProfile(out);
   }
   cmsCloseProfile(in);
@@ -155,9 +160,10 @@ bool ToDisplayPixels(const opj_image_t* image, const LevelArea& area, Pixels& ou
   else if (image->color_space == OPJ_CLRSPC_CMYK && components >= 4) model = Model::Cmyk;
   else if (image->color_space == OPJ_CLRSPC_EYCC && components >= 3) model = Model::ExtendedYcc;
   else if (image->color_space == OPJ_CLRSPC_SYCC && components >= 3) model = Model::Ycc;
-  // A raw codestream says nothing of its colours: three components with subsampled chroma are YCbCr
-  // (what OpenJPEG's opj_decompress assumes too); otherwise one or two are grey, three or more RGB.
-  else if (unspecified && components == 3 && image->comps[0].dx == image->comps[0].dy && image->comps[1].dx != 1) model = Model::Ycc;
+  // A raw codestream says nothing of its colours: three components whose second and third are
+  // subsampled more than the first are YCbCr (as opj_decompress assumes, which also requires the
+  // first to be subsampled alike both ways); otherwise one or two are grey, three or more RGB.
+  else if (unspecified && components == 3 && ChromaSubsampled(image->comps)) model = Model::Ycc;
   else if (components < 3 || image->color_space == OPJ_CLRSPC_GRAY) model = Model::Grey;
   const int colourComponents = model == Model::Grey ? 1 : model == Model::Cmyk ? 4 : 3;
   const int colours = model == Model::Grey ? 1 : 3;
@@ -177,7 +183,10 @@ bool ToDisplayPixels(const opj_image_t* image, const LevelArea& area, Pixels& ou
   const bool icc = image->icc_profile_buf != nullptr && image->icc_profile_len > 0;
 #ifdef VITRINE_LCMS
   Transform transform;
-  if (icc && (model == Model::Rgb || model == Model::Grey || model == Model::Cmyk)) transform.handle = IccToSrgb(image, colourComponents);
+  bool eight = true;
+  for (int c = 0; c < colourComponents; c++) eight = eight && channels[static_cast<size_t>(c)].precision <= 8;
+  if (icc && (model == Model::Rgb || model == Model::Grey || model == Model::Cmyk)) transform.handle = IccToSrgb(image, colourComponents, eight);
+  eight = eight && !lab;
   if (lab) {
     cmsHPROFILE in = cmsCreateLab4Profile(nullptr);
     cmsHPROFILE srgb = cmsCreate_sRGBProfile();
@@ -200,6 +209,7 @@ bool ToDisplayPixels(const opj_image_t* image, const LevelArea& area, Pixels& ou
   if (out.data == nullptr) return error = "out of memory", false;
 
   std::vector<uint16_t> in16, out16;
+  std::vector<unsigned char> in8, out8;
   std::vector<double> labRow;
   const LabRanges labRanges = lab ? LabEncoding(image) : LabRanges{};
   for (int y = 0; y < height; y++) {
@@ -207,7 +217,7 @@ bool ToDisplayPixels(const opj_image_t* image, const LevelArea& area, Pixels& ou
     const int step = out.channels;
 #ifdef VITRINE_LCMS
     if (transform.handle != nullptr) {
-      // Colour-managed: the row through Little CMS at 16 bits, then to 8.
+      // Colour-managed: the row through Little CMS, at 8 bits or 16 (then to 8).
       out16.resize(static_cast<size_t>(width) * 3);
       if (lab) {
         labRow.resize(static_cast<size_t>(width) * 3);
@@ -219,6 +229,16 @@ bool ToDisplayPixels(const opj_image_t* image, const LevelArea& area, Pixels& ou
           }
         }
         cmsDoTransform(transform.handle, labRow.data(), out16.data(), static_cast<cmsUInt32Number>(width));
+      } else if (eight) {
+        in8.resize(static_cast<size_t>(width) * colourComponents);
+        out8.resize(static_cast<size_t>(width) * 3);
+        for (int x = 0; x < width; x++) {
+          for (int c = 0; c < colourComponents; c++) {
+            const Channel& ch = channels[static_cast<size_t>(c)];
+            in8[static_cast<size_t>(x) * colourComponents + c] = To8(ch.At(x, y), ch.precision);
+          }
+        }
+        cmsDoTransform(transform.handle, in8.data(), out8.data(), static_cast<cmsUInt32Number>(width));
       } else {
         in16.resize(static_cast<size_t>(width) * colourComponents);
         for (int x = 0; x < width; x++) {
@@ -230,10 +250,12 @@ bool ToDisplayPixels(const opj_image_t* image, const LevelArea& area, Pixels& ou
         cmsDoTransform(transform.handle, in16.data(), out16.data(), static_cast<cmsUInt32Number>(width));
       }
       for (int x = 0; x < width; x++) {
-        const uint16_t* rgb = &out16[static_cast<size_t>(x) * 3];
         unsigned char* px = row + static_cast<size_t>(x) * step;
-        if (colours == 1) px[0] = static_cast<unsigned char>(rgb[1] >> 8);  // a grey profile gives R = G = B
-        else for (int c = 0; c < 3; c++) px[c] = static_cast<unsigned char>(rgb[c] >> 8);
+        for (int c = 0; c < colours; c++) {
+          // A grey profile gives R = G = B: its grey is G.
+          const size_t i = static_cast<size_t>(x) * 3 + (colours == 1 ? 1 : c);
+          px[c] = eight ? out8[i] : static_cast<unsigned char>(out16[i] >> 8);
+        }
       }
     } else
 #endif

@@ -75,6 +75,22 @@ struct Job {
 
 using vitrine_jp2::Pixels;
 
+// Sets the decode area: the job's, widened up and left when components are subsampled, so that the
+// sample at or before the area's first pixel is decoded too (OpenJPEG starts at the first sample
+// inside the area; the pixels before it show the one before).
+bool SetArea(opj_codec_t* codec, opj_image_t* image, const Job& job, int reduce) {
+  uint32_t dx = 1, dy = 1;
+  for (uint32_t c = 0; c < image->numcomps; c++) {
+    dx = std::max(dx, image->comps[c].dx);
+    dy = std::max(dy, image->comps[c].dy);
+  }
+  const int64_t marginX = dx > 1 ? static_cast<int64_t>(dx) << reduce : 0;
+  const int64_t marginY = dy > 1 ? static_cast<int64_t>(dy) << reduce : 0;
+  const int x0 = static_cast<int>(std::max<int64_t>(image->x0, job.x0 - marginX));
+  const int y0 = static_cast<int>(std::max<int64_t>(image->y0, job.y0 - marginY));
+  return opj_set_decode_area(codec, image, x0, y0, job.x1, job.y1);
+}
+
 // One decode of the area at `reduce` into display pixels; false with OpenJPEG's reason otherwise.
 bool DecodeAt(const Job& job, int reduce, Pixels& result, std::string& error) {
   FdReader reader{job.fd, job.size, 0};
@@ -98,8 +114,7 @@ bool DecodeAt(const Job& job, int reduce, Pixels& result, std::string& error) {
     parameters.cp_reduce = static_cast<OPJ_UINT32>(reduce);
     ok = opj_setup_decoder(codec, &parameters) &&
          (job.threads <= 1 || !opj_has_thread_support() || opj_codec_set_threads(codec, job.threads)) &&
-         opj_read_header(stream, codec, &image) &&
-         opj_set_decode_area(codec, image, job.x0, job.y0, job.x1, job.y1) &&
+         opj_read_header(stream, codec, &image) && SetArea(codec, image, job, reduce) &&
          opj_decode(codec, stream, image) && opj_end_decompress(codec, stream);
     if (ok) ok = vitrine_jp2::ToDisplayPixels(image, vitrine_jp2::AreaAtLevel(job.x0, job.y0, job.x1, job.y1, reduce), result, error);
     if (!ok && error.empty()) error = "OpenJPEG could not decode the file";

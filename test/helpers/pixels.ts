@@ -45,3 +45,13 @@ export function assertSimilar(got: Pixels, want: Pixels, tolerance: number, what
   const diff = meanAbsDiff(got, want);
   assert.ok(diff <= tolerance, `${what}: mean absolute difference ${diff.toFixed(2)} exceeds ${tolerance}`);
 }
+
+/** The rectangle at (x, y) of size width × height out of `image`. */
+export function crop(image: Pixels, x: number, y: number, width: number, height: number): Pixels {
+  const { channels } = image;
+  const data = Buffer.alloc(width * height * channels);
+  for (let row = 0; row < height; row++) {
+    image.data.copy(data, row * width * channels, ((y + row) * image.width + x) * channels, ((y + row) * image.width + x + width) * channels);
+  }
+  return { width, height, channels, data };
+}

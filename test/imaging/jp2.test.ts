@@ -10,7 +10,7 @@ import { nativeAddon } from '../../src/imaging/native.js';
 import { expectError, get, getImage } from '../helpers/iiif.js';
 import { ojphCompress, opjCompress, type RawImage } from '../helpers/jp2.js';
 import { requireNative } from '../helpers/native.js';
-import { assertSimilar, decode, meanAbsDiff, type Pixels } from '../helpers/pixels.js';
+import { assertSimilar, crop, decode, meanAbsDiff, type Pixels } from '../helpers/pixels.js';
 import { FIXTURES, REFERENCE_ID, REFERENCE_PNG, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 
 /**
@@ -54,15 +54,6 @@ function grey16As8(): Pixels {
   const data = Buffer.alloc(grey16.samples.length);
   grey16.samples.forEach((v, i) => (data[i] = v >> 8));
   return { width: grey16.width, height: grey16.height, channels: 1, data };
-}
-
-function crop(image: Pixels, x: number, y: number, width: number, height: number): Pixels {
-  const { channels } = image;
-  const data = Buffer.alloc(width * height * channels);
-  for (let row = 0; row < height; row++) {
-    image.data.copy(data, row * width * channels, ((y + row) * image.width + x) * channels, ((y + row) * image.width + x + width) * channels);
-  }
-  return { width, height, channels, data };
 }
 
 describe('JPEG 2000 header', () => {
