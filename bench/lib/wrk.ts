@@ -29,6 +29,8 @@ export interface WrkResult {
   readonly requests: number;
   readonly errors: number;
   readonly latencyAvgMs: number;
+  readonly latencyMedianMs: number;
+  readonly latencyP99Ms: number;
 }
 
 function toMs(value: string, unit: string): number {
@@ -49,12 +51,16 @@ export async function wrk(
   script: string,
   options: { connections: number; threads: number; seconds: number },
 ): Promise<WrkResult> {
-  const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script, origin, '--', pathsFile];
+  const args = ['--latency', '-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script, origin, '--', pathsFile];
   const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 });
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
   const total = /(\d+) requests in/.exec(stdout);
   const latency = /Latency\s+([\d.]+)(us|ms|s|m)/.exec(stdout);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
+  const distribution = (percent: number): number => {
+    const match = new RegExp(`^\\s+${percent}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(stdout);
+    return match ? toMs(match[1]!, match[2]!) : Number.NaN;
+  };
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   if (!rate || !total) throw new Error(`cannot read wrk output:\n${stdout}`);
   const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
@@ -63,5 +69,7 @@ export async function wrk(
     requests: Number(total[1]),
     errors: (non2xx ? Number(non2xx[1]) : 0) + socketErrors,
     latencyAvgMs: latency ? toMs(latency[1]!, latency[2]!) : Number.NaN,
+    latencyMedianMs: distribution(50),
+    latencyP99Ms: distribution(99),
   };
 }
