@@ -1,21 +1,32 @@
 /**
- * Conversion throughput and memory: `vitrine convert` against `vips tiffsave --tile --pyramid
- * --compression jpeg` (Debian libvips-tools) on the same masters, in the same run.
+ * Conversion throughput and memory: `vitrine convert` against `vips copy … [tile,pyramid,
+ * compression=jpeg]` (libvips' tiffsave, Debian libvips-tools) on the same masters, in the same run.
  *
  *   npm run bench:convert                      # 24 pages of 4000×3000 + one 108 MP master
- *   npm run bench:convert -- --pages 48 --workers 2
+ *   npm run bench:convert -- --pages 48 --workers 2 --rounds 3
  *
- * Both sides convert the same pages with the same parallelism (vips: one process per page, N at a
- * time). Peak RSS comes from GNU time: the whole Vitrine process; the largest vips process.
+ * Like for like:
+ * - whole processes on both sides, timed from start to exit: one `vitrine convert --workers N` (Node's
+ *   start-up, checksums and catalog included) against one vips process per page, N at a time;
+ * - the same threads: Vitrine gives each page's libvips floor(cores / N) threads (shareCores in
+ *   src/pipeline/run.ts), vips runs with VIPS_CONCURRENCY set to the same;
+ * - the same JPEG quality and 256×256 tiles;
+ * - every run is checked before its time counts: exit code 0 (Vitrine's 3, "finished with failed
+ *   pages", fails the benchmark), one derivative per page, each opens with the master's dimensions,
+ *   a pyramid of levels, its smallest level decodes, and both sides' files are of similar size.
+ * Each side runs `rounds` times, alternating; every run is printed, the table keeps each side's
+ * best (the machine may be shared). Peak RSS comes from GNU time: the whole Vitrine process; the
+ * largest vips process (N of them run at once).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
 import { BENCH_DIR } from './lib/fixture.js';
+import { CLI, ROOT, prepareBench } from './lib/setup.js';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -23,21 +34,22 @@ const { values: args } = parseArgs({
     pages: { type: 'string', default: '24' },
     workers: { type: 'string', default: String(cpus().length) },
     quality: { type: 'string', default: '85' },
+    rounds: { type: 'string', default: '2' },
   },
 });
 const pages = Number(args.pages);
 const workers = Number(args.workers);
 const quality = Number(args.quality);
-const root = path.resolve(import.meta.dirname, '..');
-execFileSync('bash', [path.join(root, 'scripts/install-bench-deps.sh')], { stdio: 'inherit' });
-if (!existsSync(path.join(root, 'dist/cli/index.js'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-const cli = path.join(root, 'dist/cli/index.js');
+const rounds = Number(args.rounds);
+/** What Vitrine gives each page's libvips (src/pipeline/run.ts, shareCores), and vips gets too. */
+const threadsPerPage = Math.max(1, Math.floor(cpus().length / workers));
+prepareBench({ peers: true });
 
 /** A scan-like master: the reference image scaled up, with noise so it compresses like paper. */
 async function master(file: string, width: number, height: number): Promise<void> {
   if (existsSync(file)) return;
   await mkdir(path.dirname(file), { recursive: true });
-  const reference = path.resolve(root, 'test/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png');
+  const reference = path.resolve(ROOT, 'test/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png');
   const noise = sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 0, sigma: 12 } } });
   await sharp(reference)
     .removeAlpha()
@@ -45,23 +57,32 @@ async function master(file: string, width: number, height: number): Promise<void
     .composite([{ input: await noise.png().toBuffer(), blend: 'overlay' }])
     .tiff({ compression: 'lzw' })
     .toFile(`${file}.tmp`);
-  await (await import('node:fs/promises')).rename(`${file}.tmp`, file);
+  await rename(`${file}.tmp`, file);
 }
 
-/** Runs a command under GNU time; returns wall seconds and peak RSS in MB. */
-async function timed(command: string, commandArgs: string[]): Promise<{ seconds: number; rssMb: number }> {
+interface Timed {
+  seconds: number;
+  rssMb: number;
+  /** What the command printed (both streams), for its summary line. */
+  output: string;
+}
+
+/** Runs a command under GNU time; any non-zero exit fails the benchmark, with the command's last words. */
+async function timed(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
   const started = performance.now();
-  const { stderr } = await run('/usr/bin/time', ['-f', 'RSS=%M', command, ...commandArgs], { maxBuffer: 64 << 20 }).catch((e: { stderr: string; code: number }) => {
-    if (e.code !== 3) throw e;
-    return e;
-  });
+  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'RSS=%M', command, ...commandArgs], { maxBuffer: 64 << 20, env }).catch(
+    (e: { code: number; stdout: string; stderr: string }) => {
+      throw new Error(`${command} ${commandArgs.join(' ')} exited with code ${e.code}:\n${e.stdout.slice(-1000)}${e.stderr.slice(-2000)}`);
+    },
+  );
   const rss = Number(/RSS=(\d+)/.exec(stderr)?.[1] ?? Number.NaN) / 1024;
-  return { seconds: (performance.now() - started) / 1000, rssMb: rss };
+  return { seconds: (performance.now() - started) / 1000, rssMb: rss, output: stdout + stderr };
 }
 
-async function vipsBatch(files: string[], outDir: string): Promise<{ seconds: number; rssMb: number }> {
+async function vipsBatch(files: string[], outDir: string): Promise<Timed> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
+  const env = { ...process.env, VIPS_CONCURRENCY: String(threadsPerPage) };
   const started = performance.now();
   let next = 0;
   let peak = 0;
@@ -71,17 +92,47 @@ async function vipsBatch(files: string[], outDir: string): Promise<{ seconds: nu
         const file = files[next++]!;
         const target = path.join(outDir, `${path.basename(file, '.tif')}.tif`);
         const spec = `${target}[tile,pyramid,compression=jpeg,Q=${quality},tile-width=256,tile-height=256]`;
-        const { rssMb } = await timed('vips', ['copy', file, spec]);
+        const { rssMb } = await timed('vips', ['copy', file, spec], env);
         peak = Math.max(peak, rssMb);
       }
     }),
   );
-  return { seconds: (performance.now() - started) / 1000, rssMb: peak };
+  return { seconds: (performance.now() - started) / 1000, rssMb: peak, output: '' };
 }
 
-async function vitrineBatch(mastersDir: string, outDir: string): Promise<{ seconds: number; rssMb: number }> {
+async function vitrineBatch(mastersDir: string, outDir: string, expected: number): Promise<Timed> {
   await rm(outDir, { recursive: true, force: true });
-  return timed(process.execPath, [cli, 'convert', mastersDir, '--out', outDir, '--workers', String(workers), '--quality', String(quality)]);
+  const result = await timed(process.execPath, [CLI, 'convert', mastersDir, '--out', outDir, '--workers', String(workers), '--quality', String(quality)]);
+  const counts = /converted (\d+), skipped (\d+) \(unchanged\), failed (\d+)/.exec(result.output);
+  if (!counts) throw new Error(`cannot read vitrine convert's summary:\n${result.output.slice(-1000)}`);
+  if (Number(counts[1]) !== expected || Number(counts[3]) !== 0) throw new Error(`vitrine convert: ${counts[0]}; expected ${expected} converted, none failed`);
+  return result;
+}
+
+/** Every .tif under `dir`, sorted. */
+async function tiffsUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.tif'))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+/** The derivatives of a run: as many as pages, each a pyramid of the master's size whose smallest level decodes. Returns their bytes. */
+async function checkDerivatives(side: string, dir: string, count: number, width: number, height: number): Promise<number> {
+  const files = await tiffsUnder(dir);
+  if (files.length !== count) throw new Error(`${side}: ${files.length} derivatives in ${dir}, expected ${count}`);
+  let bytes = 0;
+  for (const file of files) {
+    const meta = await sharp(file).metadata();
+    if (meta.width !== width || meta.height !== height) throw new Error(`${side}: ${file} is ${meta.width}×${meta.height}, expected ${width}×${height}`);
+    const levels = meta.pages ?? 1;
+    if (levels < 2) throw new Error(`${side}: ${file} has no pyramid (one level)`);
+    const smallest = await sharp(file, { page: levels - 1 }).raw().toBuffer({ resolveWithObject: true });
+    if (smallest.info.width > 512) throw new Error(`${side}: ${file}: smallest level is ${smallest.info.width} px wide`);
+    bytes += (await stat(file)).size;
+  }
+  return bytes;
 }
 
 const work = path.join(BENCH_DIR, 'convert');
@@ -89,34 +140,67 @@ const batchDir = path.join(work, 'masters-batch');
 for (let i = 1; i <= pages; i++) await master(path.join(batchDir, 'book', `page-${String(i).padStart(3, '0')}.tif`), 4000, 3000);
 const bigDir = path.join(work, 'masters-108mp');
 await master(path.join(bigDir, 'map', 'sheet.tif'), 12000, 9000);
-const batchFiles = (await readdir(path.join(batchDir, 'book'))).filter((f) => f.endsWith('.tif')).sort().map((f) => path.join(batchDir, 'book', f));
-
-console.log(`\n${pages} masters of 4000×3000 (12 MP, LZW TIFF), ${workers} at a time; then one 12000×9000 (108 MP) master\n`);
-const rows: { what: string; vitrine: { seconds: number; rssMb: number }; vips: { seconds: number; rssMb: number } }[] = [];
-for (const [what, dir, files] of [
-  ['batch', batchDir, batchFiles],
-  ['108 MP', bigDir, [path.join(bigDir, 'map', 'sheet.tif')]],
-] as const) {
-  // Alternate, twice, and keep each side's best: the page cache is warm for both after the first pass.
-  const results = { vitrine: [] as { seconds: number; rssMb: number }[], vips: [] as { seconds: number; rssMb: number }[] };
-  for (let round = 0; round < 2; round++) {
-    results.vips.push(await vipsBatch([...files], path.join(work, 'out-vips')));
-    results.vitrine.push(await vitrineBatch(dir, path.join(work, 'out-vitrine')));
-  }
-  const best = (xs: { seconds: number; rssMb: number }[]) => xs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  rows.push({ what, vitrine: best(results.vitrine), vips: best(results.vips) });
+const batchFiles = (await readdir(path.join(batchDir, 'book')))
+  .filter((f) => /^page-\d+\.tif$/.test(f) && Number(f.slice(5, 8)) <= pages)
+  .sort()
+  .map((f) => path.join(batchDir, 'book', f));
+// Vitrine converts the whole folder: only the pages asked for may be in it.
+for (const extra of (await readdir(path.join(batchDir, 'book'))).filter((f) => !batchFiles.includes(path.join(batchDir, 'book', f)))) {
+  await rm(path.join(batchDir, 'book', extra));
 }
 
-console.log('input      vitrine s  pages/min  peak RSS MB   vips s  pages/min  peak RSS MB   time ratio');
+console.log(
+  `\n${pages} masters of 4000×3000 (12 MP, LZW TIFF), then one 12000×9000 (108 MP) master; ${workers} page(s) at a time, ` +
+    `${threadsPerPage} libvips thread(s) per page on both sides, JPEG quality ${quality}, ${rounds} round(s)\n`,
+);
+interface Side {
+  runs: Timed[];
+  bytes: number;
+}
+const rows: { what: string; n: number; vitrine: Side; vips: Side }[] = [];
+for (const [what, dir, files, width, height] of [
+  ['batch', batchDir, batchFiles, 4000, 3000],
+  ['108 MP', bigDir, [path.join(bigDir, 'map', 'sheet.tif')], 12000, 9000],
+] as const) {
+  const row = { what, n: files.length, vitrine: { runs: [] as Timed[], bytes: 0 }, vips: { runs: [] as Timed[], bytes: 0 } };
+  for (let round = 1; round <= rounds; round++) {
+    const vipsOut = path.join(work, 'out-vips');
+    const vitrineOut = path.join(work, 'out-vitrine');
+    const sides = [
+      ['vips', async () => vipsBatch([...files], vipsOut), vipsOut, row.vips],
+      ['vitrine', async () => vitrineBatch(dir, vitrineOut, files.length), path.join(vitrineOut, 'images'), row.vitrine],
+    ] as const;
+    for (const [side, convert, out, into] of round % 2 === 1 ? sides : [...sides].reverse()) {
+      const result = await convert();
+      into.bytes = await checkDerivatives(side, out, files.length, width, height);
+      into.runs.push(result);
+      console.log(`  ${what.padEnd(7)} round ${round} ${side.padEnd(8)} ${result.seconds.toFixed(2).padStart(7)} s  peak RSS ${result.rssMb.toFixed(0).padStart(5)} MB  (${files.length} derivatives checked, ${(into.bytes / 2 ** 20).toFixed(1)} MB)`);
+    }
+  }
+  const sizeRatio = row.vitrine.bytes / row.vips.bytes;
+  if (sizeRatio < 0.5 || sizeRatio > 2) throw new Error(`${what}: Vitrine's derivatives are ${sizeRatio.toFixed(2)}× the size of vips's: not the same settings`);
+  rows.push(row);
+}
+
+const best = (side: Side): Timed => side.runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+console.log('\nbest of rounds');
+console.log('input      vitrine s  pages/min  peak RSS MB   vips s  pages/min  peak RSS MB   time ratio   bytes ratio');
 for (const r of rows) {
-  const n = r.what === 'batch' ? pages : 1;
+  const [v, p] = [best(r.vitrine), best(r.vips)];
   console.log(
-    `${r.what.padEnd(9)} ${r.vitrine.seconds.toFixed(2).padStart(9)} ${((n / r.vitrine.seconds) * 60).toFixed(1).padStart(10)} ${r.vitrine.rssMb.toFixed(0).padStart(12)} ${r.vips.seconds.toFixed(2).padStart(8)} ${((n / r.vips.seconds) * 60).toFixed(1).padStart(10)} ${r.vips.rssMb.toFixed(0).padStart(12)} ${(r.vitrine.seconds / r.vips.seconds).toFixed(2).padStart(11)}×`,
+    `${r.what.padEnd(9)} ${v.seconds.toFixed(2).padStart(9)} ${((r.n / v.seconds) * 60).toFixed(1).padStart(10)} ${v.rssMb.toFixed(0).padStart(12)} ` +
+      `${p.seconds.toFixed(2).padStart(8)} ${((r.n / p.seconds) * 60).toFixed(1).padStart(10)} ${p.rssMb.toFixed(0).padStart(12)} ` +
+      `${(v.seconds / p.seconds).toFixed(2).padStart(11)}× ${(r.vitrine.bytes / r.vips.bytes).toFixed(2).padStart(12)}×`,
   );
 }
 const big = rows.find((r) => r.what === '108 MP')!;
 const batch = rows.find((r) => r.what === 'batch')!;
-console.log(`\ntargets: time ≤ 1.1× vips tiffsave: ${batch.vitrine.seconds / batch.vips.seconds <= 1.1 ? 'met' : 'NOT met'}; peak RSS < 500 MB on 108 MP: ${big.vitrine.rssMb < 500 ? 'met' : 'NOT met'}`);
+const batchRatio = best(batch.vitrine).seconds / best(batch.vips).seconds;
+console.log(`\ntargets: time ≤ 1.1× vips: ${batchRatio <= 1.1 ? 'met' : 'NOT met'}; peak RSS < 500 MB on 108 MP: ${best(big.vitrine).rssMb < 500 ? 'met' : 'NOT met'}`);
+const summary = (side: Side) => ({ bytes: side.bytes, runs: side.runs.map(({ seconds, rssMb }) => ({ seconds, rssMb })) });
 const out = path.join(BENCH_DIR, 'results-convert.json');
-await writeFile(out, JSON.stringify({ date: new Date().toISOString(), pages, workers, quality, rows }, null, 2));
+await writeFile(
+  out,
+  JSON.stringify({ date: new Date().toISOString(), pages, workers, threadsPerPage, quality, rows: rows.map(({ what, n, vitrine, vips }) => ({ what, n, vitrine: summary(vitrine), vips: summary(vips) })) }, null, 2),
+);
 console.log(`results: ${out}`);

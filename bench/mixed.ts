@@ -75,7 +75,7 @@ function rssMb(pid: number): number {
   }
 }
 
-const server = await startVitrine(path.dirname(image), 18184, serveArgs);
+const server = await startVitrine(path.dirname(image), 18184, { caches: true, args: serveArgs });
 process.on('SIGINT', () => void server.stop().then(() => process.exit(130)));
 const pid = server.pid!;
 try {

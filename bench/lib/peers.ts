@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI } from './setup.js';
 
 export interface Peer {
   readonly name: string;
@@ -38,10 +39,13 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-/** Vitrine from the built CLI, exactly as a user runs it. */
-export async function startVitrine(images: string, port: number, extraArgs: readonly string[] = []): Promise<Peer> {
-  const cli = path.resolve(import.meta.dirname, '../../dist/cli/index.js');
-  const child = spawn(process.execPath, [cli, 'serve', '--images', images, '--port', String(port), '--log-level', 'warn', ...extraArgs], {
+/**
+ * Vitrine from the built CLI, exactly as a user runs it; `caches: false` switches libvips' operation
+ * cache off; `args` are further `serve` flags.
+ */
+export async function startVitrine(images: string, port: number, options: { caches: boolean; args?: readonly string[] }): Promise<Peer> {
+  const preload = options.caches ? [] : ['--import', path.join(import.meta.dirname, 'no-vips-cache.mjs')];
+  const child = spawn(process.execPath, [...preload, CLI, 'serve', '--images', images, '--port', String(port), '--log-level', 'warn', ...(options.args ?? [])], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const origin = `http://127.0.0.1:${port}`;
@@ -56,10 +60,11 @@ export async function startVitrine(images: string, port: number, extraArgs: read
 }
 
 /**
- * iipsrv (Debian iipimage-server) under lighttpd FastCGI, one iipsrv process per core, its tile
- * cache off (MAX_IMAGE_CACHE_SIZE=0) and JPEG quality 80 like Vitrine's default. It speaks IIIF 2.
+ * iipsrv (Debian iipimage-server) under lighttpd FastCGI, one iipsrv process per core (each with
+ * OpenMP's default threads), JPEG quality 80 like Vitrine's default. It speaks IIIF 2. `caches:
+ * false` sets its tile cache off (MAX_IMAGE_CACHE_SIZE=0); otherwise its default (10 MB per process).
  */
-export async function startIipsrv(images: string, port: number, workDir: string): Promise<Peer> {
+export async function startIipsrv(images: string, port: number, workDir: string, options: { caches: boolean }): Promise<Peer> {
   await mkdir(workDir, { recursive: true });
   const conf = path.join(workDir, 'lighttpd.conf');
   await writeFile(
@@ -78,7 +83,7 @@ export async function startIipsrv(images: string, port: number, workDir: string)
       `  "check-local" => "disable",`,
       `  "bin-environment" => (`,
       `    "FILESYSTEM_PREFIX" => "${images}/",`,
-      `    "MAX_IMAGE_CACHE_SIZE" => "0",`,
+      ...(options.caches ? [] : [`    "MAX_IMAGE_CACHE_SIZE" => "0",`]),
       `    "JPEG_QUALITY" => "80",`,
       `    "MAX_CVT" => "5000",`,
       `    "VERBOSITY" => "0"`,

@@ -29,7 +29,9 @@ export interface WrkResult {
   readonly requests: number;
   readonly errors: number;
   readonly latencyAvgMs: number;
-  /** With `latency: true`: wrk's latency distribution (percent → ms). */
+  readonly latencyMedianMs: number;
+  readonly latencyP99Ms: number;
+  /** wrk's latency distribution (percent → ms). */
   readonly percentiles: Readonly<Record<number, number>>;
   /** Requests that took longer than wrk's --timeout (also counted in errors). */
   readonly timeouts: number;
@@ -85,8 +87,8 @@ export async function wrk(
   script: string,
   options: { connections: number; threads: number; seconds: number; latency?: boolean; timeoutSeconds?: number },
 ): Promise<WrkResult> {
-  const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script];
-  if (options.latency) args.push('--latency');
+  // --latency always: the median and p99 are part of every result.
+  const args = ['--latency', '-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script];
   if (options.timeoutSeconds !== undefined) args.push('--timeout', `${options.timeoutSeconds}s`);
   args.push(origin, '--', pathsFile);
   const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 });
@@ -94,6 +96,10 @@ export async function wrk(
   const total = /(\d+) requests in/.exec(stdout);
   const latency = /Latency\s+([\d.]+)(us|ms|s|m)/.exec(stdout);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
+  const distribution = (percent: number): number => {
+    const match = new RegExp(`^\\s+${percent}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(stdout);
+    return match ? toMs(match[1]!, match[2]!) : Number.NaN;
+  };
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   if (!rate || !total) throw new Error(`cannot read wrk output:\n${stdout}`);
   const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
@@ -109,5 +115,7 @@ export async function wrk(
     percentiles,
     timeouts: socket ? Number(socket[4]) : 0,
     statuses,
+    latencyMedianMs: distribution(50),
+    latencyP99Ms: distribution(99),
   };
 }
