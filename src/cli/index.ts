@@ -31,9 +31,13 @@ for (const command of program.commands) {
   command.description(command.description().split(/\n{2,}/).map((p) => p.replace(/\s*\n\s*/g, ' ')).join('\n\n'));
 }
 
-program.exitOverride((error) => {
-  process.exit(error.exitCode === 0 ? 0 : 2);
-});
+// A usage error (unknown option, bad option value) exits 2, in a command as at the top: Commander
+// does not pass exitOverride on to commands added with addCommand.
+for (const command of [program, ...program.commands]) {
+  command.exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -1,13 +1,14 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadServeConfig } from '../config/load.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon } from '../imaging/native.js';
 import { createLogger } from '../log.js';
 
+// Commander names the option and exits as a usage error (2) for an InvalidArgumentError only.
 const int = (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`'${value}' is not a whole number`);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`'${value}' is not a whole number`);
   return n;
 };
 

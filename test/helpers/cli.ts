@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -15,4 +15,37 @@ export async function vitrine(...args: string[]): Promise<{ code: number; stdout
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+export interface CliServer {
+  /** The address it listens at, e.g. http://127.0.0.1:40123. */
+  readonly url: string;
+  /** Stops it (SIGTERM) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `vitrine serve …` as a process of its own (the built CLI, its own config loading), with
+ * `env` added to this process's environment minus any VITRINE_* setting; resolves once it logs its
+ * address, rejects with its output when it exits first.
+ */
+export function serveCli(args: string[], env: Record<string, string> = {}): Promise<CliServer> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITRINE_')));
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const address = /Vitrine serving .* at (\S+)\/iiif\/3\//.exec(output);
+      if (address) resolve({ url: address[1]!, stop });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`vitrine serve exited (${code}) before listening:\n${output}`)));
+  });
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
@@ -132,4 +133,18 @@ export async function selfSignedCertificate(dir: string): Promise<{ key: string;
     throw new Error(`openssl is needed to make a test certificate (Debian: apt-get install openssl; npm test installs it as root): ${(error as Error).message}`);
   }
   return { key, cert };
+}
+
+/** A GET over HTTPS trusting `ca` (fetch cannot be given a CA). */
+export function httpsGet(url: string, ca: Buffer): Promise<{ status: number; contentType: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { ca, method: 'GET' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

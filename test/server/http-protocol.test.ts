@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, utimes } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { get, getImage, reference, selfSignedCertificate } from '../helpers/iiif.js';
+import { get, getImage, httpsGet, reference, selfSignedCertificate } from '../helpers/iiif.js';
 import { assertSimilar, decode } from '../helpers/pixels.js';
 import { REFERENCE_PNG, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 
@@ -352,17 +351,4 @@ function mediaType(got: { headers: Headers }): { type: string; profile: string |
   const [type = '', ...params] = (got.headers.get('content-type') ?? '').split(';').map((p) => p.trim());
   const profile = params.find((p) => p.startsWith('profile='))?.slice('profile='.length).replace(/^"|"$/g, '');
   return { type, profile };
-}
-
-function httpsGet(url: string, ca: Buffer): Promise<{ status: number; contentType: string; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { ca, method: 'GET' }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
