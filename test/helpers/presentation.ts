@@ -176,7 +176,7 @@ export function problems2(document: Json): string[] {
 
 /**
  * Asserts a Presentation 2.1 manifest or collection is valid: its 2.1 rules (problems2), then
- * upgraded to 3.0 by an independent implementation (@iiif/parser, what Mirador and UV use) and
+ * upgraded to 3.0 by an independent implementation (@iiif/parser, IIIF Commons) and
  * checked against the official 3.0 JSON Schema, with nothing lost on the way (every canvas, every
  * member, every range).
  */
