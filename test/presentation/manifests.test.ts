@@ -7,7 +7,7 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { ConversionReport } from '../../src/pipeline/run.js';
 import { expectedPage, pagePicture } from '../helpers/corpus.js';
 import { assertSimilar, decode } from '../helpers/pixels.js';
-import { assertValid3, crawl, getJson, mediaType, type Json } from '../helpers/presentation.js';
+import { assertValid2, assertValid3, crawl, getJson, mediaType, problems2, type Json } from '../helpers/presentation.js';
 import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { BATCH_CSV, BOX_2_SIDECAR, OBJECTS, writeMasters } from './corpus.js';
 import { vitrine } from '../helpers/cli.js';
@@ -344,6 +344,58 @@ describe('manifests and collections from a converted archive (Presentation 3.0 a
     // Content negotiation on the 3.0 collection path too.
     const { body } = await getJson(`${base}/iiif/collection/top`, { Accept: ACCEPT_2 });
     assert.equal(body['@context'], P2);
+  });
+
+  it('every 2.1 collection and manifest keeps the 2.1 rules and, upgraded by @iiif/parser, passes the 3.0 schema', async () => {
+    const { collections, manifests } = await crawl(`${base}/iiif/presentation/2/collection/top`, 2);
+    assert.equal(collections.size, 3, 'top, Fonds A, Box 1');
+    assert.equal(manifests.length, OBJECTS.length, 'every object');
+    for (const [url, collection] of collections) assertValid2(collection, url);
+    for (const url of manifests) assertValid2((await getJson(url)).body, url);
+  });
+
+  it('the 2.1 check refuses what breaks 2.1, by its own rules or through the upgrade and the 3.0 schema', async () => {
+    const { body: good } = await getJson(`${base}/iiif/presentation/2/manifest/Fonds-A/Box-1/Folder-2`);
+    assertValid2(good, 'as served');
+    const canvas0 = (m: Json): Json => m.sequences[0].canvases[0] as Json;
+    const broken: Array<[string, (m: Json) => void]> = [
+      ['a 3.0 context', (m) => (m['@context'] = P3)],
+      ['a 3.0 type', (m) => (m['@type'] = 'Manifest')],
+      ['a 3.0 language map as label', (m) => (m.label = { en: ['Letters'] })],
+      ['no sequences', (m) => delete m.sequences],
+      ['a canvas without height', (m) => delete canvas0(m).height],
+      ['a canvas without label', (m) => delete canvas0(m).label],
+      ['a 3.0 motivation', (m) => (canvas0(m).images[0].motivation = 'painting')],
+      ['an image on another canvas', (m) => (canvas0(m).images[0].on = `${base}/elsewhere`)],
+      ['an Image API 3 service', (m) => (canvas0(m).images[0].resource.service['@context'] = 'http://iiif.io/api/image/3/context.json')],
+      ['a range naming a missing canvas', (m) => (m.structures[0].canvases = [`${base}/no-such-canvas`])],
+      ['a viewingHint 2.1 does not have', (m) => (m.viewingHint = 'book')],
+      ['a navDate that is no date', (m) => (m.navDate = 'March 1852')],
+      ['a service without @id', (m) => delete canvas0(m).images[0].resource.service['@id']],
+    ];
+    for (const [what, breakIt] of broken) {
+      const document = structuredClone(good);
+      breakIt(document);
+      assert.ok(problems2(document).length > 0, `${what}: found by the 2.1 rules`);
+      assert.throws(() => assertValid2(document, what), assert.AssertionError, what);
+    }
+    // Faults the 2.1 rules do not look for, found once @iiif/parser has upgraded the document.
+    const seenByTheUpgrade: Array<[string, (m: Json) => void]> = [
+      ['an annotation list whose @id is no URI', (m) => (canvas0(m).otherContent = [{ '@id': 'not a uri', '@type': 'sc:AnnotationList' }])],
+      ['an image whose width is text', (m) => (canvas0(m).images[0].resource.width = 'wide')],
+      ['an image of negative height', (m) => (canvas0(m).images[0].resource.height = -1)],
+      ['a canvas viewingHint that is no behavior', (m) => (canvas0(m).viewingHint = 'sideways')],
+    ];
+    for (const [what, breakIt] of seenByTheUpgrade) {
+      const document = structuredClone(good);
+      breakIt(document);
+      assert.deepEqual(problems2(document), [], `${what}: not one of the 2.1 rules`);
+      assert.throws(() => assertValid2(document, what), /upgraded to 3\.0 is not valid Presentation 3\.0/, what);
+    }
+    const { body: top } = await getJson(`${base}/iiif/presentation/2/collection/top`);
+    const badMember = structuredClone(top);
+    (badMember.manifests as Json[])[0]!['@type'] = 'sc:Collection';
+    assert.throws(() => assertValid2(badMember, 'a manifest typed as a collection'), assert.AssertionError);
   });
 
   it('answers with JSON-LD media types, CORS, ETag and 304, compressed when asked', async () => {

@@ -91,7 +91,7 @@ describe('error responses are not cacheable', () => {
     const got = await get(`${server.url}/iiif/3/ref/full/64,/0/default.jpg`);
     assert.equal(got.status, 200);
     assert.equal(got.headers.get('cache-control'), 'public, max-age=86400');
-    assert.ok(got.headers.get('etag'));
-    assert.ok(got.headers.get('last-modified'));
+    assert.ok(got.headers.get('etag'), 'an ETag');
+    assert.ok(got.headers.get('last-modified'), 'a Last-Modified');
   });
 });
