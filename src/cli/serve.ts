@@ -4,6 +4,7 @@ import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon } from '../imaging/native.js';
 import { createLogger } from '../log.js';
+import { heavyLimits, threadPoolSize } from '../server/admission.js';
 
 const int = (value: string): number => {
   const n = Number(value);
@@ -51,7 +52,7 @@ export function serveCommand(): Command {
       ]),
     )
     .option('--jp2-cache-mb <MB>', 'memory for decoded JPEG 2000 blocks that neighbouring tiles reuse (default 128; 0: none)', int)
-    .option('--heavy-concurrency <n>', 'expensive renders (large sizes, free rotations, untiled images) run at once (default: cores - 1, at least 1)', int)
+    .option('--heavy-concurrency <n>', 'expensive renders (over 1 MP, free rotations) run at once (default: cores - 1, at most UV_THREADPOOL_SIZE - 2, at least 1)', int)
     .option('--heavy-queue <n>', 'expensive renders waiting at most; the next one gets 503 + Retry-After (default: max(8, 4 x heavy-concurrency))', int)
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
     .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
@@ -80,6 +81,10 @@ export function serveCommand(): Command {
       const jp2 = withBlockCache(chooseJp2Decoder(native.binding, config.jp2Decoder), config.jp2CacheMb * 2 ** 20);
       // The fallback works but is slow on large images: a warning, once, so it is not missed.
       logger[jp2.kind === 'native' ? 'info' : 'warn'](`JPEG 2000 decoder: ${jp2.description}`);
+      const heavy = heavyLimits(config);
+      logger.info(
+        `heavy renders: ${heavy.concurrency} at once, ${heavy.queue} waiting, then 503 (libuv thread pool: ${threadPoolSize()}; MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset'})`,
+      );
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
       const stop = (): void => {
         void app.close().then(() => process.exit(0));

@@ -1,10 +1,28 @@
 import { availableParallelism } from 'node:os';
+import type { ServeConfig } from '../config/schema.js';
 import { BusyError } from '../image-api/errors.js';
 
-/** Heavy renders at once by default: every core but one, which stays free for tiles and HTTP. */
-export const defaultHeavyConcurrency = (): number => Math.max(1, availableParallelism() - 1);
+/**
+ * Threads in libuv's pool, where sharp, OpenJPEG and libjpeg-turbo jobs run. Node reads
+ * UV_THREADPOOL_SIZE when the pool starts, before any of our code (the ES module loader already
+ * uses it), so it can only be set in the environment of the process.
+ */
+export const threadPoolSize = (): number => Number(process.env.UV_THREADPOOL_SIZE) || 4;
+
+/**
+ * Heavy renders at once by default: every core but one (which stays free for tiles and HTTP),
+ * and two threads of libuv's pool left to cheap renders (each render holds one pool thread at a
+ * time; libvips' own threads per render are sharp.concurrency()).
+ */
+export const defaultHeavyConcurrency = (): number => Math.max(1, Math.min(availableParallelism() - 1, threadPoolSize() - 2));
 /** Heavy renders waiting at most, by default: enough for a few clients' bursts, bounded in memory and wait. */
 export const defaultHeavyQueue = (concurrency: number): number => Math.max(8, 4 * concurrency);
+
+/** The heavy-render limits: configured, or derived from the cores and the thread pool. */
+export function heavyLimits(config: Pick<ServeConfig, 'heavyConcurrency' | 'heavyQueue'>): { concurrency: number; queue: number } {
+  const concurrency = config.heavyConcurrency ?? defaultHeavyConcurrency();
+  return { concurrency, queue: config.heavyQueue ?? defaultHeavyQueue(concurrency) };
+}
 
 /**
  * Admission control for expensive renders: at most `concurrency` run at once, at most `maxWaiting`

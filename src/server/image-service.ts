@@ -9,7 +9,7 @@ import { nativeAddon, type NativeBinding } from '../imaging/native.js';
 import { SourceCache } from '../imaging/source-cache.js';
 import type { ImageSource } from '../imaging/source.js';
 import { FileResolver } from '../storage/file-resolver.js';
-import { defaultHeavyConcurrency, defaultHeavyQueue, RenderQueue } from './admission.js';
+import { heavyLimits, RenderQueue } from './admission.js';
 
 /** Everything the Image API routes share: identifier resolution, open sources, limits, encoder settings. */
 export class ImageService {
@@ -76,10 +76,4 @@ export class ImageService {
       lease.release();
     }
   }
-}
-
-/** The heavy-render limits: configured, or derived from the number of cores. */
-export function heavyLimits(config: Pick<ServeConfig, 'heavyConcurrency' | 'heavyQueue'>): { concurrency: number; queue: number } {
-  const concurrency = config.heavyConcurrency ?? defaultHeavyConcurrency();
-  return { concurrency, queue: config.heavyQueue ?? defaultHeavyQueue(concurrency) };
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { CLI, vitrine } from '../helpers/cli.js';
 import { get, type Got } from '../helpers/iiif.js';
 import { REFERENCE_PNG, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 
@@ -81,5 +84,30 @@ describe('heavy renders are admitted through a bounded queue', () => {
     const next = get(heavyUrl(1998));
     assert.equal((await running).status, 200);
     assert.equal((await next).status, 200);
+  });
+});
+
+describe('vitrine serve --heavy-concurrency and --heavy-queue', () => {
+  it('are applied (the start-up log says so) and overridden by flags over the environment', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--images', import.meta.dirname, '--port', '0', '--heavy-concurrency', '2', '--heavy-queue', '3'], {
+      env: { ...process.env, VITRINE_HEAVY_QUEUE: '7' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      for (let i = 0; i < 100 && !output.includes('Vitrine serving'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.match(output, /heavy renders: 2 at once, 3 waiting, then 503/);
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }
+  });
+
+  it('refuse a negative queue with a one-line reason', async () => {
+    const { code, stderr } = await vitrine('serve', '--images', import.meta.dirname, '--heavy-queue', '-1');
+    assert.notEqual(code, 0);
+    assert.match(stderr, /heavyQueue/);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
   });
 });
