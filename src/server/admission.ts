@@ -45,9 +45,12 @@ export class RenderQueue {
     readonly maxWaiting: number,
   ) {}
 
-  /** Renders in flight and waiting (for /health and tests). */
-  get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
+  /** Waiting renders dropped because their client went away, since start. */
+  private dropped = 0;
+
+  /** Renders in flight and waiting, and how many were dropped (for /health). */
+  get load(): { running: number; waiting: number; dropped: number } {
+    return { running: this.running, waiting: this.waiting.length, dropped: this.dropped };
   }
 
   /**
@@ -74,6 +77,7 @@ export class RenderQueue {
             const index = this.waiting.indexOf(entry);
             if (index === -1) return; // already started
             this.waiting.splice(index, 1);
+            this.dropped++;
             reject(signal.reason);
           },
           { once: true },
