@@ -4,7 +4,7 @@
  * rotations, grey, bitonal), for a fixed time. Samples the server's RSS throughout and after.
  *
  *   npm run bench:mixed                         # 30 s of load, then 10 s to settle
- *   npm run bench:mixed -- --seconds 60 --serve-args "--heavy-concurrency 1"
+ *   npm run bench:mixed -- --seconds 60 --serve-args="--heavy-concurrency 1"
  *
  * Prints tile p50/p99 (alone and under the mix), timeouts and errors, heavy requests served and
  * 503s, peak RSS and RSS after the load. Exits 1 when any response is an error other than the
@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: npm run bench:mixed [-- --seconds 30 --settle 10 --serve-args "--heavy-concurrency 2 …"]');
+  console.log('usage: npm run bench:mixed [-- --seconds 30 --settle 10 --serve-args="--heavy-concurrency 2 …"]');
   process.exit(0);
 }
 const seconds = Number(args.seconds);

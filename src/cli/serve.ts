@@ -4,6 +4,7 @@ import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon } from '../imaging/native.js';
 import { createLogger } from '../log.js';
+import { heavyLimits, threadPoolSize } from '../server/admission.js';
 
 // Commander names the option and exits as a usage error (2) for an InvalidArgumentError only.
 const int = (value: string): number => {
@@ -52,7 +53,7 @@ export function serveCommand(): Command {
       ]),
     )
     .option('--jp2-cache-mb <MB>', 'memory for decoded JPEG 2000 blocks that neighbouring tiles reuse (default 128; 0: none)', int)
-    .option('--heavy-concurrency <n>', 'expensive renders (large sizes, free rotations, untiled images) run at once (default: cores - 1, at least 1)', int)
+    .option('--heavy-concurrency <n>', 'expensive renders (over 1 MP, free rotations) run at once (default: cores - 1, at most UV_THREADPOOL_SIZE - 2, at least 1)', int)
     .option('--heavy-queue <n>', 'expensive renders waiting at most; the next one gets 503 + Retry-After (default: max(8, 4 x heavy-concurrency))', int)
     .option('--collection-label <text>', "label of the top collection and the home page (default: the masters root's collection.yml, else 'All objects')")
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
@@ -85,6 +86,10 @@ export function serveCommand(): Command {
       if (config.baseUrl === undefined) {
         logger.info('no --base-url: ids and links are built from each request\'s Host header (answers say Vary: Host); set --base-url to the public URL in production');
       }
+      const heavy = heavyLimits(config);
+      logger.info(
+        `heavy renders: ${heavy.concurrency} at once, ${heavy.queue} waiting, then 503 (libuv thread pool: ${threadPoolSize()}; MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset'})`,
+      );
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
       const stop = (): void => {
         void app.close().then(() => process.exit(0));

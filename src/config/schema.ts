@@ -29,7 +29,7 @@ export const serveConfigObject = z
     jp2Decoder: z.enum(['auto', 'native', 'wasm']).default('auto'),
     /** Megabytes of decoded JPEG 2000 blocks kept for the neighbouring tiles (0: none). */
     jp2CacheMb: z.number().int().min(0).default(128),
-    /** Expensive renders (large, rotated, untiled) running at once; default: cores − 1, at least 1. */
+    /** Expensive renders (over 1 MP, free rotations) running at once; default: cores − 1, at most UV_THREADPOOL_SIZE − 2, at least 1. */
     heavyConcurrency: positiveInt.optional(),
     /** Expensive renders waiting at most before the next gets a 503; default: max(8, 4 × heavyConcurrency). */
     heavyQueue: z.number().int().min(0).optional(),

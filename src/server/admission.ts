@@ -1,10 +1,28 @@
 import { availableParallelism } from 'node:os';
+import type { ServeConfig } from '../config/schema.js';
 import { BusyError } from '../image-api/errors.js';
 
-/** Heavy renders at once by default: every core but one, which stays free for tiles and HTTP. */
-export const defaultHeavyConcurrency = (): number => Math.max(1, availableParallelism() - 1);
+/**
+ * Threads in libuv's pool, where sharp, OpenJPEG and libjpeg-turbo jobs run. Node reads
+ * UV_THREADPOOL_SIZE when the pool starts, before any of our code (the ES module loader already
+ * uses it), so it can only be set in the environment of the process.
+ */
+export const threadPoolSize = (): number => Number(process.env.UV_THREADPOOL_SIZE) || 4;
+
+/**
+ * Heavy renders at once by default: every core but one (which stays free for tiles and HTTP),
+ * and two threads of libuv's pool left to cheap renders (each render holds one pool thread at a
+ * time; libvips' own threads per render are sharp.concurrency()).
+ */
+export const defaultHeavyConcurrency = (): number => Math.max(1, Math.min(availableParallelism() - 1, threadPoolSize() - 2));
 /** Heavy renders waiting at most, by default: enough for a few clients' bursts, bounded in memory and wait. */
 export const defaultHeavyQueue = (concurrency: number): number => Math.max(8, 4 * concurrency);
+
+/** The heavy-render limits: configured, or derived from the cores and the thread pool. */
+export function heavyLimits(config: Pick<ServeConfig, 'heavyConcurrency' | 'heavyQueue'>): { concurrency: number; queue: number } {
+  const concurrency = config.heavyConcurrency ?? defaultHeavyConcurrency();
+  return { concurrency, queue: config.heavyQueue ?? defaultHeavyQueue(concurrency) };
+}
 
 /**
  * Admission control for expensive renders: at most `concurrency` run at once, at most `maxWaiting`
@@ -27,9 +45,12 @@ export class RenderQueue {
     readonly maxWaiting: number,
   ) {}
 
-  /** Renders in flight and waiting (for /health and tests). */
-  get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
+  /** Waiting renders dropped because their client went away, since start. */
+  private dropped = 0;
+
+  /** Renders in flight and waiting, and how many were dropped (for /health). */
+  get load(): { running: number; waiting: number; dropped: number } {
+    return { running: this.running, waiting: this.waiting.length, dropped: this.dropped };
   }
 
   /**
@@ -56,6 +77,7 @@ export class RenderQueue {
             const index = this.waiting.indexOf(entry);
             if (index === -1) return; // already started
             this.waiting.splice(index, 1);
+            this.dropped++;
             reject(signal.reason);
           },
           { once: true },

@@ -50,7 +50,10 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     exposedHeaders: ['Link', 'ETag', 'Last-Modified', 'Content-Length'],
     maxAge: 86400,
   });
-  await app.register(healthRoutes, { jp2Decoder: images.jp2.kind });
+  await app.register(healthRoutes, {
+    jp2Decoder: images.jp2.kind,
+    heavyRenders: () => ({ ...images.heavy.load, concurrency: images.heavy.concurrency, queue: images.heavy.maxWaiting }),
+  });
   const publicUrl = new PublicBaseUrl(config.baseUrl, config.trustProxy);
   await app.register(imageApiRoutes, { images, publicUrl, cacheControl: config.cacheControl });
   const store = config.data !== undefined ? new PresentationStore(config.data, config.collectionLabel) : undefined;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { CatalogReader } from '../catalog/reader.js';
 import { CatalogResolver } from '../storage/catalog-resolver.js';
 import { FileResolver } from '../storage/file-resolver.js';
-import { defaultHeavyConcurrency, defaultHeavyQueue, RenderQueue } from './admission.js';
+import { heavyLimits, RenderQueue } from './admission.js';
 
 /** Where a data folder (`vitrine convert --out`) keeps its catalog. */
 const CATALOG_FILE = 'catalog.sqlite';
@@ -93,10 +93,4 @@ export class ImageService {
   async dimensions(identifier: string): Promise<Dimensions> {
     return this.withSource(identifier, ({ info: { width, height } }) => ({ width, height }));
   }
-}
-
-/** The heavy-render limits: configured, or derived from the number of cores. */
-export function heavyLimits(config: Pick<ServeConfig, 'heavyConcurrency' | 'heavyQueue'>): { concurrency: number; queue: number } {
-  const concurrency = config.heavyConcurrency ?? defaultHeavyConcurrency();
-  return { concurrency, queue: config.heavyQueue ?? defaultHeavyQueue(concurrency) };
 }

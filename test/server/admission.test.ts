@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { CLI, vitrine } from '../helpers/cli.js';
 import { get, type Got } from '../helpers/iiif.js';
 import { REFERENCE_PNG, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 
@@ -67,19 +70,65 @@ describe('heavy renders are admitted through a bounded queue', () => {
     }
   });
 
+  interface HeavyLoad {
+    running: number;
+    waiting: number;
+    dropped: number;
+  }
+  const heavyNow = async (): Promise<HeavyLoad> => (JSON.parse((await get(`${server.url}/health`)).text) as { heavyRenders: HeavyLoad }).heavyRenders;
+
+  /** Waits until /health shows this many heavy renders running and waiting. */
+  async function heavyLoad(running: number, waiting: number): Promise<void> {
+    let load: HeavyLoad | undefined;
+    for (let i = 0; i < 600; i++) {
+      load = await heavyNow();
+      if (load.running === running && load.waiting === waiting) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.fail(`heavy renders never reached ${running} running, ${waiting} waiting: ${JSON.stringify(load)}`);
+  }
+
   it('a request whose client goes away while waiting leaves the queue without being rendered', async () => {
     const heavyUrl = (w: number): string => `${server.url}/iiif/3/big.tif/full/${w},/33/default.png`;
+    await heavyLoad(0, 0);
+    const droppedBefore = (await heavyNow()).dropped;
     const running = get(heavyUrl(2000));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await heavyLoad(1, 0);
     const controller = new AbortController();
     const waiting = fetch(heavyUrl(1999), { signal: controller.signal }).catch((error: Error) => error.name);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await heavyLoad(1, 1);
     controller.abort();
     assert.equal(await waiting, 'AbortError');
-    await new Promise((resolve) => setTimeout(resolve, 20));
     // The waiting slot is free again: a new heavy request is queued (not refused) and served.
+    await heavyLoad(1, 0);
     const next = get(heavyUrl(1998));
     assert.equal((await running).status, 200);
     assert.equal((await next).status, 200);
+    assert.equal((await heavyNow()).dropped, droppedBefore + 1, 'the abandoned render was dropped, not run');
+  });
+});
+
+describe('vitrine serve --heavy-concurrency and --heavy-queue', () => {
+  it('are applied (the start-up log says so) and overridden by flags over the environment', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--images', import.meta.dirname, '--port', '0', '--heavy-concurrency', '2', '--heavy-queue', '3'], {
+      env: { ...process.env, VITRINE_HEAVY_QUEUE: '7' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      for (let i = 0; i < 600 && !output.includes('Vitrine serving'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.match(output, /heavy renders: 2 at once, 3 waiting, then 503/);
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }
+  });
+
+  it('refuse a negative queue with a one-line reason', async () => {
+    const { code, stderr } = await vitrine('serve', '--images', import.meta.dirname, '--heavy-queue', '-1');
+    assert.notEqual(code, 0);
+    assert.match(stderr, /heavyQueue/);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
   });
 });
