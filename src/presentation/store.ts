@@ -63,10 +63,12 @@ export class PresentationStore {
     if (pages.length === 0) return undefined;
     const described = open.catalog.objectMetadata(objectId);
     // Only the parent comes from the tree: a tree from an earlier catalog version will do for its
-    // path, so a catalog being written (every page commits) does not rebuild it for each manifest.
-    // Its label may have been edited since (a collection.yml): that is read from the catalog.
+    // path, so a catalog being written (every page commits) does not rebuild it for each manifest
+    // (unless the object is new to it). Its label may have been edited since (a collection.yml):
+    // that is read from the catalog.
     const version = this.versionKey(open);
-    const tree = this.cachedTree?.tree ?? this.tree()!.tree;
+    let tree = this.cachedTree?.tree ?? this.tree()!.tree;
+    if (!tree.parentOf.has(objectId)) tree = this.tree()!.tree;
     const parentPath = tree.parentOf.get(objectId) ?? objectId.split('/').slice(0, -1).join('/');
     const node = tree.nodes.get(parentPath);
     const parentLabel =

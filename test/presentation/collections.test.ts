@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { upgrade } from '@iiif/parser/upgrader';
 import type { ConversionReport } from '../../src/pipeline/run.js';
 import { vitrine } from '../helpers/cli.js';
+import { pagePicture } from '../helpers/corpus.js';
 import { decode } from '../helpers/pixels.js';
 import { assertValid3, getJson, type Json } from '../helpers/presentation.js';
 import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
@@ -208,7 +209,10 @@ describe('collections described by collection.yml (Presentation 3.0 and 2.1, sta
     await before.arrayBuffer();
     await writeFile(path.join(masters, 'Fonds A', 'collection.yml'), 'label:\n  en: Fonds A, revised\n  de: Bestand A\nthumbnail: Box 2\n');
     await rm(path.join(masters, 'Fonds A', 'Box 1', 'collection.json'));
-    assert.equal((await convert()).totals.converted, 0, 'no page converted again');
+    // A new fonds (no description) with one object.
+    await mkdir(path.join(masters, 'Fonds C', 'Box 1'), { recursive: true });
+    await pagePicture(15).tiff().toFile(path.join(masters, 'Fonds C', 'Box 1', '001.tif'));
+    assert.equal((await convert()).totals.converted, 1, 'only the new page is converted');
     const revised = { en: ['Fonds A, revised'], de: ['Bestand A'] };
 
     // Manifests first: the server has not rebuilt its collection tree yet.
@@ -216,6 +220,8 @@ describe('collections described by collection.yml (Presentation 3.0 and 2.1, sta
     assert.deepEqual(inBox2.partOf[0].label, revised);
     const { body: inBox1 } = await getJson(`${base}/iiif/manifest/Fonds-A/Box-1/Folder-2`);
     assert.deepEqual(inBox1.partOf[0].label, { none: ['Box 1'] }, 'a removed collection.yml gives the folder its name back');
+    const { body: inFondsC } = await getJson(`${base}/iiif/manifest/Fonds-C/Box-1`);
+    assert.deepEqual(inFondsC.partOf, [{ id: collection3('Fonds-C'), type: 'Collection', label: { none: ['Fonds C'] } }], 'a new collection, named by its folder');
 
     const changed = await fetch(collection3('Fonds-A'), { headers: { 'If-None-Match': etag } });
     assert.equal(changed.status, 200);

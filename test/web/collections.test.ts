@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { vitrine } from '../helpers/cli.js';
+import { serveCli, vitrine } from '../helpers/cli.js';
 import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { writeCollections } from '../presentation/collection-corpus.js';
 import { writeMasters } from '../presentation/corpus.js';
@@ -90,7 +90,7 @@ describe('the home page shows what collection.yml says', () => {
     assert.doesNotMatch(html, /class="collection-description"/);
   });
 
-  it('serve --collection-label heads the top page', async () => {
+  it('the collectionLabel setting heads the top page, the root collection.yml still summarises it', async () => {
     const configured = await startServer(undefined, { data: out, collectionLabel: 'Doe family papers' });
     try {
       const html = await (await fetch(`${configured.url}/`)).text();
@@ -98,6 +98,24 @@ describe('the home page shows what collection.yml says', () => {
       assert.equal(text(html, /<p class="collection-summary">([^<]*)<\/p>/), 'Letters and ledgers of the Doe family.');
     } finally {
       await configured.close();
+    }
+  });
+
+  it('vitrine serve --collection-label wins over VITRINE_COLLECTION_LABEL, which wins over the root collection.yml', async () => {
+    const h1 = async (url: string): Promise<string | undefined> => text(await (await fetch(`${url}/`)).text(), /<h1>([^<]*)<\/h1>/);
+    const env = { VITRINE_COLLECTION_LABEL: 'From the environment' };
+    for (const [args, expected] of [
+      [['--collection-label', 'From the flag'], 'From the flag'],
+      [[], 'From the environment'],
+    ] as const) {
+      const served = await serveCli(['--port', '0', '--log-level', 'info', '--data', out, ...args], env);
+      try {
+        assert.equal(await h1(served.url), expected);
+        const top = (await (await fetch(`${served.url}/iiif/collection/top`)).json()) as { label: unknown };
+        assert.deepEqual(top.label, { none: [expected] });
+      } finally {
+        await served.stop();
+      }
     }
   });
 
