@@ -121,16 +121,22 @@ function encode(pixels: Pixels, left: number, top: number, width: number, height
 
 /**
  * Writes `pixels` (8-bit RGB) as an old-style JPEG TIFF with the JPEG tables in the directory:
- * tiled (`tile` square, edge tiles padded) or in strips of `rowsPerStrip` rows (a multiple of 16).
+ * tiled (edge tiles padded) or in strips of `rowsPerStrip` rows; sides are multiples of 16. libtiff
+ * reads tiled old-style JPEG only as one column of tiles (a tile as wide as the image or wider):
+ * it decodes the tiles as one JPEG stream, one below the other.
  */
-export async function writeOldJpegTiff(file: string, pixels: Pixels, layout: { tile: number } | { rowsPerStrip: number }): Promise<void> {
+export async function writeOldJpegTiff(
+  file: string,
+  pixels: Pixels,
+  layout: { tileWidth: number; tileHeight: number } | { rowsPerStrip: number },
+): Promise<void> {
   const { width, height } = pixels;
   const streams: Buffer[] = [];
-  if ('tile' in layout) {
-    const { tile } = layout;
-    for (let y = 0; y < height; y += tile) {
-      for (let x = 0; x < width; x += tile) {
-        streams.push(await encode(pixels, x, y, Math.min(tile, width - x), Math.min(tile, height - y), { width: tile, height: tile }));
+  if ('tileWidth' in layout) {
+    const { tileWidth, tileHeight } = layout;
+    for (let y = 0; y < height; y += tileHeight) {
+      for (let x = 0; x < width; x += tileWidth) {
+        streams.push(await encode(pixels, x, y, Math.min(tileWidth, width - x), Math.min(tileHeight, height - y), { width: tileWidth, height: tileHeight }));
       }
     }
   } else {
@@ -154,7 +160,7 @@ export async function writeOldJpegTiff(file: string, pixels: Pixels, layout: { t
       [521, 4, [0, 1, 2].map((c) => tableAt[c * 3 + 2]!)], // JPEGACTables
     ];
     const counts = data.map((d) => d.length);
-    if ('tile' in layout) entries.push([322, 4, [layout.tile]], [323, 4, [layout.tile]], [324, 4, dataAt], [325, 4, counts]);
+    if ('tileWidth' in layout) entries.push([322, 4, [layout.tileWidth]], [323, 4, [layout.tileHeight]], [324, 4, dataAt], [325, 4, counts]);
     else entries.push([273, 4, dataAt], [278, 4, [layout.rowsPerStrip]], [279, 4, counts]);
     return entries;
   });

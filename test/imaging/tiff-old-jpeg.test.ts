@@ -20,8 +20,9 @@ import { REFERENCE_PNG, startServer } from '../helpers/server.js';
 // The fixtures are written by test/helpers/ojpeg.ts (no maintained tool writes this format), the
 // reference is libtiff's own decode (tiff2rgba).
 const FIXTURES = {
-  // One 512×512 tile over a 500×380 image, YCbCr 2×2, tables in the directory (TIFF 6.0 layout).
-  'tiled.tif': (file: string, pixels: Pixels) => writeOldJpegTiff(file, pixels, { tile: 512 }),
+  // Tiles of 512×128 over a 500×380 image (a column of three, the last one padded), YCbCr 2×2,
+  // tables in the directory (TIFF 6.0 layout).
+  'tiled.tif': (file: string, pixels: Pixels) => writeOldJpegTiff(file, pixels, { tileWidth: 512, tileHeight: 128 }),
   // Strips of 64 rows (the last one shorter), YCbCr 2×2, tables in the directory.
   'strips.tif': (file: string, pixels: Pixels) => writeOldJpegTiff(file, pixels, { rowsPerStrip: 64 }),
   // One strip, the whole JPEG stream pointed at by JPEGInterchangeFormat.
