@@ -23,7 +23,7 @@ const native = nativeAddon().binding;
 /** The files makeFlavours writes, one test each. */
 const FLAVOURS = [
   'icc-romm-8.jp2', 'icc-romm-16.jp2', 'icc-grey.jp2', 'lab.jp2', 'sycc.jp2', 'esycc.jp2', 'palette.jp2', 'cmyk-alpha.jp2',
-  'ycc422.j2k', 'first-sub2.j2k', 'first-sub4.j2k', 'all-sub.j2k', 'sop-eph.j2k',
+  'ycc422.j2k', 'first-sub2.j2k', 'first-sub4.j2k', 'all-sub.j2k', 'sop-eph.j2k', 'ppm.j2k',
 ];
 
 let dir: string;

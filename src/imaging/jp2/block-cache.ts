@@ -19,8 +19,10 @@ export const blockCacheStats = { hits: 0, decodes: 0 };
 const MIN_BLOCK = 256;
 const MAX_BLOCK = 1024;
 
-/** The side of the blocks of level `reduce`: the codestream tile at that level, clamped to 256–1024. */
+/** The side of the blocks of level `reduce`: the codestream tile at that level, clamped to 256–1024 (or the level). */
 export function blockSize(header: Jp2Header, reduce: number): { width: number; height: number } {
+  // Files decoded whole (see Jp2Header.packedHeaders): one block, the level.
+  if (header.packedHeaders) return { width: Math.ceil(header.x1 / 2 ** reduce), height: Math.ceil(header.y1 / 2 ** reduce) };
   const clamp = (v: number): number => Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, 2 ** Math.ceil(Math.log2(Math.max(1, v)))));
   return { width: clamp(header.tileWidth / 2 ** reduce), height: clamp(header.tileHeight / 2 ** reduce) };
 }

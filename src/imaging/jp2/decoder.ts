@@ -115,6 +115,7 @@ function nativeDecoder(native: NativeBinding & Required<Pick<NativeBinding, 'dec
         const y = Math.ceil(wanted.y0 / f) - Math.ceil(area.y0 / f);
         return cut(result, x, y, rect.right - rect.left, rect.bottom - rect.top);
       };
+      if (header.packedHeaders) return decodeArea({ x0: header.x0, y0: header.y0, x1: header.x1, y1: header.y1 });
       if (header.htj2k) return decodeArea(wholeTiles(header, wanted));
       try {
         return await decodeArea(wanted);
