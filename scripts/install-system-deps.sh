@@ -3,6 +3,7 @@
 #   libturbojpeg0-dev    the native addon's lossless edge-tile crops (without it: slower libvips path)
 #   libjpeg62-turbo-dev  its region decoding from stored JPEG tiles (jpeglib.h; Ubuntu: libjpeg-turbo8-dev)
 #   libopenjp2-7-dev     its JPEG 2000 decoder and encoder (OpenJPEG; without it: slow WebAssembly fallback)
+#   liblcms2-dev         its JPEG 2000 colour management (Little CMS: ICC profiles, CIELab)
 # and, for the tests only (VITRINE_NO_TEST_TOOLS=1 skips them; Vitrine runs without them):
 #   chromium             the browser the viewer tests drive (playwright-core)
 #   libopenjp2-tools     opj_compress, which writes the JPEG 2000 files the tests serve
@@ -10,7 +11,7 @@
 # Run before `npm ci` (CI does); `npm rebuild` after installing by hand.
 set -euo pipefail
 missing=()
-for package in libturbojpeg0-dev libopenjp2-7-dev; do
+for package in libturbojpeg0-dev libopenjp2-7-dev liblcms2-dev; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ "${VITRINE_NO_TEST_TOOLS:-}" != 1 ]; then

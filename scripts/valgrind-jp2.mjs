@@ -21,7 +21,12 @@ let failures = 0;
 for (const name of (await readdir(folder)).filter((n) => /\.(jp2|j2k|j2c|jpc|jph|jhc)$/.test(n)).sort()) {
   const file = await open(path.join(folder, name));
   try {
-    const header = await readJp2Header(file, (await file.stat()).size);
+    const header = await readJp2Header(file, (await file.stat()).size).catch((error) => error);
+    if (header instanceof Error) {
+      failures++;
+      console.log(`${name}: header error ${header.message}`);
+      continue;
+    }
     const source = { path: path.join(folder, name), version: '1', descriptor: file.fd, readBytes: async () => Buffer.alloc(0) };
     const level = (reduce) => ({ width: Math.ceil(header.x1 / 2 ** reduce) - Math.ceil(header.x0 / 2 ** reduce), height: Math.ceil(header.y1 / 2 ** reduce) - Math.ceil(header.y0 / 2 ** reduce) });
     const requests = [
