@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { nativeAddon } from '../../src/imaging/native.js';
 import type { ConversionReport } from '../../src/pipeline/run.js';
-import { vitrine } from '../helpers/cli.js';
+import { CLI, vitrine } from '../helpers/cli.js';
+import { run } from '../helpers/opj.js';
 import { get } from '../helpers/iiif.js';
 import { HEIGHT, makeFlavours, WIDTH, type Flavour } from '../helpers/jp2-flavours.js';
 import { boxReduce, opjComponents, opjReference } from '../helpers/opj-reference.js';
@@ -186,3 +187,39 @@ function opaqueOnly(page: Pixels, reference: Pixels): { page: Pixels; reference:
   const n = kept.length / 3;
   return { page: { width: n, height: 1, channels: 3, data: Buffer.from(kept) }, reference: { width: n, height: 1, channels: 3, data: Buffer.from(want) } };
 }
+
+describe('JPEG 2000 flavours, WebAssembly fallback', () => {
+  it('refuses what it cannot show right, naming it, and still serves plain sRGB', async () => {
+    const wasm = await startServer(path.join(dir, 'images'), { jp2Decoder: 'wasm' });
+    try {
+      for (const [file, reason] of [
+        ['palette.jp2', /palette/],
+        ['ycc422.j2k', /subsampled components/],
+        ['lab.jp2', /colour space 14/],
+        ['icc-romm-8.jp2', /ICC profile/],
+      ] as const) {
+        const got = await get(`${wasm.url}/iiif/3/${file}/0,0,64,64/max/0/default.png`);
+        assert.equal(got.status, 500, file);
+        assert.match(got.body.toString(), reason, file);
+      }
+      const sop = await get(`${wasm.url}/iiif/3/sop-eph.j2k/full/max/0/default.png`);
+      assert.equal(sop.status, 200);
+    } finally {
+      await wasm.close();
+    }
+  });
+
+  it('converts an ICC-tagged master through libvips, which applies the profile written into the strip TIFF', async () => {
+    const masters = path.join(dir, 'wasm-masters', 'box');
+    await mkdir(masters, { recursive: true });
+    await copyFile(path.join(dir, 'images', 'icc-romm-16.jp2'), path.join(masters, 'p-001.jp2'));
+    const out = path.join(dir, 'wasm-out');
+    const result = await run(process.execPath, [CLI, 'convert', path.join(dir, 'wasm-masters'), '--out', out, '--json', '--quality', '95'], {
+      env: { ...process.env, VITRINE_NATIVE: 'off' },
+    });
+    const report = JSON.parse(result.stdout) as ConversionReport;
+    assert.deepEqual(report.failed, []);
+    const page = await decode(sharp(path.join(out, 'images', 'box', 'p-001.tif')), 3);
+    assertClose(page, await opjReference(path.join(masters, 'p-001.jp2'), 3), 'icc-romm-16.jp2 converted with the WebAssembly decoder', 3, 0, 1);
+  });
+});
