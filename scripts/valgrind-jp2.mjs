@@ -32,9 +32,10 @@ for (const name of (await readdir(folder)).filter((n) => /\.(jp2|j2k|j2c|jpc|jph
     const requests = [
       [0, { left: 0, top: 0, right: level(0).width, bottom: level(0).height }],
       [1, { left: 0, top: 0, right: level(1).width, bottom: level(1).height }],
-      [0, { left: 37, top: 29, right: Math.min(level(0).width, 238), bottom: Math.min(level(0).height, 172) }],
+      // A region at an odd place, inside even the smallest images.
+      [0, { left: Math.min(37, level(0).width - 1), top: Math.min(29, level(0).height - 1), right: Math.min(level(0).width, 238), bottom: Math.min(level(0).height, 172) }],
     ];
-    for (const [reduce, rect] of requests) {
+    for (const [reduce, rect] of requests.filter(([reduce]) => reduce < header.resolutions)) {
       try {
         const pixels = await decoder.decode(source, header, reduce, rect);
         writeSync(sink, pixels.data); // memcheck flags any uninitialised byte written
