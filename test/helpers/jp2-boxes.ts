@@ -25,8 +25,8 @@ function u32(...values: number[]): Buffer {
   return b;
 }
 
-/** Wraps a raw codestream (SOC…EOC) in the boxes of a JP2 file. */
-export function jp2File(codestream: Buffer, colour: Jp2Colour, palette?: Jp2Palette): Buffer {
+/** Wraps a raw codestream (SOC…EOC) in the boxes of a JP2 file; `lastIsAlpha` adds a 'cdef' box saying so. */
+export function jp2File(codestream: Buffer, colour: Jp2Colour, palette?: Jp2Palette, lastIsAlpha = false): Buffer {
   if (codestream.readUInt32BE(0) !== 0xff4fff51) throw new Error('not a codestream (SOC SIZ expected)');
   // SIZ: Xsiz Ysiz XOsiz YOsiz at 8…24, Csiz at 40, then Ssiz of component 0.
   const width = codestream.readUInt32BE(8) - codestream.readUInt32BE(16);
@@ -63,6 +63,17 @@ export function jp2File(codestream: Buffer, colour: Jp2Colour, palette?: Jp2Pale
       cmap[c * 4 + 3] = c;
     }
     header.push(box('pclr', pclr), box('cmap', cmap));
+  }
+  if (lastIsAlpha) {
+    // Channel definitions: colours 1…n-1, then an opacity channel for the whole image.
+    const cdef = Buffer.alloc(2 + 6 * components);
+    cdef.writeUInt16BE(components, 0);
+    for (let c = 0; c < components; c++) {
+      cdef.writeUInt16BE(c, 2 + 6 * c);
+      cdef.writeUInt16BE(c === components - 1 ? 1 : 0, 4 + 6 * c);
+      cdef.writeUInt16BE(c === components - 1 ? 0 : c + 1, 6 + 6 * c);
+    }
+    header.push(box('cdef', cdef));
   }
   return Buffer.concat([
     box('jP  ', u32(0x0d0a870a)),

@@ -119,7 +119,7 @@ export async function makeFlavours(dir: string): Promise<Flavour[]> {
   const cmykPlanes = picture(5, 255);
   await writeFile(
     path.join(dir, 'cmyk-alpha.jp2'),
-    jp2File(await rawCodestream(dir, 'cmyk-alpha', cmykPlanes, [...tiles]), { enumerated: 12 }),
+    jp2File(await rawCodestream(dir, 'cmyk-alpha', cmykPlanes, [...tiles]), { enumerated: 12 }, undefined, true),
   );
   flavours.push({ file: 'cmyk-alpha.jp2', what: 'CMYK JP2 with an alpha channel (5 components)', channels: 4, x0: 0, y0: 0, reduced: 'opj' });
 

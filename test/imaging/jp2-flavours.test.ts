@@ -3,6 +3,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { cut } from '../../src/imaging/jp2/decoder.js';
 import { nativeAddon } from '../../src/imaging/native.js';
 import type { ConversionReport } from '../../src/pipeline/run.js';
 import { CLI, vitrine } from '../helpers/cli.js';
@@ -221,5 +222,14 @@ describe('JPEG 2000 flavours, WebAssembly fallback', () => {
     assert.deepEqual(report.failed, []);
     const page = await decode(sharp(path.join(out, 'images', 'box', 'p-001.tif')), 3);
     assertClose(page, await opjReference(path.join(masters, 'p-001.jp2'), 3), 'icc-romm-16.jp2 converted with the WebAssembly decoder', 3, 0, 1);
+  });
+});
+
+describe('JPEG 2000 decodes short of the area', () => {
+  it('are errors, never a buffer partly unwritten', () => {
+    const decoded = { data: Buffer.alloc(10 * 10 * 3, 7), width: 10, height: 10, channels: 3 as const };
+    assert.throws(() => cut(decoded, 5, 5, 10, 10), /OpenJPEG returned 10×10 pixels, short of the 10×10 at \(5, 5\)/);
+    assert.throws(() => cut({ ...decoded, data: decoded.data.subarray(0, 100) }, 0, 0, 5, 5), /short of/);
+    assert.ok(cut(decoded, 2, 3, 8, 7).data.every((v) => v === 7));
   });
 });
