@@ -60,6 +60,10 @@ if (has('jpeglib')) {
 }
 if (has('openjpeg')) {
   say('  with OpenJPEG: JPEG 2000 decoded by area in process, and encoded (vitrine convert --format jp2)');
+  if (!has('lcms2.h')) {
+    say('  without Little CMS: JPEG 2000 files with an ICC profile or in CIELab are refused.');
+    say('  for them: sudo apt-get install liblcms2-dev (macOS: brew install little-cms2), then npm rebuild');
+  }
 } else {
   say('  without OpenJPEG: JPEG 2000 is served by a slow WebAssembly decoder, and --format jp2 is unavailable.');
   say('  for JPEG 2000: sudo apt-get install libopenjp2-7-dev (macOS: brew install openjpeg), then npm rebuild');

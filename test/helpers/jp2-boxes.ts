@@ -25,8 +25,8 @@ function u32(...values: number[]): Buffer {
   return b;
 }
 
-/** Wraps a raw codestream (SOC…EOC) in the boxes of a JP2 file. */
-export function jp2File(codestream: Buffer, colour: Jp2Colour, palette?: Jp2Palette): Buffer {
+/** Wraps a raw codestream (SOC…EOC) in the boxes of a JP2 file; `lastIsAlpha` adds a 'cdef' box saying so. */
+export function jp2File(codestream: Buffer, colour: Jp2Colour, palette?: Jp2Palette, lastIsAlpha = false): Buffer {
   if (codestream.readUInt32BE(0) !== 0xff4fff51) throw new Error('not a codestream (SOC SIZ expected)');
   // SIZ: Xsiz Ysiz XOsiz YOsiz at 8…24, Csiz at 40, then Ssiz of component 0.
   const width = codestream.readUInt32BE(8) - codestream.readUInt32BE(16);
@@ -63,6 +63,17 @@ export function jp2File(codestream: Buffer, colour: Jp2Colour, palette?: Jp2Pale
       cmap[c * 4 + 3] = c;
     }
     header.push(box('pclr', pclr), box('cmap', cmap));
+  }
+  if (lastIsAlpha) {
+    // Channel definitions: colours 1…n-1, then an opacity channel for the whole image.
+    const cdef = Buffer.alloc(2 + 6 * components);
+    cdef.writeUInt16BE(components, 0);
+    for (let c = 0; c < components; c++) {
+      cdef.writeUInt16BE(c, 2 + 6 * c);
+      cdef.writeUInt16BE(c === components - 1 ? 1 : 0, 4 + 6 * c);
+      cdef.writeUInt16BE(c === components - 1 ? 0 : c + 1, 6 + 6 * c);
+    }
+    header.push(box('cdef', cdef));
   }
   return Buffer.concat([
     box('jP  ', u32(0x0d0a870a)),
@@ -146,3 +157,55 @@ export const ROMM_RGB = iccProfile('ROMM RGB (test)', 1.8, [
 
 /** A linear (gamma 1) greyscale profile: mid-greys come out much lighter in sRGB. */
 export const LINEAR_GREY = iccProfile('Linear grey (test)', 1);
+
+/**
+ * The codestream with its packet headers moved into PPM segments of the main header ("packed packet
+ * headers", as conformance stream p1_05 has them). It must have SOP and EPH markers (opj_compress
+ * -SOP -EPH) and one tile-part per tile: each packet is then SOP, header up to its EPH, body up to
+ * the next SOP (0xFF91 cannot occur inside coded data).
+ */
+export function packHeaders(codestream: Buffer): Buffer {
+  let at = 2;
+  while (codestream.readUInt16BE(at) !== 0xff90) at += 2 + codestream.readUInt16BE(at + 2);
+  const main = codestream.subarray(0, at);
+  const tiles: Buffer[] = [];
+  const packed: Buffer[] = [];
+  while (at + 12 <= codestream.length && codestream.readUInt16BE(at) === 0xff90) {
+    const end = at + codestream.readUInt32BE(at + 6);
+    let sod = at + 12;
+    while (codestream.readUInt16BE(sod) !== 0xff93) sod += 2 + codestream.readUInt16BE(sod + 2);
+    const data = codestream.subarray(sod + 2, end);
+    const headers: Buffer[] = [];
+    const bodies: Buffer[] = [];
+    let p = 0;
+    while (p < data.length) {
+      if (data.readUInt16BE(p) !== 0xff91) throw new Error('packHeaders: expected SOP (opj_compress -SOP -EPH)');
+      const eph = data.indexOf(Buffer.from([0xff, 0x92]), p + 6);
+      if (eph < 0) throw new Error('packHeaders: expected EPH (opj_compress -SOP -EPH)');
+      let next = data.indexOf(Buffer.from([0xff, 0x91]), eph + 2);
+      if (next < 0) next = data.length;
+      headers.push(data.subarray(p + 6, eph + 2));
+      bodies.push(data.subarray(p, p + 6), data.subarray(eph + 2, next));
+      p = next;
+    }
+    const header = Buffer.concat(headers);
+    packed.push(u32(header.length), header);
+    const body = Buffer.concat(bodies);
+    const head = Buffer.from(codestream.subarray(at, sod + 2));
+    head.writeUInt32BE(head.length + body.length, 6); // Psot
+    tiles.push(head, body);
+    at = end;
+  }
+  // PPM segments of at most 65535 bytes, numbered by Zppm.
+  const all = Buffer.concat(packed);
+  const segments: Buffer[] = [];
+  for (let z = 0, from = 0; from < all.length; z++, from += 65000) {
+    const chunk = all.subarray(from, from + 65000);
+    const head = Buffer.alloc(5);
+    head.writeUInt16BE(0xff60, 0);
+    head.writeUInt16BE(chunk.length + 3, 2);
+    head[4] = z;
+    segments.push(head, chunk);
+  }
+  return Buffer.concat([main, ...segments, ...tiles, Buffer.from([0xff, 0xd9])]);
+}

@@ -3,7 +3,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { opjCompress, type RawImage } from './jp2.js';
-import { jp2File, LINEAR_GREY, ROMM_RGB, type Jp2Colour, type Jp2Palette } from './jp2-boxes.js';
+import { jp2File, LINEAR_GREY, packHeaders, ROMM_RGB, type Jp2Colour, type Jp2Palette } from './jp2-boxes.js';
 
 // One small JPEG 2000 file per flavour that real archives hold and OpenJPEG decodes, made with
 // opj_compress (lossless) and, for what it cannot declare, wrapped in JP2 boxes by jp2-boxes.ts.
@@ -119,7 +119,7 @@ export async function makeFlavours(dir: string): Promise<Flavour[]> {
   const cmykPlanes = picture(5, 255);
   await writeFile(
     path.join(dir, 'cmyk-alpha.jp2'),
-    jp2File(await rawCodestream(dir, 'cmyk-alpha', cmykPlanes, [...tiles]), { enumerated: 12 }),
+    jp2File(await rawCodestream(dir, 'cmyk-alpha', cmykPlanes, [...tiles]), { enumerated: 12 }, undefined, true),
   );
   flavours.push({ file: 'cmyk-alpha.jp2', what: 'CMYK JP2 with an alpha channel (5 components)', channels: 4, x0: 0, y0: 0, reduced: 'opj' });
 
@@ -135,6 +135,9 @@ export async function makeFlavours(dir: string): Promise<Flavour[]> {
   await sub('all-sub.j2k', 'raw codestream, every component subsampled 2×2', [[2, 2], [2, 2], [2, 2]]);
   await opjCompress(path.join(dir, 'sop-eph.j2k'), interleaved(picture(3, 255), 8), ['-t', '16,16', '-n', '2', '-SOP', '-EPH', '-d', '7,5']);
   flavours.push({ file: 'sop-eph.j2k', what: 'raw codestream, 16×16 tiles with SOP/EPH markers, image offset (7, 5)', channels: 3, x0: 7, y0: 5, reduced: 'opj' });
+  const sopEph = await codestream(dir, 'ppm', interleaved(picture(3, 255), 8), ['-t', '16,16', '-n', '2', '-SOP', '-EPH', '-d', '7,5']);
+  await writeFile(path.join(dir, 'ppm.j2k'), packHeaders(sopEph));
+  flavours.push({ file: 'ppm.j2k', what: 'raw codestream, 16×16 tiles, SOP/EPH, image offset (7, 5), packet headers packed in PPM', channels: 3, x0: 7, y0: 5, reduced: 'opj' });
   return flavours;
 }
 

@@ -3,9 +3,11 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { cut } from '../../src/imaging/jp2/decoder.js';
 import { nativeAddon } from '../../src/imaging/native.js';
 import type { ConversionReport } from '../../src/pipeline/run.js';
-import { vitrine } from '../helpers/cli.js';
+import { CLI, vitrine } from '../helpers/cli.js';
+import { run } from '../helpers/opj.js';
 import { get } from '../helpers/iiif.js';
 import { HEIGHT, makeFlavours, WIDTH, type Flavour } from '../helpers/jp2-flavours.js';
 import { boxReduce, opjComponents, opjReference } from '../helpers/opj-reference.js';
@@ -23,7 +25,7 @@ const native = nativeAddon().binding;
 /** The files makeFlavours writes, one test each. */
 const FLAVOURS = [
   'icc-romm-8.jp2', 'icc-romm-16.jp2', 'icc-grey.jp2', 'lab.jp2', 'sycc.jp2', 'esycc.jp2', 'palette.jp2', 'cmyk-alpha.jp2',
-  'ycc422.j2k', 'first-sub2.j2k', 'first-sub4.j2k', 'all-sub.j2k', 'sop-eph.j2k',
+  'ycc422.j2k', 'first-sub2.j2k', 'first-sub4.j2k', 'all-sub.j2k', 'sop-eph.j2k', 'ppm.j2k',
 ];
 
 let dir: string;
@@ -186,3 +188,48 @@ function opaqueOnly(page: Pixels, reference: Pixels): { page: Pixels; reference:
   const n = kept.length / 3;
   return { page: { width: n, height: 1, channels: 3, data: Buffer.from(kept) }, reference: { width: n, height: 1, channels: 3, data: Buffer.from(want) } };
 }
+
+describe('JPEG 2000 flavours, WebAssembly fallback', () => {
+  it('refuses what it cannot show right, naming it, and still serves plain sRGB', async () => {
+    const wasm = await startServer(path.join(dir, 'images'), { jp2Decoder: 'wasm' });
+    try {
+      for (const [file, reason] of [
+        ['palette.jp2', /palette/],
+        ['ycc422.j2k', /subsampled components/],
+        ['lab.jp2', /colour space 14/],
+        ['icc-romm-8.jp2', /ICC profile/],
+      ] as const) {
+        const got = await get(`${wasm.url}/iiif/3/${file}/0,0,64,64/max/0/default.png`);
+        assert.equal(got.status, 500, file);
+        assert.match(got.body.toString(), reason, file);
+      }
+      const sop = await get(`${wasm.url}/iiif/3/sop-eph.j2k/full/max/0/default.png`);
+      assert.equal(sop.status, 200);
+    } finally {
+      await wasm.close();
+    }
+  });
+
+  it('converts an ICC-tagged master through libvips, which applies the profile written into the strip TIFF', async () => {
+    const masters = path.join(dir, 'wasm-masters', 'box');
+    await mkdir(masters, { recursive: true });
+    await copyFile(path.join(dir, 'images', 'icc-romm-16.jp2'), path.join(masters, 'p-001.jp2'));
+    const out = path.join(dir, 'wasm-out');
+    const result = await run(process.execPath, [CLI, 'convert', path.join(dir, 'wasm-masters'), '--out', out, '--json', '--quality', '95'], {
+      env: { ...process.env, VITRINE_NATIVE: 'off' },
+    });
+    const report = JSON.parse(result.stdout) as ConversionReport;
+    assert.deepEqual(report.failed, []);
+    const page = await decode(sharp(path.join(out, 'images', 'box', 'p-001.tif')), 3);
+    assertClose(page, await opjReference(path.join(masters, 'p-001.jp2'), 3), 'icc-romm-16.jp2 converted with the WebAssembly decoder', 3, 0, 1);
+  });
+});
+
+describe('JPEG 2000 decodes short of the area', () => {
+  it('are errors, never a buffer partly unwritten', () => {
+    const decoded = { data: Buffer.alloc(10 * 10 * 3, 7), width: 10, height: 10, channels: 3 as const };
+    assert.throws(() => cut(decoded, 5, 5, 10, 10), /OpenJPEG returned 10×10 pixels, short of the 10×10 at \(5, 5\)/);
+    assert.throws(() => cut({ ...decoded, data: decoded.data.subarray(0, 100) }, 0, 0, 5, 5), /short of/);
+    assert.ok(cut(decoded, 2, 3, 8, 7).data.every((v) => v === 7));
+  });
+});

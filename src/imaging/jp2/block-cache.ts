@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { ImageSource } from '../source.js';
 import type { Jp2Header } from './codestream.js';
-import type { Jp2Decoder, Jp2Pixels, Jp2Rect } from './decoder.js';
+import { cut, type Jp2Decoder, type Jp2Pixels, type Jp2Rect } from './decoder.js';
 
 /**
  * Decoding a small area of a JPEG 2000 tile costs far more per pixel than decoding the whole tile:
@@ -19,22 +19,12 @@ export const blockCacheStats = { hits: 0, decodes: 0 };
 const MIN_BLOCK = 256;
 const MAX_BLOCK = 1024;
 
-/** The side of the blocks of level `reduce`: the codestream tile at that level, clamped to 256–1024. */
+/** The side of the blocks of level `reduce`: the codestream tile at that level, clamped to 256–1024 (or the level). */
 export function blockSize(header: Jp2Header, reduce: number): { width: number; height: number } {
+  // Files decoded whole (see Jp2Header.packedHeaders): one block, the level.
+  if (header.packedHeaders) return { width: Math.ceil(header.x1 / 2 ** reduce), height: Math.ceil(header.y1 / 2 ** reduce) };
   const clamp = (v: number): number => Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, 2 ** Math.ceil(Math.log2(Math.max(1, v)))));
   return { width: clamp(header.tileWidth / 2 ** reduce), height: clamp(header.tileHeight / 2 ** reduce) };
-}
-
-function cut(pixels: Jp2Pixels, x: number, y: number, width: number, height: number): Jp2Pixels {
-  const { channels } = pixels;
-  if (x === 0 && y === 0 && width === pixels.width && height === pixels.height) return pixels;
-  const data = Buffer.allocUnsafe(width * height * channels);
-  const rowBytes = width * channels;
-  for (let row = 0; row < height; row++) {
-    const from = ((y + row) * pixels.width + x) * channels;
-    pixels.data.copy(data, row * rowBytes, from, from + rowBytes);
-  }
-  return { data, width, height, channels };
 }
 
 /**

@@ -39,6 +39,12 @@ export interface Jp2Header {
   readonly enumeratedColour?: number | undefined;
   /** Some component is subsampled (XRsiz or YRsiz above 1). */
   readonly subsampled: boolean;
+  /**
+   * Packet headers packed in the main header (PPM): OpenJPEG 2.5 reads them wrongly when it skips
+   * tiles outside a decode area (garbled pixels or "Expected EPH marker", conformance file p1_05),
+   * so such files are decoded whole.
+   */
+  readonly packedHeaders: boolean;
   /** The JP2 header maps the components through a palette ('pclr' box). */
   readonly palette: boolean;
 }
@@ -129,16 +135,22 @@ export async function readJp2Header(file: FileHandle, size: number): Promise<Jp2
   const main = await readAt(file, offset, Math.min(length, MAIN_HEADER_BYTES), size);
   if (main.length < 4 || main.readUInt16BE(0) !== 0xff4f) throw new Jp2FormatError('the codestream does not start with SOC');
 
-  let siz: Omit<Jp2Header, 'container' | 'fileSize' | 'codestreamOffset' | 'codestreamLength' | 'resolutions' | 'layers' | 'progression' | 'reversible' | 'palette'> | undefined;
+  let siz: Omit<Jp2Header, 'container' | 'fileSize' | 'codestreamOffset' | 'codestreamLength' | 'resolutions' | 'layers' | 'progression' | 'reversible' | 'palette' | 'packedHeaders'> | undefined;
   let cod: Pick<Jp2Header, 'resolutions' | 'layers' | 'progression' | 'reversible'> | undefined;
   let htj2k = false;
   let at = 2;
-  while (at + 4 <= main.length && (siz === undefined || cod === undefined)) {
+  let packedHeaders = false;
+  // The whole main header (PPM segments may come after SIZ and COD), as far as the bytes read reach.
+  while (at + 4 <= main.length) {
     const marker = main.readUInt16BE(at);
     if (marker === 0xff90 || marker === 0xff93) break; // SOT, SOD: the main header is over
     const segment = main.readUInt16BE(at + 2);
     const body = at + 4;
-    if (segment < 2 || body + segment - 2 > main.length) throw new Jp2FormatError('truncated codestream main header');
+    if (segment < 2 || body + segment - 2 > main.length) {
+      if (siz && cod && segment >= 2) break; // a long segment past what was read (packed headers)
+      throw new Jp2FormatError('truncated codestream main header');
+    }
+    packedHeaders ||= marker === 0xff60; // PPM
     // SIZ holds 38 bytes before its per-component fields (3 bytes each), COD at least 10.
     if ((marker === 0xff51 && segment < 41) || (marker === 0xff52 && segment < 12)) {
       throw new Jp2FormatError(`${marker === 0xff51 ? 'SIZ' : 'COD'} marker segment too short (${segment} bytes)`);
@@ -176,7 +188,7 @@ export async function readJp2Header(file: FileHandle, size: number): Promise<Jp2
   if (!siz) throw new Jp2FormatError('no SIZ marker in the codestream main header');
   if (!cod) throw new Jp2FormatError('no COD marker in the codestream main header');
   if (siz.x1 <= siz.x0 || siz.y1 <= siz.y0 || siz.components < 1) throw new Jp2FormatError('the codestream declares an empty image');
-  return { container: raw ? 'j2k' : 'jp2', fileSize: size, codestreamOffset: offset, codestreamLength: length, ...siz, ...cod, htj2k, icc, enumeratedColour, palette };
+  return { container: raw ? 'j2k' : 'jp2', fileSize: size, codestreamOffset: offset, codestreamLength: length, ...siz, ...cod, htj2k, icc, enumeratedColour, palette, packedHeaders };
 }
 
 /** The size of resolution level `reduce` (0: full) of an area on the reference grid. */

@@ -69,13 +69,21 @@ function wholeTiles(header: Jp2Header, area: { x0: number; y0: number; x1: numbe
   };
 }
 
-/** The rectangle at (x, y) of size width × height out of interleaved pixels. */
-function cut(pixels: Jp2Pixels, x: number, y: number, width: number, height: number): Jp2Pixels {
+/**
+ * The rectangle at (x, y) of size width × height out of interleaved pixels. A rectangle reaching
+ * outside them is an error: copying fewer bytes would leave the new buffer partly unwritten.
+ */
+export function cut(pixels: Jp2Pixels, x: number, y: number, width: number, height: number): Jp2Pixels {
   const { channels } = pixels;
+  if (x < 0 || y < 0 || x + width > pixels.width || y + height > pixels.height || pixels.data.length < pixels.width * pixels.height * channels) {
+    throw new Error(`OpenJPEG returned ${pixels.width}×${pixels.height} pixels, short of the ${width}×${height} at (${x}, ${y}) asked for`);
+  }
+  if (x === 0 && y === 0 && width === pixels.width && height === pixels.height) return pixels;
   const data = Buffer.allocUnsafe(width * height * channels);
+  const rowBytes = width * channels;
   for (let row = 0; row < height; row++) {
     const from = ((y + row) * pixels.width + x) * channels;
-    pixels.data.copy(data, row * width * channels, from, from + width * channels);
+    pixels.data.copy(data, row * rowBytes, from, from + rowBytes);
   }
   return { data, width, height, channels };
 }
@@ -123,6 +131,7 @@ function nativeDecoder(native: NativeBinding & Required<Pick<NativeBinding, 'dec
         const y = Math.ceil(wanted.y0 / f) - Math.ceil(area.y0 / f);
         return cut(result, x, y, rect.right - rect.left, rect.bottom - rect.top);
       };
+      if (header.packedHeaders) return decodeArea({ x0: header.x0, y0: header.y0, x1: header.x1, y1: header.y1 });
       if (header.htj2k) return decodeArea(wholeTiles(header, wanted));
       try {
         return await decodeArea(wanted);
