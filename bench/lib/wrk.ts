@@ -28,6 +28,8 @@ export interface WrkResult {
   readonly requestsPerSecond: number;
   readonly requests: number;
   readonly errors: number;
+  /** What the errors were, for the message that fails the benchmark. */
+  readonly errorDetail: string;
   readonly latencyAvgMs: number;
   readonly latencyMedianMs: number;
   readonly latencyP99Ms: number;
@@ -49,9 +51,9 @@ export async function wrk(
   origin: string,
   pathsFile: string,
   script: string,
-  options: { connections: number; threads: number; seconds: number },
+  options: { connections: number; threads: number; seconds: number; timeoutSeconds: number },
 ): Promise<WrkResult> {
-  const args = ['--latency', '-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script, origin, '--', pathsFile];
+  const args = ['--latency', '--timeout', `${options.timeoutSeconds}s`, '-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script, origin, '--', pathsFile];
   const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 });
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
   const total = /(\d+) requests in/.exec(stdout);
@@ -68,6 +70,7 @@ export async function wrk(
     requestsPerSecond: Number(rate[1]),
     requests: Number(total[1]),
     errors: (non2xx ? Number(non2xx[1]) : 0) + socketErrors,
+    errorDetail: `${non2xx ? Number(non2xx[1]) : 0} non-2xx; socket errors: ${socket ? socket[0] : 'none'}`,
     latencyAvgMs: latency ? toMs(latency[1]!, latency[2]!) : Number.NaN,
     latencyMedianMs: distribution(50),
     latencyP99Ms: distribution(99),
