@@ -16,7 +16,7 @@
  * - cold and warm apart: each round starts both servers afresh; cold is one pass over every URL of
  *   the workload, each asked once (`connections` at a time, from this process), warm is wrk cycling
  *   through the same URLs afterwards. The servers alternate within each round.
- * Any failed request fails the benchmark.
+ * Any failed request (an error status, or no answer within 10 s) fails the benchmark.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -75,6 +75,12 @@ const settings = [
  * tile differs by about 20 per pixel.
  */
 const TOLERANCE = 6;
+
+/**
+ * A request not answered within this is a failure (wrk's own default, 2 s, failed iipsrv's slowest
+ * arbitrary regions on a loaded 2-core machine: its p99 there is about 2 s).
+ */
+const TIMEOUT_SECONDS = 10;
 
 let running: Peer[] = [];
 async function startPeers(caches: boolean): Promise<Peer[]> {
@@ -174,8 +180,8 @@ try {
             files.set(peer, file);
           }
           for (const peer of order) {
-            const warm = await wrk(peer.origin, files.get(peer)!, script, { connections, threads, seconds });
-            if (warm.errors > 0) throw new Error(`${peer.name}: ${warm.errors} failed requests in ${workload.name}`);
+            const warm = await wrk(peer.origin, files.get(peer)!, script, { connections, threads, seconds, timeoutSeconds: TIMEOUT_SECONDS });
+            if (warm.errors > 0) throw new Error(`${peer.name}: ${warm.errors} failed requests in ${workload.name} (${warm.errorDetail})`);
             bySetting[workload.name]![peer.name]!.warm.push(warm);
           }
           for (const peer of order) {

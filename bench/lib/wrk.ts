@@ -28,6 +28,8 @@ export interface WrkResult {
   readonly requestsPerSecond: number;
   readonly requests: number;
   readonly errors: number;
+  /** What the errors were, for the message that fails the benchmark. */
+  readonly errorDetail: string;
   readonly latencyAvgMs: number;
   readonly latencyMedianMs: number;
   readonly latencyP99Ms: number;
@@ -111,6 +113,7 @@ export async function wrk(
     requestsPerSecond: Number(rate[1]),
     requests: Number(total[1]),
     errors: (non2xx ? Number(non2xx[1]) : 0) + socketErrors,
+    errorDetail: `${non2xx ? Number(non2xx[1]) : 0} non-2xx; socket errors: ${socket ? socket[0] : 'none'}`,
     latencyAvgMs: latency ? toMs(latency[1]!, latency[2]!) : Number.NaN,
     percentiles,
     timeouts: socket ? Number(socket[4]) : 0,
