@@ -79,7 +79,9 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       reply.header('Link', `<${serviceId(request, reply, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
       if (notModified(request, reply, etagFor(source.version, canonical), source.modified, cacheControl)) return;
       const plan = planRequest(source, resolved, images.native, images.jp2.decodesArea);
-      request.log.debug({ strategy: plan.strategy, heavy: plan.heavy, decodedPixels: plan.decodedPixels, outputPixels: plan.outputPixels }, 'plan');
+      if (request.log.level === 'debug' || request.log.level === 'trace') {
+        request.log.debug({ strategy: plan.strategy, heavy: plan.heavy, decodedPixels: plan.decodedPixels, outputPixels: plan.outputPixels }, 'plan');
+      }
       const stored = plan.stored && (await readStoredTile(source, plan.stored, images.native).catch(() => undefined));
       const draw = (): Promise<Buffer> => render(source, resolved, images.render, images.native, images.jp2);
       // Expensive renders wait their turn in a bounded queue (503 when it is full); cheap ones never wait.
