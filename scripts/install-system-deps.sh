@@ -12,6 +12,7 @@
 #   openjph-tools        ojph_compress, which writes High-Throughput JPEG 2000 (HTJ2K) ones
 #   libtiff-tools        tiff2rgba, libtiff's own decode, the reference TIFF flavours are checked against
 #   libvips-tools        vips, whose icc_transform is the reference sRGB conversion of ICC-tagged pyramids
+#   strace               watches the system calls of durable writes (fsync before rename) and kills at one
 #   openssl              the self-signed certificates of the HTTPS tests
 # Run before `npm ci` (CI does); `npm rebuild` after installing by hand. `npm test` runs it itself
 # (scripts/test-prerequisites.mjs) when something is missing.
@@ -37,7 +38,7 @@ for tool in g++ make python3; do
 done
 if [ "${VITRINE_NO_TEST_TOOLS:-}" != 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  for package in libopenjp2-tools openjph-tools libtiff-tools libvips-tools; do
+  for package in libopenjp2-tools openjph-tools libtiff-tools libvips-tools strace; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   command -v openssl >/dev/null || missing+=(openssl)
