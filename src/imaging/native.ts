@@ -81,6 +81,11 @@ export interface NativeBinding {
    * pool (see native/src/jp2_decode.h). Absent when the addon was built without OpenJPEG.
    */
   decodeJp2?(job: Jp2DecodeJob): Promise<{ data: Buffer; width: number; height: number; channels: number }>;
+  /**
+   * Gives the allocator's free memory back to the system (glibc malloc_trim); true when some was.
+   * Absent in addons built before it existed; false where the C library is not glibc.
+   */
+  trimMemory?(): boolean;
   /** The OpenJPEG version the addon was built with, when it was. */
   readonly openjpegVersion?: string;
   /** JPEG 2000 encoder (see native/src/jp2_encode.h). Absent when the addon was built without OpenJPEG. */
