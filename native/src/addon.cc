@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "jpeg_crop.h"
+#include "memory.h"
 #ifdef VITRINE_REGION_DECODE
 #include "region_decode.h"
 #endif
@@ -15,6 +16,7 @@
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cropJpeg", Napi::Function::New(env, CropJpeg));
+  RegisterMemory(env, exports);
 #ifdef VITRINE_REGION_DECODE
   // Needs libjpeg-turbo's libjpeg API (jpeglib.h: Debian libjpeg62-turbo-dev) besides TurboJPEG.
   RegisterRegionDecode(env, exports);

@@ -105,6 +105,11 @@ export interface NativeBinding {
   decodeTiffRgba?(job: TiffRgbaJob): Promise<{ data: Buffer; width: number; height: number; channels: number }>;
   /** The libtiff version the addon was built with, when it was. */
   readonly libtiffVersion?: string;
+  /**
+   * Gives the allocator's free memory back to the system (glibc malloc_trim); true when some was.
+   * Absent in addons built before it existed; false where the C library is not glibc.
+   */
+  trimMemory?(): boolean;
   /** The OpenJPEG version the addon was built with, when it was. */
   readonly openjpegVersion?: string;
   /** Whether the JPEG 2000 decoder applies ICC profiles and converts CIELab (built with Little CMS). */

@@ -43,6 +43,8 @@ export class RenderQueue {
   constructor(
     readonly concurrency: number,
     readonly maxWaiting: number,
+    /** Called when the last render finishes and nothing waits (a burst is over). */
+    private readonly onIdle?: () => void,
   ) {}
 
   /** Waiting renders dropped because their client went away, since start. */
@@ -92,7 +94,7 @@ export class RenderQueue {
       this.averageMs = 0.8 * this.averageMs + 0.2 * (performance.now() - started);
       const next = this.waiting.shift();
       if (next) next.start();
-      else this.running--;
+      else if (--this.running === 0) this.onIdle?.();
     }
   }
 }

@@ -16,6 +16,8 @@ import { heavyLimits, RenderQueue } from './admission.js';
 
 /** Where a data folder (`vitrine convert --out`) keeps its catalog. */
 const CATALOG_FILE = 'catalog.sqlite';
+/** Quiet time after the last heavy render before memory is trimmed. */
+const TRIM_AFTER_MS = 2000;
 
 /** Everything the Image API routes share: identifier resolution, open sources, limits, encoder settings. */
 export class ImageService {
@@ -42,13 +44,29 @@ export class ImageService {
     jp2CacheMb: number,
     heavy: { concurrency: number; queue: number },
   ) {
-    this.heavy = new RenderQueue(heavy.concurrency, heavy.queue);
+    this.heavy = new RenderQueue(heavy.concurrency, heavy.queue, () => this.trimSoon());
     try {
       this.jp2 = withBlockCache(chooseJp2Decoder(this.native, jp2Decoder), jp2CacheMb * 2 ** 20);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
     this.resolved = checkIntervalMs > 0 ? new LRUCache({ max: cacheSize * 4, ttl: checkIntervalMs }) : undefined;
+  }
+
+  private trimTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * After a burst of heavy renders, glibc keeps their freed buffers in its arenas and the process
+   * stays hundreds of MB larger than it needs; once no heavy render has run for TRIM_AFTER_MS,
+   * that memory is given back (malloc_trim, a few milliseconds, through the native addon).
+   */
+  private trimSoon(): void {
+    const trim = this.native?.trimMemory;
+    if (!trim) return;
+    clearTimeout(this.trimTimer);
+    this.trimTimer = setTimeout(() => {
+      if (this.heavy.load.running === 0) trim();
+    }, TRIM_AFTER_MS).unref();
   }
 
   static async create(config: ServeConfig): Promise<ImageService> {
