@@ -76,6 +76,18 @@ inline unsigned char Clamp8(double value, int max, int precision) {
   return To8(std::clamp(static_cast<int>(std::lround(value)), 0, max), precision);
 }
 
+// Row `y` of a channel as 8-bit samples, every `step` bytes from `out`: the common case (no colour
+// conversion) in a tight loop.
+void WriteChannel(const Channel& ch, int y, unsigned char* out, int step, int width) {
+  const int* source = ch.comp->data + static_cast<size_t>(ch.row[static_cast<size_t>(y)]) * ch.comp->w;
+  const int* column = ch.column.data();
+  if (ch.precision == 8 && ch.offset == 0) {
+    for (int x = 0; x < width; x++, out += step) *out = static_cast<unsigned char>(std::clamp(source[column[x]], 0, 255));
+    return;
+  }
+  for (int x = 0; x < width; x++, out += step) *out = To8(std::clamp(source[column[x]] + ch.offset, 0, ch.max), ch.precision);
+}
+
 bool ChromaSubsampled(const opj_image_comp_t* comps) {
   return comps[1].dx == comps[2].dx && comps[1].dy == comps[2].dy && (comps[1].dx > comps[0].dx || comps[1].dy > comps[0].dy);
 }
@@ -259,7 +271,9 @@ bool ToDisplayPixels(const opj_image_t* image, const LevelArea& area, Pixels& ou
       }
     } else
 #endif
-    {
+    if (model == Model::Rgb || model == Model::Grey) {
+      for (int c = 0; c < colours; c++) WriteChannel(channels[static_cast<size_t>(c)], y, row + c, step, width);
+    } else {
       for (int x = 0; x < width; x++) {
         unsigned char* px = row + static_cast<size_t>(x) * step;
         const Channel& a = channels[0];
@@ -280,15 +294,10 @@ bool ToDisplayPixels(const opj_image_t* image, const LevelArea& area, Pixels& ou
           for (int c = 0; c < 3; c++) {
             px[c] = static_cast<unsigned char>((255 - To8(channels[static_cast<size_t>(c)].At(x, y), channels[static_cast<size_t>(c)].precision)) * (255 - black) / 255);
           }
-        } else {
-          for (int c = 0; c < colours; c++) px[c] = To8(channels[static_cast<size_t>(c)].At(x, y), channels[static_cast<size_t>(c)].precision);
         }
       }
     }
-    if (alpha >= 0) {
-      const Channel& a = channels.back();
-      for (int x = 0; x < width; x++) row[static_cast<size_t>(x) * step + colours] = To8(a.At(x, y), a.precision);
-    }
+    if (alpha >= 0) WriteChannel(channels.back(), y, row + colours, step, width);
   }
   return true;
 }
