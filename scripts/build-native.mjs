@@ -60,7 +60,9 @@ if (has('jpeglib')) {
 }
 if (has('openjpeg')) {
   say('  with OpenJPEG: JPEG 2000 decoded by area in process, and encoded (vitrine convert --format jp2)');
-  if (!has('lcms2.h')) {
+  if (has('lcms2')) {
+    say('  with Little CMS: JPEG 2000 ICC profiles and CIELab converted to sRGB');
+  } else {
     say('  without Little CMS: JPEG 2000 files with an ICC profile or in CIELab are refused.');
     say('  for them: sudo apt-get install liblcms2-dev (macOS: brew install little-cms2), then npm rebuild');
   }
@@ -73,8 +75,4 @@ if (has('libtiff')) {
 } else {
   say('  without libtiff: old-style JPEG TIFFs (compression 6) are refused (sharp cannot decode them).');
   say('  to read them: sudo apt-get install libtiff-dev (macOS: brew install libtiff), then npm rebuild');
-}
-if (has('openjpeg') && !has('lcms2')) {
-  say('  without Little CMS: JPEG 2000 files with an ICC profile or in CIELab are refused.');
-  say('  to read them: sudo apt-get install liblcms2-dev (macOS: brew install little-cms2), then npm rebuild');
 }
