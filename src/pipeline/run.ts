@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { describeObjects } from './metadata/collect.js';
 import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
 import { renameDurably } from './durable.js';
+import { PageLog, type PageOutcome } from './page-log.js';
 import { pageDirectories } from './pages.js';
 import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
 import type { NameRule } from './rules.js';
@@ -59,14 +60,16 @@ export interface ConversionReport {
     readonly ignored: number;
     readonly anomalies: number;
   };
-  /** Pages converted by this run (in a dry run: pages that would be). */
-  readonly converted: { readonly identifier: string; readonly source: string; readonly page: number }[];
-  /** Pages left as they were: source and settings unchanged since their derivative was made. */
-  readonly skipped: { readonly identifier: string; readonly source: string; readonly page: number }[];
+  /** The pages that failed, with why (every page's outcome is in the `pages` NDJSON file). */
   readonly failed: FailedPage[];
   readonly ignored: IgnoredFile[];
   readonly anomalies: Anomaly[];
-  /** Where the report was written (absent in a dry run, which writes nothing). */
+  /**
+   * Every page's outcome (converted, skipped, failed), one JSON line each, written as the pages
+   * finish, then a `totals` line (absent in a dry run, which writes nothing).
+   */
+  readonly pages?: string | undefined;
+  /** Where this summary was written (absent in a dry run). */
   readonly reportPath?: string | undefined;
 }
 
@@ -74,13 +77,17 @@ export const CATALOG_FILE = 'catalog.sqlite';
 export const IMAGES_DIR = 'images';
 const TEMP_DIR = '.tmp';
 
-/** Runs `items` through `worker` with at most `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) await worker(items[next++]!);
+/** Runs the items of an iterator through `worker` with at most `limit` in flight (none held in advance). */
+async function pool<T>(items: Iterator<T>, limit: number, worker: (item: T) => Promise<void>): Promise<void> {
+  const lanes = Array.from({ length: Math.max(1, limit) }, async () => {
+    for (let item = items.next(); !item.done; item = items.next()) await worker(item.value);
   });
   await Promise.all(lanes);
+}
+
+/** Every page of the plan with its object and position, one at a time. */
+function* jobsOf(objects: readonly PlannedObject[]): Generator<{ object: PlannedObject; page: PlannedPage; sequence: number }> {
+  for (const object of objects) for (const [i, page] of object.pages.entries()) yield { object, page, sequence: i + 1 };
 }
 
 /**
@@ -171,30 +178,32 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   }
   const anomalies = [...plan.anomalies, ...descriptions.anomalies];
 
-  const jobs: { object: PlannedObject; page: PlannedPage; sequence: number }[] = plan.objects.flatMap((object) =>
-    object.pages.map((page, i) => ({ object, page, sequence: i + 1 })),
-  );
+  const total = plan.objects.reduce((n, o) => n + o.pages.length, 0);
   // The JPEG 2000 encoder's threads per page: the cores shared among the pages encoded at once.
-  const encoderThreads = Math.max(1, Math.floor(cpus().length / Math.max(1, Math.min(options.workers, jobs.length))));
+  const encoderThreads = Math.max(1, Math.floor(cpus().length / Math.max(1, Math.min(options.workers, total))));
   const extension = derivativeExtension(options.settings.format);
-  const converted: ConversionReport['converted'] = [];
-  const skipped: ConversionReport['skipped'] = [];
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const log = options.dryRun ? undefined : await PageLog.create(path.join(out, 'reports', `convert-${stamp}.ndjson`));
+  for (const file of plan.ignored) log?.write({ event: 'ignored', ...file });
+  for (const anomaly of anomalies) log?.write({ event: 'anomaly', ...anomaly });
+  const counts = { converted: 0, skipped: 0, failed: 0 };
   const failed: FailedPage[] = [];
   const failedKeys = new Set<string>();
-  const progress = (last?: Progress['last']): void =>
+  const finished = (outcome: PageOutcome): void => {
+    counts[outcome.outcome]++;
+    log?.write({ event: 'page', ...outcome });
     options.onProgress?.({
-      total: jobs.length,
-      done: converted.length + skipped.length + failed.length,
-      converted: converted.length,
-      skipped: skipped.length,
-      failed: failed.length,
+      total,
+      done: counts.converted + counts.skipped + counts.failed,
+      ...counts,
       startedAt: startedAt.getTime(),
-      last,
+      last: { source: outcome.source, outcome: outcome.outcome, reason: outcome.reason },
     });
-  progress();
+  };
+  options.onProgress?.({ total, done: 0, ...counts, startedAt: startedAt.getTime() });
 
   try {
-    await pool(jobs, options.workers, async ({ object, page, sequence }) => {
+    await pool(jobsOf(plan.objects), options.workers, async ({ object, page, sequence }) => {
       const source = page.source;
       const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
       const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}${extension}`.split('/'));
@@ -202,13 +211,11 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
         if (await isUpToDate(catalog, source, page, derivativePath, settingsKey, !options.dryRun)) {
           // A run killed during a change of format may have recorded this page and died before removing its old file.
           if (!options.dryRun) await removeOtherFormats(derivativePath);
-          skipped.push(entry);
-          progress({ source: source.relativePath, outcome: 'skipped' });
+          finished({ outcome: 'skipped', ...entry });
           return;
         }
         if (options.dryRun) {
-          converted.push(entry);
-          progress({ source: source.relativePath, outcome: 'converted' });
+          finished({ outcome: 'converted', ...entry });
           return;
         }
         const [conversion, checksum] = await Promise.allSettled([
@@ -238,14 +245,13 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
           convertedAt: new Date().toISOString(),
         });
         await removeOtherFormats(derivativePath);
-        converted.push(entry);
-        progress({ source: source.relativePath, outcome: 'converted' });
+        finished({ outcome: 'converted', ...entry });
       } catch (error) {
         if (!(error instanceof MasterError) && !(error instanceof IdentifierConflictError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         const reason = (error as Error).message;
         failed.push({ source: source.relativePath, page: page.sourcePage, reason });
         failedKeys.add(`${page.sourcePage}\0${source.absolutePath}`);
-        progress({ source: source.relativePath, outcome: 'failed', reason });
+        finished({ outcome: 'failed', ...entry, reason });
       }
     });
 
@@ -261,10 +267,21 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
         if (described) catalog.setObjectMetadata(object.id, described.metadata, described.sources);
       }
     }
+  } catch (error) {
+    log?.abort();
+    throw error;
   } finally {
     catalog?.close();
   }
 
+  const totals = {
+    objects: plan.objects.length,
+    pages: total,
+    ...counts,
+    ignored: plan.ignored.length,
+    anomalies: anomalies.length,
+  };
+  await log?.finish(totals);
   const report: Omit<ConversionReport, 'reportPath'> = {
     tool: `vitrine ${VERSION} convert`,
     dryRun: options.dryRun,
@@ -273,23 +290,14 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     settings: options.settings,
-    totals: {
-      objects: plan.objects.length,
-      pages: jobs.length,
-      converted: converted.length,
-      skipped: skipped.length,
-      failed: failed.length,
-      ignored: plan.ignored.length,
-      anomalies: anomalies.length,
-    },
-    converted,
-    skipped,
+    totals,
     failed,
     ignored: plan.ignored,
     anomalies,
+    pages: log?.file,
   };
   if (options.dryRun) return report;
-  const reportPath = path.join(out, 'reports', `convert-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const reportPath = path.join(out, 'reports', `convert-${stamp}.json`);
   await mkdir(path.dirname(reportPath), { recursive: true });
   await writeFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2));
   await renameDurably(`${reportPath}.tmp`, reportPath);
