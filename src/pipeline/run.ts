@@ -5,14 +5,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { Catalog, IdentifierConflictError } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
-import { describeObjects } from './metadata/collect.js';
 import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
 import { renameDurably } from './durable.js';
 import { PageLog, type PageOutcome } from './page-log.js';
-import { pageDirectories } from './pages.js';
-import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
+import type { Anomaly, PlannedObject, PlannedPage } from './plan.js';
+import { planSteps, type PlanStep } from './plan-steps.js';
 import type { NameRule } from './rules.js';
-import { scanMasters, type IgnoredFile } from './scan.js';
+import { countMasterNames, type IgnoredFile } from './scan.js';
 
 export interface ConversionOptions {
   readonly masters: string;
@@ -77,17 +76,12 @@ export const CATALOG_FILE = 'catalog.sqlite';
 export const IMAGES_DIR = 'images';
 const TEMP_DIR = '.tmp';
 
-/** Runs the items of an iterator through `worker` with at most `limit` in flight (none held in advance). */
-async function pool<T>(items: Iterator<T>, limit: number, worker: (item: T) => Promise<void>): Promise<void> {
+/** Runs the items of an async iterator through `worker` with at most `limit` in flight (none fetched in advance). */
+async function pool<T>(items: AsyncIterator<T>, limit: number, worker: (item: T) => Promise<void>): Promise<void> {
   const lanes = Array.from({ length: Math.max(1, limit) }, async () => {
-    for (let item = items.next(); !item.done; item = items.next()) await worker(item.value);
+    for (let item = await items.next(); !item.done; item = await items.next()) await worker(item.value);
   });
   await Promise.all(lanes);
-}
-
-/** Every page of the plan with its object and position, one at a time. */
-function* jobsOf(objects: readonly PlannedObject[]): Generator<{ object: PlannedObject; page: PlannedPage; sequence: number }> {
-  for (const object of objects) for (const [i, page] of object.pages.entries()) yield { object, page, sequence: i + 1 };
 }
 
 /**
@@ -159,51 +153,88 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     catalog = new Catalog(catalogFile, { readonly: true });
   }
 
-  let plan;
-  let descriptions;
-  try {
-    const scan = await scanMasters(masters);
+  const steps = planSteps(masters, {
+    rules: options.rules,
+    metadataCsv: options.metadataCsv,
+    rootName: path.basename(masters),
     // Identifiers given by earlier runs are kept; new ones are recorded as they are given (not in a dry run).
-    plan = await planConversion(scan, pageDirectories, {
-      rules: options.rules,
-      rootName: path.basename(masters),
-      ledger: catalog,
-      give: options.dryRun ? undefined : (pages) => catalog!.giveIdentifiers(pages),
-    });
-    // Sidecars and the CSV are read before anything is converted: an unreadable CSV stops the run here.
-    descriptions = await describeObjects(masters, plan, options.metadataCsv);
+    ledger: catalog,
+    give: options.dryRun ? undefined : (pages) => catalog!.giveIdentifiers(pages),
+  });
+  let first: IteratorResult<PlanStep>;
+  let estimate: number;
+  try {
+    // The first step reads a batch CSV, if any: an unreadable one stops the run before anything is written.
+    first = await steps.next();
+    // The size of the batch before it is all planned, for the progress: one page per master file.
+    estimate = await countMasterNames(masters);
   } catch (error) {
     catalog?.close();
     throw error;
   }
-  const anomalies = [...plan.anomalies, ...descriptions.anomalies];
 
-  const total = plan.objects.reduce((n, o) => n + o.pages.length, 0);
   // The JPEG 2000 encoder's threads per page: the cores shared among the pages encoded at once.
-  const encoderThreads = Math.max(1, Math.floor(cpus().length / Math.max(1, Math.min(options.workers, total))));
+  const encoderThreads = Math.max(1, Math.floor(cpus().length / Math.max(1, Math.min(options.workers, estimate))));
   const extension = derivativeExtension(options.settings.format);
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const log = options.dryRun ? undefined : await PageLog.create(path.join(out, 'reports', `convert-${stamp}.ndjson`));
-  for (const file of plan.ignored) log?.write({ event: 'ignored', ...file });
-  for (const anomaly of anomalies) log?.write({ event: 'anomaly', ...anomaly });
-  const counts = { converted: 0, skipped: 0, failed: 0 };
+  const counts = { objects: 0, pages: 0, converted: 0, skipped: 0, failed: 0 };
+  // Problems are kept for the summary (the per-page outcomes only go to the log).
   const failed: FailedPage[] = [];
-  const failedKeys = new Set<string>();
+  const ignored: IgnoredFile[] = [];
+  const anomalies: Anomaly[] = [];
+  const progress = (last?: Progress['last']): void =>
+    options.onProgress?.({
+      total: Math.max(estimate, counts.pages),
+      done: counts.converted + counts.skipped + counts.failed,
+      converted: counts.converted,
+      skipped: counts.skipped,
+      failed: counts.failed,
+      startedAt: startedAt.getTime(),
+      last,
+    });
   const finished = (outcome: PageOutcome): void => {
     counts[outcome.outcome]++;
     log?.write({ event: 'page', ...outcome });
-    options.onProgress?.({
-      total,
-      done: counts.converted + counts.skipped + counts.failed,
-      ...counts,
-      startedAt: startedAt.getTime(),
-      last: { source: outcome.source, outcome: outcome.outcome, reason: outcome.reason },
-    });
+    progress({ source: outcome.source, outcome: outcome.outcome, reason: outcome.reason });
   };
-  options.onProgress?.({ total, done: 0, ...counts, startedAt: startedAt.getTime() });
+  progress();
+
+  /** An object whose pages are under way: recorded whole (order, metadata) when its last page is done. */
+  interface ObjectInProgress {
+    readonly object: PlannedObject;
+    readonly described: PlanStep['described'];
+    remaining: number;
+    readonly failedKeys: Set<string>;
+  }
+  const complete = (current: ObjectInProgress): void => {
+    if (!catalog || options.dryRun) return;
+    const pages = current.object.pages
+      .filter((p) => !current.failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`))
+      .map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage }));
+    catalog.setObjectPages(current.object, pages);
+    // Every run, even when every page was skipped: an edited sidecar or CSV is picked up.
+    if (current.described) catalog.setObjectMetadata(current.object.id, current.described.metadata, current.described.sources);
+  };
+  async function* jobs(): AsyncGenerator<{ current: ObjectInProgress; page: PlannedPage; sequence: number }> {
+    for (let step = first; !step.done; step = await steps.next()) {
+      const { object, described } = step.value;
+      for (const file of step.value.ignored) log?.write({ event: 'ignored', ...file });
+      for (const anomaly of step.value.anomalies) log?.write({ event: 'anomaly', ...anomaly });
+      ignored.push(...step.value.ignored);
+      anomalies.push(...step.value.anomalies);
+      if (!object) continue;
+      counts.objects++;
+      counts.pages += object.pages.length;
+      const current: ObjectInProgress = { object, described, remaining: object.pages.length, failedKeys: new Set() };
+      if (current.remaining === 0) complete(current);
+      for (const [i, page] of object.pages.entries()) yield { current, page, sequence: i + 1 };
+    }
+  }
 
   try {
-    await pool(jobsOf(plan.objects), options.workers, async ({ object, page, sequence }) => {
+    await pool(jobs(), options.workers, async ({ current, page, sequence }) => {
+      const object = current.object;
       const source = page.source;
       const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
       const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}${extension}`.split('/'));
@@ -212,61 +243,46 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
           // A run killed during a change of format may have recorded this page and died before removing its old file.
           if (!options.dryRun) await removeOtherFormats(derivativePath);
           finished({ outcome: 'skipped', ...entry });
-          return;
-        }
-        if (options.dryRun) {
+        } else if (options.dryRun) {
           finished({ outcome: 'converted', ...entry });
-          return;
+        } else {
+          const [conversion, checksum] = await Promise.allSettled([
+            convertPage(source.absolutePath, page.sourcePage, derivativePath, path.join(out, TEMP_DIR), options.settings, {
+              threads: encoderThreads,
+            }),
+            sha256Master(source.absolutePath),
+          ]);
+          // Both read the master: when both fail, the system's reason (EIO, EACCES) says more than the decoder's.
+          if (checksum.status === 'rejected') throw checksum.reason;
+          if (conversion.status === 'rejected') throw conversion.reason;
+          catalog!.recordPage({
+            objectId: object.id,
+            sequence,
+            identifier: page.identifier,
+            sourcePath: source.absolutePath,
+            sourcePage: page.sourcePage,
+            sourceSize: source.size,
+            sourceMtimeMs: source.mtimeMs,
+            sourceSha256: checksum.value,
+            settings: settingsKey,
+            derivativePath,
+            width: conversion.value.width,
+            height: conversion.value.height,
+            convertedAt: new Date().toISOString(),
+          });
+          await removeOtherFormats(derivativePath);
+          finished({ outcome: 'converted', ...entry });
         }
-        const [conversion, checksum] = await Promise.allSettled([
-          convertPage(source.absolutePath, page.sourcePage, derivativePath, path.join(out, TEMP_DIR), options.settings, {
-            threads: encoderThreads,
-          }),
-          sha256Master(source.absolutePath),
-        ]);
-        // Both read the master: when both fail, the system's reason (EIO, EACCES) says more than the decoder's.
-        if (checksum.status === 'rejected') throw checksum.reason;
-        if (conversion.status === 'rejected') throw conversion.reason;
-        const size = conversion.value;
-        const sha256 = checksum.value;
-        catalog!.recordPage({
-          objectId: object.id,
-          sequence,
-          identifier: page.identifier,
-          sourcePath: source.absolutePath,
-          sourcePage: page.sourcePage,
-          sourceSize: source.size,
-          sourceMtimeMs: source.mtimeMs,
-          sourceSha256: sha256,
-          settings: settingsKey,
-          derivativePath,
-          width: size.width,
-          height: size.height,
-          convertedAt: new Date().toISOString(),
-        });
-        await removeOtherFormats(derivativePath);
-        finished({ outcome: 'converted', ...entry });
       } catch (error) {
         if (!(error instanceof MasterError) && !(error instanceof IdentifierConflictError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         const reason = (error as Error).message;
         failed.push({ source: source.relativePath, page: page.sourcePage, reason });
-        failedKeys.add(`${page.sourcePage}\0${source.absolutePath}`);
+        current.failedKeys.add(`${page.sourcePage}\0${source.absolutePath}`);
         finished({ outcome: 'failed', ...entry, reason });
       }
+      // The object's page order, now that its every page is done (failed ones left out).
+      if (--current.remaining === 0) complete(current);
     });
-
-    // The order of each object's pages, now that every page is done (failed ones left out).
-    if (catalog && !options.dryRun) {
-      for (const object of plan.objects) {
-        const pages = object.pages
-          .filter((p) => !failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`))
-          .map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage }));
-        catalog.setObjectPages(object, pages);
-        // Every run, even when every page was skipped: an edited sidecar or CSV is picked up.
-        const described = descriptions.objects.get(object.id);
-        if (described) catalog.setObjectMetadata(object.id, described.metadata, described.sources);
-      }
-    }
   } catch (error) {
     log?.abort();
     throw error;
@@ -274,13 +290,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     catalog?.close();
   }
 
-  const totals = {
-    objects: plan.objects.length,
-    pages: total,
-    ...counts,
-    ignored: plan.ignored.length,
-    anomalies: anomalies.length,
-  };
+  const totals = { ...counts, ignored: ignored.length, anomalies: anomalies.length };
   await log?.finish(totals);
   const report: Omit<ConversionReport, 'reportPath'> = {
     tool: `vitrine ${VERSION} convert`,
@@ -292,7 +302,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     settings: options.settings,
     totals,
     failed,
-    ignored: plan.ignored,
+    ignored,
     anomalies,
     pages: log?.file,
   };
