@@ -1,5 +1,4 @@
-import type { DescribedObject } from './metadata/collect.js';
-import { describeObjects } from './metadata/collect.js';
+import { describeObjects, type DescribedObject } from './metadata/collect.js';
 import { pageDirectories } from './pages.js';
 import { planConversion, planFolders, type Anomaly, type PlannedObject, type PlanOptions } from './plan.js';
 import type { NameRule } from './rules.js';
