@@ -51,14 +51,16 @@ export function slug(name: string): string {
  * must not move to another master because a folder was added, removed or renamed.
  */
 export interface IdentifierLedger {
-  givenIdentifier(sourcePath: string, sourcePage: number): GivenIdentifier | undefined;
+  /** `source`: the master's path under the masters folder, so that moving the folder keeps them. */
+  givenIdentifier(source: string, sourcePage: number): GivenIdentifier | undefined;
   objectIdTaken(id: string): boolean;
   identifierTaken(identifier: string): boolean;
 }
 
 /** An identifier given to a page of a master by this run. */
 export interface NewIdentifier extends GivenIdentifier {
-  readonly sourcePath: string;
+  /** The master's path under the masters folder. */
+  readonly source: string;
   readonly sourcePage: number;
 }
 
@@ -168,7 +170,7 @@ async function planObject(
   const directories = await Promise.all(ordered.map((member) => countPages(member.file)));
   // An object keeps the id its pages were published under (the first page that has one says which).
   const earlier = ordered
-    .flatMap((member, i) => directories[i]!.map((directory) => options.ledger?.givenIdentifier(member.file.absolutePath, directory)?.objectId))
+    .flatMap((member, i) => directories[i]!.map((directory) => options.ledger?.givenIdentifier(member.file.relativePath, directory)?.objectId))
     .find((given) => given !== undefined && !takenIds.has(given.toLowerCase()));
   const wanted = (ordered[0]?.object ?? key).split('/').map(slug).join('/');
   const id = earlier ?? uniqueName(wanted, takenIds, (name) => options.ledger?.objectIdTaken(name) ?? false);
@@ -181,7 +183,7 @@ async function planObject(
   const planned = ordered.flatMap((member, m) => {
     const base = slug(member.name.replace(/\.[^.]+$/, ''));
     return directories[m]!.map((directory, i) => {
-      const given = options.ledger?.givenIdentifier(member.file.absolutePath, directory)?.identifier;
+      const given = options.ledger?.givenIdentifier(member.file.relativePath, directory)?.identifier;
       if (given?.toLowerCase().startsWith(`${id.toLowerCase()}/`)) takenPages.add(given.slice(id.length + 1).toLowerCase());
       return { member, directory, given, name: directories[m]!.length > 1 ? `${base}-p${String(i + 1).padStart(3, '0')}` : base };
     });
@@ -191,7 +193,7 @@ async function planObject(
     let identifier = earlierPage;
     if (identifier === undefined) {
       identifier = `${id}/${uniqueName(name, takenPages, (page) => options.ledger?.identifierTaken(`${id}/${page}`) ?? false)}`;
-      given.push({ sourcePath: member.file.absolutePath, sourcePage: directory, objectId: id, identifier });
+      given.push({ source: member.file.relativePath, sourcePage: directory, objectId: id, identifier });
     }
     return { source: member.file, sourcePage: directory, identifier };
   });

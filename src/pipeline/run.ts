@@ -150,6 +150,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     await rm(path.join(out, TEMP_DIR), { recursive: true, force: true });
     await mkdir(path.join(out, TEMP_DIR), { recursive: true });
     catalog = new Catalog(catalogFile);
+    catalog.adoptPublishedIdentifiers(masters);
   } else if (existsSync(catalogFile)) {
     catalog = new Catalog(catalogFile, { readonly: true });
   }
@@ -261,6 +262,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
           // Both read the master: when both fail, the system's reason (EIO, EACCES) says more than the decoder's.
           if (checksum.status === 'rejected') throw checksum.reason;
           if (conversion.status === 'rejected') throw conversion.reason;
+          // The identifier's earlier record names a master that is gone (the masters folder moved): this is its page now.
+          const owner = catalog!.pageByIdentifier(page.identifier);
+          if (owner && owner.sourcePath !== source.absolutePath && !existsSync(owner.sourcePath)) catalog!.removePage(owner.sourcePath, owner.sourcePage);
           catalog!.recordPage({
             objectId: object.id,
             sequence,
