@@ -78,25 +78,36 @@ function thumbnailOf(
   return { object: object.id, page: page.identifier };
 }
 
+/** A thumbnail reference, read when the plan reaches its collection.yml. */
+interface OpenThumbnail {
+  readonly folder: string;
+  /** Its object as a folder from the collection's, and as given, in lower case. */
+  readonly asFolder: string;
+  readonly wanted: string;
+  readonly page: number | string | undefined;
+  /** The page it names in every later object under its folder that it may name, by object id. */
+  readonly pages: Map<string, ThumbnailPage>;
+}
+
 /** A collection description, read when the plan reaches it. */
 interface ReadDescription {
   readonly read: { readonly description: CollectionInput } | { readonly error: Error };
-  /** With a thumbnail: the page it names in every later object under this folder that it may name. */
-  readonly thumbnail?: { readonly folder: string; readonly lower: readonly string[]; readonly pages: Map<string, ThumbnailPage> } | undefined;
+  readonly thumbnail?: OpenThumbnail | undefined;
 }
 
 /**
  * Reads every `collection.yml` (or .yaml, .json) of a batch as the plan streams by: a folder's
  * description as a collection. The one at the masters root describes the top collection. Only an
- * object's id and folder are kept, and the pages of the few objects a thumbnail may name (resolved
- * at once, to the one page it names), so memory grows with the objects, not the pages. The plan
- * walks a folder's own files before its subfolders: a description is read before the objects it
- * can name. Problems (a bad field, a folder that is not a collection) become `metadata` anomalies
+ * object's id and folder are kept, and for each thumbnail the one page it names in each object it
+ * may name (resolved as the object goes by), so memory grows with the objects, not the pages. The
+ * plan walks a folder's own files before its subfolders: a description is read before the objects
+ * it can name. Problems (a bad field, a folder that is not a collection) become `metadata` anomalies
  * naming the file and field, given by `describe()` once the whole plan has gone by.
  */
 export class BatchCollections {
   private readonly objects: CollectionMember[] = [];
   private readonly files = new Map<string, ReadDescription>();
+  private readonly thumbnails: OpenThumbnail[] = [];
 
   constructor(private readonly masters: string) {}
 
@@ -113,32 +124,28 @@ export class BatchCollections {
         this.files.set(name, { read: { error: error as Error } });
         continue;
       }
-      const folder = path.posix.dirname(name);
-      const thumbnail = description.thumbnail === undefined ? undefined : thumbnailNames(description.thumbnail, folder);
-      this.files.set(name, {
-        read: { description },
-        thumbnail: thumbnail && {
-          folder,
-          lower: [thumbnail.asFolder.toLowerCase(), thumbnail.wanted.toLowerCase()],
-          pages: new Map(),
-        },
-      });
+      let thumbnail: OpenThumbnail | undefined;
+      if (description.thumbnail !== undefined) {
+        const folder = path.posix.dirname(name);
+        const { page, wanted, asFolder } = thumbnailNames(description.thumbnail, folder);
+        thumbnail = { folder, asFolder: asFolder.toLowerCase(), wanted: wanted.toLowerCase(), page, pages: new Map() };
+        this.thumbnails.push(thumbnail);
+      }
+      this.files.set(name, { read: { description }, thumbnail });
     }
   }
 
   /** An object of the plan: its id and folder kept, and the thumbnail page of a description above it that may name it. */
   addObject(object: PlannedObject): void {
     this.objects.push({ id: object.id, folder: object.folder });
-    for (const { read, thumbnail } of this.files.values()) {
-      if (!thumbnail || !('description' in read)) continue;
-      const under = thumbnail.folder === '.' || object.folder === thumbnail.folder || object.folder.startsWith(`${thumbnail.folder}/`);
+    const names = [object.folder.toLowerCase(), object.id.toLowerCase()];
+    for (const thumbnail of this.thumbnails) {
+      const { folder, asFolder, wanted } = thumbnail;
+      const under = folder === '.' || object.folder === folder || object.folder.startsWith(`${folder}/`);
       // Any name thumbnailOf may match, whatever the collection's path: the folder from here, the id, or the id under a collection.
-      const [asFolder, wanted] = thumbnail.lower as [string, string];
-      const names = [object.folder.toLowerCase(), object.id.toLowerCase()];
       if (!under || !names.some((n) => n === asFolder || n === wanted || n.endsWith(`/${wanted}`))) continue;
-      const { page } = thumbnailNames(read.description.thumbnail!, thumbnail.folder);
       try {
-        thumbnail.pages.set(object.id, { identifier: new PageIndex(object.pages).resolve(page ?? 1)[0]! });
+        thumbnail.pages.set(object.id, { identifier: new PageIndex(object.pages).resolve(thumbnail.page ?? 1)[0]! });
       } catch (error) {
         thumbnail.pages.set(object.id, { error });
       }
