@@ -72,13 +72,13 @@ CREATE TABLE IF NOT EXISTS pages (
 );
 CREATE INDEX IF NOT EXISTS pages_by_object ON pages (object_id, sequence);
 CREATE TABLE IF NOT EXISTS identifiers (
-  source_path TEXT NOT NULL,
+  source TEXT NOT NULL,
   source_page INTEGER NOT NULL,
   object_id TEXT NOT NULL,
   identifier TEXT NOT NULL,
   object_key TEXT NOT NULL,
   identifier_key TEXT NOT NULL UNIQUE,
-  PRIMARY KEY (source_path, source_page)
+  PRIMARY KEY (source, source_page)
 );
 CREATE INDEX IF NOT EXISTS identifiers_by_object ON identifiers (object_key);
 CREATE TABLE IF NOT EXISTS object_metadata (
@@ -170,7 +170,7 @@ export class Catalog {
   private readonly statements = new Map<string, Database.Statement>();
   /** Whether the catalog has the metadata table (a catalog written before it existed, read-only, has not). */
   private readonly hasMetadata: boolean;
-  /** Where given identifiers are read: their table, or (a read-only catalog from before it) the pages. */
+  /** Where given identifiers are read: their table, or nothing (a read-only catalog from before it). */
   private readonly identifiers: string;
   /** Whether the catalog has the collection descriptions table (added after object_metadata). */
   private readonly hasCollections: boolean;
@@ -180,20 +180,14 @@ export class Catalog {
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
-      const hadIdentifiers = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'identifiers'").get() !== undefined;
       this.db.exec(SCHEMA);
-      // A catalog from before identifiers were kept: what its pages were published under is what they keep.
-      if (!hadIdentifiers) {
-        this.db.exec(`INSERT OR IGNORE INTO identifiers (source_path, source_page, object_id, identifier, object_key, identifier_key)
-          SELECT source_path, source_page, object_id, identifier, lower(object_id), lower(identifier) FROM pages ORDER BY converted_at`);
-      }
     }
     this.db.pragma('busy_timeout = 5000');
     const hasTable = (name: string): boolean => this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
     this.hasMetadata = hasTable('object_metadata');
     this.identifiers = hasTable('identifiers')
       ? 'identifiers'
-      : '(SELECT source_path, source_page, object_id, identifier, lower(object_id) AS object_key, lower(identifier) AS identifier_key FROM pages)';
+      : "(SELECT '' AS source, 0 AS source_page, '' AS object_id, '' AS identifier, '' AS object_key, '' AS identifier_key WHERE 0)";
     this.hasCollections = hasTable('collection_metadata');
   }
 
@@ -244,9 +238,29 @@ export class Catalog {
     ).run(page);
   }
 
-  /** The identifiers once given to a page of a master, if any: they are its for good. */
-  givenIdentifier(sourcePath: string, sourcePage: number): GivenIdentifier | undefined {
-    const row = this.statement(`SELECT object_id, identifier FROM ${this.identifiers} WHERE source_path = ? AND source_page = ?`).get(sourcePath, sourcePage) as
+  /**
+   * A catalog from before identifiers were kept: its pages keep what they were published under.
+   * Identifiers are kept by the master's path under the masters folder (a moved masters folder keeps
+   * them), which the pages, recorded by absolute path, tell once the folder is known.
+   */
+  adoptPublishedIdentifiers(mastersRoot: string): void {
+    if (this.statement('SELECT 1 FROM identifiers LIMIT 1').get() !== undefined) return;
+    const prefix = `${mastersRoot.replace(/\/+$/, '')}/`;
+    this.statement(
+      `INSERT OR IGNORE INTO identifiers (source, source_page, object_id, identifier, object_key, identifier_key)
+       SELECT substr(source_path, ?), source_page, object_id, identifier, lower(object_id), lower(identifier)
+       FROM pages WHERE substr(source_path, 1, ?) = ? ORDER BY converted_at`,
+    ).run(prefix.length + 1, prefix.length, prefix);
+  }
+
+  /** Forgets a page (its master is gone: moved with the masters folder, or deleted). */
+  removePage(sourcePath: string, sourcePage: number): void {
+    this.statement('DELETE FROM pages WHERE source_path = ? AND source_page = ?').run(sourcePath, sourcePage);
+  }
+
+  /** The identifiers once given to a page of a master (its path under the masters folder), if any: they are its for good. */
+  givenIdentifier(source: string, sourcePage: number): GivenIdentifier | undefined {
+    const row = this.statement(`SELECT object_id, identifier FROM ${this.identifiers} WHERE source = ? AND source_page = ?`).get(source, sourcePage) as
       | { object_id: string; identifier: string }
       | undefined;
     return row && { objectId: row.object_id, identifier: row.identifier };
@@ -263,12 +277,12 @@ export class Catalog {
   }
 
   /** Gives pages of masters their identifiers, for good (in one transaction). */
-  giveIdentifiers(pages: readonly (GivenIdentifier & { sourcePath: string; sourcePage: number })[]): void {
+  giveIdentifiers(pages: readonly (GivenIdentifier & { source: string; sourcePage: number })[]): void {
     const insert = this.statement(
-      'INSERT INTO identifiers (source_path, source_page, object_id, identifier, object_key, identifier_key) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO identifiers (source, source_page, object_id, identifier, object_key, identifier_key) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
-      for (const p of pages) insert.run(p.sourcePath, p.sourcePage, p.objectId, p.identifier, p.objectId.toLowerCase(), p.identifier.toLowerCase());
+      for (const p of pages) insert.run(p.source, p.sourcePage, p.objectId, p.identifier, p.objectId.toLowerCase(), p.identifier.toLowerCase());
     })();
   }
 

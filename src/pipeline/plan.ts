@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { GivenIdentifier } from '../catalog/catalog.js';
 import { namingAnomalies, naturalCompare, orderPages, type NamingAnomaly } from './naming.js';
 import { applyRules, type NameRule } from './rules.js';
-import type { IgnoredFile, ScannedFile, ScanResult } from './scan.js';
+import type { IgnoredFile, ScannedFile, ScannedFolder, ScanResult } from './scan.js';
 
 export interface PlannedPage {
   readonly source: ScannedFile;
@@ -51,14 +51,16 @@ export function slug(name: string): string {
  * must not move to another master because a folder was added, removed or renamed.
  */
 export interface IdentifierLedger {
-  givenIdentifier(sourcePath: string, sourcePage: number): GivenIdentifier | undefined;
+  /** `source`: the master's path under the masters folder, so that moving the folder keeps them. */
+  givenIdentifier(source: string, sourcePage: number): GivenIdentifier | undefined;
   objectIdTaken(id: string): boolean;
   identifierTaken(identifier: string): boolean;
 }
 
 /** An identifier given to a page of a master by this run. */
 export interface NewIdentifier extends GivenIdentifier {
-  readonly sourcePath: string;
+  /** The master's path under the masters folder. */
+  readonly source: string;
   readonly sourcePage: number;
 }
 
@@ -79,23 +81,21 @@ interface Member {
   readonly object?: string | undefined;
 }
 
+export interface PlanOptions {
+  /** The root folder's object id when it holds masters itself. */
+  readonly rootName: string;
+  /** Identifiers given by earlier runs: kept, and never given to another page. */
+  readonly ledger?: IdentifierLedger | undefined;
+  /** Records the identifiers given now, an object's at a time (absent in a dry run). */
+  readonly give?: ((pages: readonly NewIdentifier[]) => void) | undefined;
+}
+
 /**
  * Groups masters into objects and orders their pages. Default convention: one folder = one object,
  * pages in the order of the sequence numbers in their names (natural order otherwise). With naming
  * rules, the rules give each file its object and sequence instead, and unmatched files are ignored.
  */
-export async function planConversion(
-  scan: ScanResult,
-  countPages: PageCounter,
-  options: {
-    rules?: readonly NameRule[] | undefined;
-    rootName: string;
-    /** Identifiers given by earlier runs: kept, and never given to another page. */
-    ledger?: IdentifierLedger | undefined;
-    /** Records the identifiers given now, an object's at a time (absent in a dry run). */
-    give?: ((pages: readonly NewIdentifier[]) => void) | undefined;
-  },
-): Promise<Plan> {
+export async function planConversion(scan: ScanResult, countPages: PageCounter, options: PlanOptions & { rules?: readonly NameRule[] | undefined }): Promise<Plan> {
   const ignored = [...scan.ignored];
   const groups = new Map<string, { folder: string; members: Member[] }>();
   for (const file of scan.masters) {
@@ -125,42 +125,80 @@ export async function planConversion(
   const anomalies: Anomaly[] = [];
   const takenIds = new Set<string>();
   for (const key of [...groups.keys()].sort(naturalCompare)) {
-    const group = groups.get(key)!;
-    const ordered = options.rules ? orderByRule(group.members) : orderPages(group.members);
-    const directories = await Promise.all(ordered.map((member) => countPages(member.file)));
-    // An object keeps the id its pages were published under (the first page that has one says which).
-    const earlier = ordered
-      .flatMap((member, i) => directories[i]!.map((directory) => options.ledger?.givenIdentifier(member.file.absolutePath, directory)?.objectId))
-      .find((given) => given !== undefined && !takenIds.has(given.toLowerCase()));
-    const wanted = (ordered[0]?.object ?? key).split('/').map(slug).join('/');
-    const id = earlier ?? uniqueName(wanted, takenIds, (name) => options.ledger?.objectIdTaken(name) ?? false);
-    if (earlier) takenIds.add(earlier.toLowerCase());
-    if (!options.rules) {
-      for (const anomaly of namingAnomalies(group.members.map((m) => m.name))) anomalies.push({ object: id, ...anomaly });
-    }
-    // Pages given an identifier before keep it; new ones take the next free name, never one given before.
-    const takenPages = new Set<string>();
-    const planned = ordered.flatMap((member, m) => {
-      const base = slug(member.name.replace(/\.[^.]+$/, ''));
-      return directories[m]!.map((directory, i) => {
-        const given = options.ledger?.givenIdentifier(member.file.absolutePath, directory)?.identifier;
-        if (given?.toLowerCase().startsWith(`${id.toLowerCase()}/`)) takenPages.add(given.slice(id.length + 1).toLowerCase());
-        return { member, directory, given, name: directories[m]!.length > 1 ? `${base}-p${String(i + 1).padStart(3, '0')}` : base };
-      });
-    });
-    const given: NewIdentifier[] = [];
-    const pages: PlannedPage[] = planned.map(({ member, directory, given: earlierPage, name }) => {
-      let identifier = earlierPage;
-      if (identifier === undefined) {
-        identifier = `${id}/${uniqueName(name, takenPages, (page) => options.ledger?.identifierTaken(`${id}/${page}`) ?? false)}`;
-        given.push({ sourcePath: member.file.absolutePath, sourcePage: directory, objectId: id, identifier });
-      }
-      return { source: member.file, sourcePage: directory, identifier };
-    });
-    if (given.length > 0) options.give?.(given);
-    objects.push({ id, folder: group.folder, pages });
+    const planned = await planObject(key, groups.get(key)!, countPages, { ...options, rules: options.rules !== undefined, takenIds });
+    objects.push(planned.object);
+    anomalies.push(...planned.anomalies);
   }
   return { objects, ignored, anomalies };
+}
+
+/** One folder of the scan, planned: its object (when it holds masters) and its naming anomalies. */
+export interface PlannedFolder {
+  readonly folder: ScannedFolder;
+  readonly object?: PlannedObject | undefined;
+  readonly anomalies: Anomaly[];
+}
+
+/**
+ * The default convention (one folder = one object), planned a folder at a time as the scan walks
+ * the tree: memory holds one object's pages, whatever the size of the batch. Object ids already
+ * given this run are the only thing kept across folders.
+ */
+export async function* planFolders(folders: AsyncIterable<ScannedFolder>, countPages: PageCounter, options: PlanOptions): AsyncGenerator<PlannedFolder> {
+  const takenIds = new Set<string>();
+  for await (const folder of folders) {
+    if (folder.masters.length === 0) {
+      yield { folder, anomalies: [] };
+      continue;
+    }
+    const key = folder.folder === '.' ? options.rootName : folder.folder;
+    const members = folder.masters.map((file) => ({ name: path.posix.basename(file.relativePath), file }));
+    yield { folder, ...(await planObject(key, { folder: folder.folder, members }, countPages, { ...options, rules: false, takenIds })) };
+  }
+}
+
+/** Plans one object: its id (kept from earlier runs, or the next free one), its pages in order and their identifiers. */
+async function planObject(
+  key: string,
+  group: { readonly folder: string; readonly members: readonly Member[] },
+  countPages: PageCounter,
+  options: PlanOptions & { readonly rules: boolean; readonly takenIds: Set<string> },
+): Promise<{ object: PlannedObject; anomalies: Anomaly[] }> {
+  const takenIds = options.takenIds;
+  const anomalies: Anomaly[] = [];
+  const ordered = options.rules ? orderByRule(group.members) : orderPages(group.members);
+  const directories = await Promise.all(ordered.map((member) => countPages(member.file)));
+  // An object keeps the id its pages were published under (the first page that has one says which).
+  const earlier = ordered
+    .flatMap((member, i) => directories[i]!.map((directory) => options.ledger?.givenIdentifier(member.file.relativePath, directory)?.objectId))
+    .find((given) => given !== undefined && !takenIds.has(given.toLowerCase()));
+  const wanted = (ordered[0]?.object ?? key).split('/').map(slug).join('/');
+  const id = earlier ?? uniqueName(wanted, takenIds, (name) => options.ledger?.objectIdTaken(name) ?? false);
+  if (earlier) takenIds.add(earlier.toLowerCase());
+  if (!options.rules) {
+    for (const anomaly of namingAnomalies(group.members.map((m) => m.name))) anomalies.push({ object: id, ...anomaly });
+  }
+  // Pages given an identifier before keep it; new ones take the next free name, never one given before.
+  const takenPages = new Set<string>();
+  const planned = ordered.flatMap((member, m) => {
+    const base = slug(member.name.replace(/\.[^.]+$/, ''));
+    return directories[m]!.map((directory, i) => {
+      const given = options.ledger?.givenIdentifier(member.file.relativePath, directory)?.identifier;
+      if (given?.toLowerCase().startsWith(`${id.toLowerCase()}/`)) takenPages.add(given.slice(id.length + 1).toLowerCase());
+      return { member, directory, given, name: directories[m]!.length > 1 ? `${base}-p${String(i + 1).padStart(3, '0')}` : base };
+    });
+  });
+  const given: NewIdentifier[] = [];
+  const pages: PlannedPage[] = planned.map(({ member, directory, given: earlierPage, name }) => {
+    let identifier = earlierPage;
+    if (identifier === undefined) {
+      identifier = `${id}/${uniqueName(name, takenPages, (page) => options.ledger?.identifierTaken(`${id}/${page}`) ?? false)}`;
+      given.push({ source: member.file.relativePath, sourcePage: directory, objectId: id, identifier });
+    }
+    return { source: member.file, sourcePage: directory, identifier };
+  });
+  if (given.length > 0) options.give?.(given);
+  return { object: { id, folder: group.folder, pages }, anomalies };
 }
 
 function orderByRule(members: readonly Member[]): Member[] {

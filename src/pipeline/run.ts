@@ -5,14 +5,14 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { Catalog, IdentifierConflictError } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
-import { describeObjects } from './metadata/collect.js';
 import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
 import { renameDurably } from './durable.js';
-import { describeCollections } from './metadata/collections.js';
-import { pageDirectories } from './pages.js';
-import { planConversion, type Anomaly, type PlannedObject, type PlannedPage } from './plan.js';
+import { BatchCollections } from './metadata/collections.js';
+import { PageLog, type PageOutcome } from './page-log.js';
+import type { Anomaly, PlannedObject, PlannedPage } from './plan.js';
+import { planSteps, type PlanStep } from './plan-steps.js';
 import type { NameRule } from './rules.js';
-import { scanMasters, type IgnoredFile } from './scan.js';
+import { countMasterNames, type IgnoredFile } from './scan.js';
 
 export interface ConversionOptions {
   readonly masters: string;
@@ -60,14 +60,16 @@ export interface ConversionReport {
     readonly ignored: number;
     readonly anomalies: number;
   };
-  /** Pages converted by this run (in a dry run: pages that would be). */
-  readonly converted: { readonly identifier: string; readonly source: string; readonly page: number }[];
-  /** Pages left as they were: source and settings unchanged since their derivative was made. */
-  readonly skipped: { readonly identifier: string; readonly source: string; readonly page: number }[];
+  /** The pages that failed, with why (every page's outcome is in the `pages` NDJSON file). */
   readonly failed: FailedPage[];
   readonly ignored: IgnoredFile[];
   readonly anomalies: Anomaly[];
-  /** Where the report was written (absent in a dry run, which writes nothing). */
+  /**
+   * Every page's outcome (converted, skipped, failed), one JSON line each, written as the pages
+   * finish, then a `totals` line (absent in a dry run, which writes nothing).
+   */
+  readonly pages?: string | undefined;
+  /** Where this summary was written (absent in a dry run). */
   readonly reportPath?: string | undefined;
 }
 
@@ -75,11 +77,10 @@ export const CATALOG_FILE = 'catalog.sqlite';
 export const IMAGES_DIR = 'images';
 const TEMP_DIR = '.tmp';
 
-/** Runs `items` through `worker` with at most `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) await worker(items[next++]!);
+/** Runs the items of an async iterator through `worker` with at most `limit` in flight (none fetched in advance). */
+async function pool<T>(items: AsyncIterator<T>, limit: number, worker: (item: T) => Promise<void>): Promise<void> {
+  const lanes = Array.from({ length: Math.max(1, limit) }, async () => {
+    for (let item = await items.next(); !item.done; item = await items.next()) await worker(item.value);
   });
   await Promise.all(lanes);
 }
@@ -149,55 +150,98 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     await rm(path.join(out, TEMP_DIR), { recursive: true, force: true });
     await mkdir(path.join(out, TEMP_DIR), { recursive: true });
     catalog = new Catalog(catalogFile);
+    catalog.adoptPublishedIdentifiers(masters);
   } else if (existsSync(catalogFile)) {
     catalog = new Catalog(catalogFile, { readonly: true });
   }
 
-  let plan;
-  let descriptions;
-  let collections;
-  try {
-    const scan = await scanMasters(masters);
+  const steps = planSteps(masters, {
+    rules: options.rules,
+    metadataCsv: options.metadataCsv,
+    rootName: path.basename(masters),
     // Identifiers given by earlier runs are kept; new ones are recorded as they are given (not in a dry run).
-    plan = await planConversion(scan, pageDirectories, {
-      rules: options.rules,
-      rootName: path.basename(masters),
-      ledger: catalog,
-      give: options.dryRun ? undefined : (pages) => catalog!.giveIdentifiers(pages),
-    });
-    // Sidecars and the CSV are read before anything is converted: an unreadable CSV stops the run here.
-    descriptions = await describeObjects(masters, plan, options.metadataCsv);
-    collections = await describeCollections(masters, plan);
+    ledger: catalog,
+    give: options.dryRun ? undefined : (pages) => catalog!.giveIdentifiers(pages),
+  });
+  let first: IteratorResult<PlanStep>;
+  let estimate: number;
+  try {
+    // The first step reads a batch CSV, if any: an unreadable one stops the run before anything is written.
+    first = await steps.next();
+    // The size of the batch before it is all planned, for the progress: one page per master file.
+    estimate = await countMasterNames(masters);
   } catch (error) {
     catalog?.close();
     throw error;
   }
-  const anomalies = [...plan.anomalies, ...descriptions.anomalies, ...collections.anomalies];
 
-  const jobs: { object: PlannedObject; page: PlannedPage; sequence: number }[] = plan.objects.flatMap((object) =>
-    object.pages.map((page, i) => ({ object, page, sequence: i + 1 })),
-  );
   // The JPEG 2000 encoder's threads per page: the cores shared among the pages encoded at once.
-  const encoderThreads = Math.max(1, Math.floor(cpus().length / Math.max(1, Math.min(options.workers, jobs.length))));
+  const encoderThreads = Math.max(1, Math.floor(cpus().length / Math.max(1, Math.min(options.workers, estimate))));
   const extension = derivativeExtension(options.settings.format);
-  const converted: ConversionReport['converted'] = [];
-  const skipped: ConversionReport['skipped'] = [];
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const log = options.dryRun ? undefined : await PageLog.create(path.join(out, 'reports', `convert-${stamp}.ndjson`));
+  const counts = { objects: 0, pages: 0, converted: 0, skipped: 0, failed: 0 };
+  // Problems are kept for the summary (the per-page outcomes only go to the log).
   const failed: FailedPage[] = [];
-  const failedKeys = new Set<string>();
+  const ignored: IgnoredFile[] = [];
+  const anomalies: Anomaly[] = [];
   const progress = (last?: Progress['last']): void =>
     options.onProgress?.({
-      total: jobs.length,
-      done: converted.length + skipped.length + failed.length,
-      converted: converted.length,
-      skipped: skipped.length,
-      failed: failed.length,
+      total: Math.max(estimate, counts.pages),
+      done: counts.converted + counts.skipped + counts.failed,
+      converted: counts.converted,
+      skipped: counts.skipped,
+      failed: counts.failed,
       startedAt: startedAt.getTime(),
       last,
     });
+  const finished = (outcome: PageOutcome): void => {
+    counts[outcome.outcome]++;
+    log?.write({ event: 'page', ...outcome });
+    progress({ source: outcome.source, outcome: outcome.outcome, reason: outcome.reason });
+  };
   progress();
+  // What collection.yml files say, read as the plan reaches them; applied once every object is planned.
+  const collections = new BatchCollections(masters);
+
+  /** An object whose pages are under way: recorded whole (order, metadata) when its last page is done. */
+  interface ObjectInProgress {
+    readonly object: PlannedObject;
+    readonly described: PlanStep['described'];
+    remaining: number;
+    readonly failedKeys: Set<string>;
+  }
+  const complete = (current: ObjectInProgress): void => {
+    if (!catalog || options.dryRun) return;
+    const pages = current.object.pages
+      .filter((p) => !current.failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`))
+      .map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage }));
+    catalog.setObjectPages(current.object, pages);
+    // Every run, even when every page was skipped: an edited sidecar or CSV is picked up.
+    if (current.described) catalog.setObjectMetadata(current.object.id, current.described.metadata, current.described.sources);
+  };
+  async function* jobs(): AsyncGenerator<{ current: ObjectInProgress; page: PlannedPage; sequence: number }> {
+    for (let step = first; !step.done; step = await steps.next()) {
+      const { object, described } = step.value;
+      for (const file of step.value.ignored) log?.write({ event: 'ignored', ...file });
+      for (const anomaly of step.value.anomalies) log?.write({ event: 'anomaly', ...anomaly });
+      ignored.push(...step.value.ignored);
+      anomalies.push(...step.value.anomalies);
+      // Before the step's object: a folder's collection.yml may name the object of that same folder.
+      await collections.addFiles(step.value.ignored);
+      if (!object) continue;
+      collections.addObject(object);
+      counts.objects++;
+      counts.pages += object.pages.length;
+      const current: ObjectInProgress = { object, described, remaining: object.pages.length, failedKeys: new Set() };
+      if (current.remaining === 0) complete(current);
+      for (const [i, page] of object.pages.entries()) yield { current, page, sequence: i + 1 };
+    }
+  }
 
   try {
-    await pool(jobs, options.workers, async ({ object, page, sequence }) => {
+    await pool(jobs(), options.workers, async ({ current, page, sequence }) => {
+      const object = current.object;
       const source = page.source;
       const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
       const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}${extension}`.split('/'));
@@ -205,70 +249,63 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
         if (await isUpToDate(catalog, source, page, derivativePath, settingsKey, !options.dryRun)) {
           // A run killed during a change of format may have recorded this page and died before removing its old file.
           if (!options.dryRun) await removeOtherFormats(derivativePath);
-          skipped.push(entry);
-          progress({ source: source.relativePath, outcome: 'skipped' });
-          return;
+          finished({ outcome: 'skipped', ...entry });
+        } else if (options.dryRun) {
+          finished({ outcome: 'converted', ...entry });
+        } else {
+          const [conversion, checksum] = await Promise.allSettled([
+            convertPage(source.absolutePath, page.sourcePage, derivativePath, path.join(out, TEMP_DIR), options.settings, {
+              threads: encoderThreads,
+            }),
+            sha256Master(source.absolutePath),
+          ]);
+          // Both read the master: when both fail, the system's reason (EIO, EACCES) says more than the decoder's.
+          if (checksum.status === 'rejected') throw checksum.reason;
+          if (conversion.status === 'rejected') throw conversion.reason;
+          // The identifier's earlier record names a master that is gone (the masters folder moved): this is its page now.
+          const owner = catalog!.pageByIdentifier(page.identifier);
+          if (owner && owner.sourcePath !== source.absolutePath && !existsSync(owner.sourcePath)) catalog!.removePage(owner.sourcePath, owner.sourcePage);
+          catalog!.recordPage({
+            objectId: object.id,
+            sequence,
+            identifier: page.identifier,
+            sourcePath: source.absolutePath,
+            sourcePage: page.sourcePage,
+            sourceSize: source.size,
+            sourceMtimeMs: source.mtimeMs,
+            sourceSha256: checksum.value,
+            settings: settingsKey,
+            derivativePath,
+            width: conversion.value.width,
+            height: conversion.value.height,
+            convertedAt: new Date().toISOString(),
+          });
+          await removeOtherFormats(derivativePath);
+          finished({ outcome: 'converted', ...entry });
         }
-        if (options.dryRun) {
-          converted.push(entry);
-          progress({ source: source.relativePath, outcome: 'converted' });
-          return;
-        }
-        const [conversion, checksum] = await Promise.allSettled([
-          convertPage(source.absolutePath, page.sourcePage, derivativePath, path.join(out, TEMP_DIR), options.settings, {
-            threads: encoderThreads,
-          }),
-          sha256Master(source.absolutePath),
-        ]);
-        // Both read the master: when both fail, the system's reason (EIO, EACCES) says more than the decoder's.
-        if (checksum.status === 'rejected') throw checksum.reason;
-        if (conversion.status === 'rejected') throw conversion.reason;
-        const size = conversion.value;
-        const sha256 = checksum.value;
-        catalog!.recordPage({
-          objectId: object.id,
-          sequence,
-          identifier: page.identifier,
-          sourcePath: source.absolutePath,
-          sourcePage: page.sourcePage,
-          sourceSize: source.size,
-          sourceMtimeMs: source.mtimeMs,
-          sourceSha256: sha256,
-          settings: settingsKey,
-          derivativePath,
-          width: size.width,
-          height: size.height,
-          convertedAt: new Date().toISOString(),
-        });
-        await removeOtherFormats(derivativePath);
-        converted.push(entry);
-        progress({ source: source.relativePath, outcome: 'converted' });
       } catch (error) {
         if (!(error instanceof MasterError) && !(error instanceof IdentifierConflictError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         const reason = (error as Error).message;
         failed.push({ source: source.relativePath, page: page.sourcePage, reason });
-        failedKeys.add(`${page.sourcePage}\0${source.absolutePath}`);
-        progress({ source: source.relativePath, outcome: 'failed', reason });
+        current.failedKeys.add(`${page.sourcePage}\0${source.absolutePath}`);
+        finished({ outcome: 'failed', ...entry, reason });
       }
+      // The object's page order, now that its every page is done (failed ones left out).
+      if (--current.remaining === 0) complete(current);
     });
-
-    // The order of each object's pages, now that every page is done (failed ones left out).
-    if (catalog && !options.dryRun) {
-      for (const object of plan.objects) {
-        const pages = object.pages
-          .filter((p) => !failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`))
-          .map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage }));
-        catalog.setObjectPages(object, pages);
-        // Every run, even when every page was skipped: an edited sidecar or CSV is picked up.
-        const described = descriptions.objects.get(object.id);
-        if (described) catalog.setObjectMetadata(object.id, described.metadata, described.sources);
-      }
-      catalog.setCollectionMetadata(collections.covered, collections.collections);
-    }
+    const described = collections.describe();
+    for (const anomaly of described.anomalies) log?.write({ event: 'anomaly', ...anomaly });
+    anomalies.push(...described.anomalies);
+    if (catalog && !options.dryRun) catalog.setCollectionMetadata(described.covered, described.collections);
+  } catch (error) {
+    log?.abort();
+    throw error;
   } finally {
     catalog?.close();
   }
 
+  const totals = { ...counts, ignored: ignored.length, anomalies: anomalies.length };
+  await log?.finish(totals);
   const report: Omit<ConversionReport, 'reportPath'> = {
     tool: `vitrine ${VERSION} convert`,
     dryRun: options.dryRun,
@@ -277,23 +314,14 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     settings: options.settings,
-    totals: {
-      objects: plan.objects.length,
-      pages: jobs.length,
-      converted: converted.length,
-      skipped: skipped.length,
-      failed: failed.length,
-      ignored: plan.ignored.length,
-      anomalies: anomalies.length,
-    },
-    converted,
-    skipped,
+    totals,
     failed,
-    ignored: plan.ignored,
+    ignored,
     anomalies,
+    pages: log?.file,
   };
   if (options.dryRun) return report;
-  const reportPath = path.join(out, 'reports', `convert-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const reportPath = path.join(out, 'reports', `convert-${stamp}.json`);
   await mkdir(path.dirname(reportPath), { recursive: true });
   await writeFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2));
   await renameDurably(`${reportPath}.tmp`, reportPath);

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { opendir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -51,23 +51,34 @@ export function ignoreReason(name: string): string | undefined {
   return ext ? `not an image (${ext})` : 'not an image (no extension)';
 }
 
+/** One folder of the masters tree: its own files (not its subfolders'). */
+export interface ScannedFolder {
+  /** Relative to the masters root, with '/' separators; '.' for the root. */
+  readonly folder: string;
+  readonly masters: ScannedFile[];
+  readonly ignored: IgnoredFile[];
+}
+
 /**
- * Walks the masters tree: every master file with its size and mtime (what a re-run compares), and
- * every other file with the reason it is skipped. Symbolic links to folders are not followed
- * (no loops); links to files are followed. Order is deterministic (sorted names).
+ * Walks the masters tree a folder at a time (a folder's files, then its subfolders), holding only
+ * the entries of the folders on the current path: every master file with its size and mtime (what
+ * a re-run compares), and every other file with the reason it is skipped. Symbolic links to
+ * folders are not followed (no loops); links to files are followed. Order is deterministic
+ * (sorted names).
  */
-export async function scanMasters(root: string): Promise<ScanResult> {
-  const masters: ScannedFile[] = [];
-  const ignored: IgnoredFile[] = [];
-  async function walk(dir: string, relative: string): Promise<void> {
+export async function* scanFolders(root: string): AsyncGenerator<ScannedFolder> {
+  async function* walk(dir: string, relative: string): AsyncGenerator<ScannedFolder> {
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const masters: ScannedFile[] = [];
+    const ignored: IgnoredFile[] = [];
+    const subfolders: string[] = [];
     for (const entry of entries) {
       const absolutePath = path.join(dir, entry.name);
       const relativePath = relative ? `${relative}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
         if (entry.name.startsWith('.')) ignored.push({ relativePath: `${relativePath}/`, reason: 'hidden folder' });
-        else await walk(absolutePath, relativePath);
+        else subfolders.push(entry.name);
         continue;
       }
       const reason = ignoreReason(entry.name);
@@ -82,7 +93,37 @@ export async function scanMasters(root: string): Promise<ScanResult> {
       }
       masters.push({ relativePath, absolutePath, size: info.size, mtimeMs: info.mtimeMs });
     }
+    yield { folder: relative || '.', masters, ignored };
+    for (const name of subfolders) yield* walk(path.join(dir, name), relative ? `${relative}/${name}` : name);
   }
-  await walk(root, '');
+  yield* walk(root, '');
+}
+
+/** The whole masters tree at once (see scanFolders): for plans that group files across folders. */
+export async function scanMasters(root: string): Promise<ScanResult> {
+  const masters: ScannedFile[] = [];
+  const ignored: IgnoredFile[] = [];
+  for await (const folder of scanFolders(root)) {
+    masters.push(...folder.masters);
+    ignored.push(...folder.ignored);
+  }
   return { masters, ignored };
+}
+
+/** How many files of the tree have a master's name: the size of a batch, known before it is planned. */
+export async function countMasterNames(root: string): Promise<number> {
+  let count = 0;
+  // Depth first, one folder open at a time, its entries read in batches: a tree of millions of
+  // files is never listed whole (opendir's own recursive mode opens every subfolder it meets at once).
+  const folders = [root];
+  for (let dir = folders.pop(); dir !== undefined; dir = folders.pop()) {
+    for await (const entry of await opendir(dir, { bufferSize: 256 })) {
+      if (entry.isDirectory()) {
+        if (!entry.name.startsWith('.')) folders.push(path.join(dir, entry.name));
+      } else if (ignoreReason(entry.name) === undefined) {
+        count++;
+      }
+    }
+  }
+  return count;
 }

@@ -12,10 +12,9 @@ import path from 'node:path';
 import { CatalogReader } from '../catalog/reader.js';
 import { CatalogResolver } from '../storage/catalog-resolver.js';
 import { FileResolver } from '../storage/file-resolver.js';
+import { CATALOG_FILE } from '../presentation/store.js';
 import { heavyLimits, RenderQueue } from './admission.js';
 
-/** Where a data folder (`vitrine convert --out`) keeps its catalog. */
-const CATALOG_FILE = 'catalog.sqlite';
 /** Quiet time after the last heavy render before memory is trimmed. */
 const TRIM_AFTER_MS = 2000;
 

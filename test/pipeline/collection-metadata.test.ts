@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ConversionReport } from '../../src/pipeline/run.js';
@@ -58,6 +58,24 @@ describe('convert checks every collection.yml and names the file and field of ea
       'Series/collection.yml': 'thumbnail: { object: BOX 1, page: 001.tif }\n',
     });
     assert.deepEqual(await problems(root), []);
+  });
+
+  it('a real run reports them too, in its summary and in its NDJSON page log', async () => {
+    const root = await masters('logged', 3, {
+      'Series/collection.yml': 'label: The series\nthumbnail: { object: Box 3, page: 2 }\n',
+      'Series/Box 1/collection.yml': 'label: A box\n',
+    });
+    const result = await vitrine('convert', root, '--out', path.join(root, '..', 'out'), '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as ConversionReport;
+    const expected = [
+      'Series/Box 1: Series/Box 1/collection.yml: Series/Box 1 is not a collection (a collection is a folder of objects; describe a single object in manifest.yml)',
+      'Series: Series/collection.yml: thumbnail: no page 2 (the object has 1)',
+    ];
+    assert.deepEqual(report.anomalies.map((a) => `${a.object}: ${a.detail}`).sort(), expected);
+    const lines = (await readFile(report.pages!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { event: string; object?: string; detail?: string });
+    const logged = lines.filter((l) => l.event === 'anomaly').map((l) => `${l.object}: ${l.detail}`);
+    assert.deepEqual(logged.sort(), expected);
   });
 
   it('with naming rules whose ids do not follow the folders, a collection.yml is reported, not misapplied', async () => {

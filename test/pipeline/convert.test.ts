@@ -45,6 +45,15 @@ describe('vitrine convert on a corpus of every flavour and defect', () => {
     assert.ok(report.reportPath?.startsWith(path.join(out, 'reports')));
     const written = JSON.parse(await readFile(report.reportPath!, 'utf8')) as ConversionReport;
     assert.deepEqual(written.totals, report.totals);
+    // Every page's outcome is in the NDJSON file beside it, one line each as they finished, then the totals.
+    assert.equal(report.pages, report.reportPath!.replace(/\.json$/, '.ndjson'));
+    const lines = (await readFile(report.pages!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const pages = lines.filter((l) => l.event === 'page');
+    assert.equal(pages.length, report.totals.pages);
+    assert.equal(pages.filter((p) => p.outcome === 'failed').length, report.totals.failed);
+    assert.ok(pages.every((p) => typeof p.identifier === 'string' && typeof p.source === 'string'));
+    assert.equal(lines.filter((l) => l.event === 'ignored').length, report.totals.ignored);
+    assert.deepEqual(lines.at(-1), { event: 'totals', ...report.totals });
     assert.match(first.stderr, /failed: broken\/002\.tif: /);
   });
 
@@ -187,7 +196,8 @@ describe('vitrine convert on a corpus of every flavour and defect', () => {
     const second = await vitrine('convert', masters, '--out', out, '--json');
     const again = JSON.parse(second.stdout) as ConversionReport;
     assert.equal(second.code, 3, 'the broken masters still fail');
-    assert.deepEqual(again.converted.map((c) => c.source), ['names/fa002 box1 folder2 004.tif']);
+    const pages = (await readFile(again.pages!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { event: string; outcome?: string; source?: string });
+    assert.deepEqual(pages.filter((p) => p.outcome === 'converted').map((p) => p.source), ['names/fa002 box1 folder2 004.tif']);
     assert.equal(again.totals.skipped, 19, second.stderr);
     assert.equal((await stat(derivative)).mtimeMs, before, 'unchanged derivative untouched');
     const fresh = new Catalog(path.join(out, 'catalog.sqlite'), { readonly: true });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { Catalog, IdentifierConflictError, type PageRecord } from '../../src/catalog/catalog.js';
 import { vitrine } from '../helpers/cli.js';
 import { pagePicture } from '../helpers/corpus.js';
@@ -55,6 +56,36 @@ describe('persistent identifiers', () => {
       } finally {
         await server.close();
       }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('stay the same when the masters folder is moved, and a catalog from before keeps what it published', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const masters = path.join(dir, 'masters');
+      const out = path.join(dir, 'out');
+      await writeMaster(masters, 'a-b/001.tif', 1);
+      await writeMaster(masters, 'Xy/001.tif', 2);
+      assert.equal((await vitrine('convert', masters, '--out', out)).code, 0);
+      const before = [...published(out).keys()].sort();
+
+      // Masters moved to another disk: every source path changes, the identifiers do not.
+      const moved = path.join(dir, 'moved-masters');
+      await rename(masters, moved);
+      assert.equal((await vitrine('convert', moved, '--out', out)).code, 0);
+      assert.deepEqual([...published(out).keys()].sort(), before);
+
+      // A catalog written before identifiers were kept (no table): its published ones are adopted.
+      const db = new Database(path.join(out, 'catalog.sqlite'));
+      db.exec('DROP TABLE identifiers');
+      db.close();
+      await writeMaster(moved, 'A b/001.tif', 3);
+      assert.equal((await vitrine('convert', moved, '--out', out)).code, 0);
+      const after = published(out);
+      for (const identifier of before) assert.ok(after.get(identifier)?.startsWith(moved), `${identifier} kept`);
+      assert.equal(after.size, 3);
     } finally {
       await cleanup();
     }

@@ -43,7 +43,16 @@ describe('a batch killed with SIGKILL mid-run', () => {
       const pages = 30;
       await buildBatch(masters, pages, 1400);
 
-      await convertKilledMidRun(masters, out, [], '.tif', 4, pages);
+      // Killed once box1 (pages 1–10) is surely done, with two workers: 14 derivatives in place.
+      await convertKilledMidRun(masters, out, [], '.tif', 14, pages);
+      // An object is recorded (order, page count: what its manifest is built from) as soon as its pages are, not at the end of the batch.
+      const early = new Catalog(path.join(out, 'catalog.sqlite'), { readonly: true });
+      try {
+        assert.equal(early.object('box1')?.pageCount, 10, 'box1 is in the catalog before the batch ends');
+        assert.deepEqual(early.pages('box1').map((p) => p.sequence), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      } finally {
+        early.close();
+      }
 
       const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'convert', masters, '--out', out, '--json']);
       const report = JSON.parse(stdout) as ConversionReport;
