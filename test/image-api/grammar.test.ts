@@ -85,3 +85,13 @@ describe('request grammar and resolution', () => {
     assert.equal(parseSize('^max', 3).upscale, true);
   });
 });
+
+describe('grammar regressions found by the properties (grammar-properties.test.ts)', () => {
+  it('writes a tiny rotation in the canonical URL as a plain decimal, which parses again', () => {
+    const request = resolve(3, 'full', 'max', '0.0000001');
+    const canonical = canonicalPath(request, image, limits, 3);
+    assert.equal(canonical, 'full/max/0.0000001/default.jpg');
+    const [r, s, rot, qf] = canonical.split('/') as [string, string, string, string];
+    assert.deepEqual(resolve(3, r, s, rot, qf), request);
+  });
+});
