@@ -94,4 +94,10 @@ describe('grammar regressions found by the properties (grammar-properties.test.t
     const [r, s, rot, qf] = canonical.split('/') as [string, string, string, string];
     assert.deepEqual(resolve(3, r, s, rot, qf), request);
   });
+
+  it('makes ^max exactly maxWidth wide when maxWidth is what limits it', () => {
+    const wide = { width: 3319, height: 1 };
+    const request = resolveRequest(parseImageRequest(3, 'full', '^max', '0', 'default.jpg'), wide, { maxWidth: 6994 });
+    assert.deepEqual(request.size, { width: 6994, height: 2 });
+  });
 });
