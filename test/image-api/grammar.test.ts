@@ -95,6 +95,20 @@ describe('grammar regressions found by the properties (grammar-properties.test.t
     assert.deepEqual(resolve(3, r, s, rot, qf), request);
   });
 
+  it('refuses a percentage too large to be a number, quoting what was sent rather than Infinity', () => {
+    const nines = '9'.repeat(400);
+    for (const [region, size] of [[`pct:${nines},0,1,1`, 'full'], [`pct:0,0,${nines},1`, 'full'], ['full', `pct:${nines}`]] as const) {
+      try {
+        resolve(2, region, size);
+        assert.fail(`${region}/${size} was accepted`);
+      } catch (error) {
+        assert.ok(error instanceof IiifError && error.status === 400, String(error));
+        assert.match(error.message, /too large/);
+        assert.doesNotMatch(error.message, /Infinity/);
+      }
+    }
+  });
+
   it('makes ^max exactly maxWidth wide when maxWidth is what limits it', () => {
     const wide = { width: 3319, height: 1 };
     const request = resolveRequest(parseImageRequest(3, 'full', '^max', '0', 'default.jpg'), wide, { maxWidth: 6994 });
