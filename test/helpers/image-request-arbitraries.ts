@@ -86,7 +86,7 @@ export function validSegments(version: ApiVersion, image: Dimensions): fc.Arbitr
 /** Texts that look like numbers or keywords but are not, or sit on an edge of the grammar. */
 const NASTY_TEXT = [
   '', ' ', '-0', '-1', 'NaN', 'Infinity', '-Infinity', '1e3', '0x10', '1_000', '+5', '١٢', '５', '9'.repeat(400),
-  `${'9'.repeat(20)}.5`, `0.${'0'.repeat(400)}1`, '.', '..', ',', ',,,', 'pct:', '^', '!', '!!5', '^^max', 'full ', 'FULL',
+  `${'9'.repeat(20)}.5`, `0.${'0'.repeat(400)}1`, `pct:${'9'.repeat(400)}`, `pct:0,0,${'9'.repeat(400)},1`, `pct:${'9'.repeat(400)},0,1,1`, '.', '..', ',', ',,,', 'pct:', '^', '!', '!!5', '^^max', 'full ', 'FULL',
   'Max', 'max,', 'pct:-5', 'pct:NaN', 'pct:1e2', '\u0000', '\uFEFF', 'é', '🙂', '/', '../..', 'default.', '.jpg',
   'default.jpg.jpg', 'default.JPG', 'default.jp2', 'native.jpg', 'grey.png', 'a.b.c', '\\', '?', '#',
 ];
@@ -110,3 +110,12 @@ export const hostileSegment: fc.Arbitrary<string> = fc.oneof(
     .tuple(fc.constantFrom('', 'pct:', '^', '!', '^!', '^pct:'), fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }))
     .map(([prefix, n]) => encodeURIComponent(`${prefix}${n},${n}`)),
 );
+
+/** A wire segment as the server decodes it, or as sent when it does not decode. */
+export function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

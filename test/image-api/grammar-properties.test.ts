@@ -6,7 +6,7 @@ import { IiifError } from '../../src/image-api/errors.js';
 import { parseImageRequest } from '../../src/image-api/grammar.js';
 import type { ApiVersion, Dimensions, ImageRequest, SizeLimits } from '../../src/image-api/request.js';
 import { resolveRequest } from '../../src/image-api/resolve.js';
-import { SEED, hostileSegment, imageSize, runs, sizeLimits, validSegments } from '../helpers/image-request-arbitraries.js';
+import { SEED, hostileSegment, imageSize, runs, safeDecode, sizeLimits, validSegments } from '../helpers/image-request-arbitraries.js';
 
 /**
  * Properties of the Image API grammar and canonical forms, 3.0 and 2.1, over generated requests
@@ -152,6 +152,8 @@ for (const version of [3, 2] as const) {
             // A well-formed segment may still be refused because of another one (a size below one pixel of a tiny region).
             const named = ['region', 'size', 'rotation', 'quality', 'format'].filter((n) => error.message.startsWith(n));
             assert.ok(named.length > 0, `${segments.join('/')}: '${error.message}' names no segment`);
+            // A message quotes what was sent, not what a number became.
+            if (!/infinity|nan/i.test(text)) assert.doesNotMatch(error.message, /Infinity|NaN/, segments.join('/'));
             if (!named.some((n) => names.includes(n))) {
               assert.ok(['region', 'size'].includes(named[0]!), `${segments.join('/')}: '${error.message}' blames the wrong segment`);
             }
@@ -161,14 +163,6 @@ for (const version of [3, 2] as const) {
       );
     });
   });
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 function tryParse(version: ApiVersion, segments: Segments): boolean {
