@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/schema.js';
 import { malformedUrlMessage } from './bad-url.js';
 import { PublicBaseUrl } from './base-url.js';
+import { answerClientError } from './client-errors.js';
 import { neverCacheErrors } from './http-cache.js';
 import { ImageService } from './image-service.js';
 import { healthRoutes } from './routes/health.js';
@@ -43,6 +44,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
         })
         .end(body);
     },
+    clientErrorHandler: answerClientError,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   neverCacheErrors(app);

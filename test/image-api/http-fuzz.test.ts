@@ -83,6 +83,15 @@ describe('Image API over HTTP under hostile requests', () => {
     }
   });
 
+  // Node refuses a request line over its size limit before Fastify routes it; Fastify's default answered in JSON.
+  it('answers a URL too long to read with a plain-text 431 that says the URL is too long', async () => {
+    const url = `/iiif/3/small/${'9'.repeat(20_000)}/max/0/default.jpg`;
+    const got = await rawGet(server.url, url, ANSWER_WITHIN_MS);
+    assert.equal(got.status, 431);
+    assert.match(got.contentType, /^text\/plain/);
+    assert.match(got.body.toString(), /^431 the URL or a header is too long/);
+  });
+
   for (const version of [3, 2] as const) {
     it(`${version === 3 ? '3.0' : '2.1'}: a hostile segment among valid ones is a 200 or a 4xx that names that segment`, async () => {
       await fc.assert(
