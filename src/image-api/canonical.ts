@@ -6,8 +6,20 @@ export function canonicalPath(request: ImageRequest, image: Dimensions, limits: 
   const { region, size } = request;
   const isFull = region.x === 0 && region.y === 0 && region.width === image.width && region.height === image.height;
   const regionPart = isFull ? 'full' : `${region.x},${region.y},${region.width},${region.height}`;
-  const rotationPart = `${request.mirror ? '!' : ''}${String(request.rotation)}`;
+  const rotationPart = `${request.mirror ? '!' : ''}${plainDecimal(request.rotation)}`;
   return `${regionPart}/${canonicalSize(request, limits, version)}/${rotationPart}/${request.quality}.${request.format}`;
+}
+
+/**
+ * The shortest decimal that reads back as `n`, without the exponent `String` uses below 1e-6
+ * (`1e-7` is not in the rotation grammar, so a canonical URL with it would be refused).
+ */
+export function plainDecimal(n: number): string {
+  const text = String(n);
+  const exponent = /^(\d)(?:\.(\d+))?e-(\d+)$/.exec(text);
+  if (!exponent) return text;
+  const [, lead, rest = '', power] = exponent as unknown as [string, string, string | undefined, string];
+  return `0.${'0'.repeat(Number(power) - 1)}${lead}${rest}`;
 }
 
 function same(a: Dimensions, b: Dimensions): boolean {

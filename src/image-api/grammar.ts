@@ -27,7 +27,10 @@ function int(text: string, segment: string, raw: string): number {
 
 function decimal(text: string, segment: string, raw: string): number {
   if (!DECIMAL.test(text)) throw badRequest(`${segment} '${raw}': '${text}' is not a non-negative number`);
-  return Number(text);
+  const value = Number(text);
+  // Hundreds of digits read as Infinity, which later messages would quote instead of what was sent.
+  if (!Number.isFinite(value)) throw badRequest(`${segment} '${raw}': '${text}' is too large`);
+  return value;
 }
 
 function fourNumbers(text: string, raw: string, parse: typeof int): [number, number, number, number] {

@@ -43,8 +43,10 @@ export function maxSize(region: Dimensions, limits: SizeLimits, upscale: boolean
   if (maxArea !== undefined) scale = Math.min(scale, Math.sqrt(maxArea / (region.width * region.height)));
   if (!Number.isFinite(scale)) scale = 1;
   if (scale === 1) return { width: region.width, height: region.height };
-  let width = Math.max(1, Math.floor(region.width * scale));
-  let height = Math.max(1, Math.floor(region.height * scale));
+  // The epsilon keeps a product that should be a whole number (3319 × (6994 / 3319)) from flooring
+  // to one less; a real fraction is at least 1/width away from the next integer.
+  let width = Math.max(1, Math.floor(region.width * scale + 1e-9));
+  let height = Math.max(1, Math.floor(region.height * scale + 1e-9));
   // Rounding may leave the area a hair over the limit.
   if (maxArea !== undefined && width * height > maxArea) {
     width = Math.max(1, width - 1);

@@ -3,7 +3,9 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/schema.js';
+import { malformedUrlMessage } from './bad-url.js';
 import { PublicBaseUrl } from './base-url.js';
+import { answerClientError } from './client-errors.js';
 import { neverCacheErrors } from './http-cache.js';
 import { ImageService } from './image-service.js';
 import { healthRoutes } from './routes/health.js';
@@ -29,9 +31,10 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     routerOptions: { ignoreDuplicateSlashes: false },
     // Errors raised before routing (malformed percent-encoding) skip the hooks: keep them plain
     // text with the CORS header like every other response (the `cors` feature is advertised).
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
       const status = error.statusCode ?? 400;
-      const body = `${status} ${error.message}\n`;
+      const message = error.code === 'FST_ERR_BAD_URL' ? malformedUrlMessage(request.raw.url ?? '') : error.message;
+      const body = `${status} ${message}\n`;
       reply.raw
         .writeHead(status, {
           'Content-Type': 'text/plain; charset=utf-8',
@@ -41,6 +44,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
         })
         .end(body);
     },
+    clientErrorHandler: answerClientError,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   neverCacheErrors(app);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -96,19 +96,24 @@ export function channel(image: Pixels, index: number): Pixels {
 
 /**
  * A GET with the path sent exactly as given (fetch and URL would normalise `..` and `\`), for
- * traversal attempts.
+ * traversal attempts and fuzzing; with `timeoutMs`, a server that does not answer in time fails it.
  */
-export function rawGet(base: string, rawPath: string): Promise<{ status: number; contentType: string; body: Buffer }> {
+export function rawGet(
+  base: string,
+  rawPath: string,
+  timeoutMs?: number,
+): Promise<{ status: number; contentType: string; headers: IncomingHttpHeaders; body: Buffer }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: hostname, port, path: rawPath, method: 'GET' }, (res) => {
+    const req = httpRequest({ host: hostname, port, path: rawPath, method: 'GET', timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }),
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), headers: res.headers, body: Buffer.concat(chunks) }),
       );
       res.on('error', reject);
     });
+    req.on('timeout', () => req.destroy(new Error(`GET ${rawPath}: no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
   });

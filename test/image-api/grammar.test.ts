@@ -85,3 +85,33 @@ describe('request grammar and resolution', () => {
     assert.equal(parseSize('^max', 3).upscale, true);
   });
 });
+
+describe('grammar regressions found by the properties (grammar-properties.test.ts)', () => {
+  it('writes a tiny rotation in the canonical URL as a plain decimal, which parses again', () => {
+    const request = resolve(3, 'full', 'max', '0.0000001');
+    const canonical = canonicalPath(request, image, limits, 3);
+    assert.equal(canonical, 'full/max/0.0000001/default.jpg');
+    const [r, s, rot, qf] = canonical.split('/') as [string, string, string, string];
+    assert.deepEqual(resolve(3, r, s, rot, qf), request);
+  });
+
+  it('refuses a percentage too large to be a number, quoting what was sent rather than Infinity', () => {
+    const nines = '9'.repeat(400);
+    for (const [region, size] of [[`pct:${nines},0,1,1`, 'full'], [`pct:0,0,${nines},1`, 'full'], ['full', `pct:${nines}`]] as const) {
+      try {
+        resolve(2, region, size);
+        assert.fail(`${region}/${size} was accepted`);
+      } catch (error) {
+        assert.ok(error instanceof IiifError && error.status === 400, String(error));
+        assert.match(error.message, /too large/);
+        assert.doesNotMatch(error.message, /Infinity/);
+      }
+    }
+  });
+
+  it('makes ^max exactly maxWidth wide when maxWidth is what limits it', () => {
+    const wide = { width: 3319, height: 1 };
+    const request = resolveRequest(parseImageRequest(3, 'full', '^max', '0', 'default.jpg'), wide, { maxWidth: 6994 });
+    assert.deepEqual(request.size, { width: 6994, height: 2 });
+  });
+});
