@@ -17,30 +17,21 @@
  * warm: wrk cycling through the same URLs. The load average is printed with every figure: the
  * machine is shared. Any failed request fails the benchmark.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { BENCH_DIR, benchImage } from './lib/fixture.js';
+import { BENCH_DIR, benchWorkspace } from './lib/fixture.js';
 import { onePass, type PassResult } from './lib/pass.js';
 import { startIipsrv, startVitrine, type Peer } from './lib/peers.js';
 import { comparePictures } from './lib/pixels.js';
-import { prepareBench } from './lib/setup.js';
+import { peerBenchOptions, prepareBench } from './lib/setup.js';
 import { median, quantile } from './lib/stats.js';
 import { audienceRegions, sampleOf, type BenchRequest } from './lib/urls.js';
 import { wrk, writeScript, type WrkResult } from './lib/wrk.js';
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '2' },
-    connections: { type: 'string', default: '8' },
-    count: { type: 'string', default: '300' },
-    check: { type: 'string', default: '60' },
-    help: { type: 'boolean', default: false },
-  },
-});
+const { values: args } = parseArgs({ options: { ...peerBenchOptions({ seconds: '10', rounds: '2', connections: '8', check: '60' }), count: { type: 'string', default: '300' } } });
 if (args.help) {
   console.log('usage: npm run bench:regions [-- --seconds 10 --rounds 2 --connections 8 --count 300 (URLs) --check 60 (URLs compared)]');
   process.exit(0);
@@ -50,11 +41,7 @@ const rounds = Number(args.rounds);
 const connections = Number(args.connections);
 prepareBench({ peers: true });
 
-const image = await benchImage();
-const { width, height } = await sharp(image).metadata();
-const images = path.dirname(image);
-const work = path.join(BENCH_DIR, 'run');
-await mkdir(work, { recursive: true });
+const { width, height, images, work } = await benchWorkspace();
 const requests = audienceRegions(width, height, Number(args.count));
 
 /**
