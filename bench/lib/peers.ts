@@ -10,7 +10,7 @@ export interface Peer {
   /** Turns a request (region, size, rotation, quality) into the path this server answers, for the image `bench.tif`. */
   path(region: string, size3: string, size2: string, rotation?: string, quality?: string): string;
   readonly origin: string;
-  /** The server's process id, for memory sampling (when the peer is one process). */
+  /** The server's process id: for memory sampling (Vitrine, one process), and as the root of its CPU time (both). */
   readonly pid?: number | undefined;
   stop(): Promise<void>;
 }
@@ -100,6 +100,7 @@ export async function startIipsrv(images: string, port: number, workDir: string,
     name: 'iipsrv',
     origin,
     path: (region, _size3, size2, rotation = '0', quality = 'default') => `${base}/${region}/${size2}/${rotation}/${quality}.jpg`,
+    pid: child.pid,
     stop: stopper(child),
   };
 }
