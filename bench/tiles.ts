@@ -18,28 +18,20 @@
  *   through the same URLs afterwards. The servers alternate within each round.
  * Any failed request (an error status, or no answer within 10 s) fails the benchmark.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { BENCH_DIR, benchImage } from './lib/fixture.js';
+import { BENCH_DIR, benchWorkspace } from './lib/fixture.js';
 import { onePass, type PassResult } from './lib/pass.js';
 import { startIipsrv, startVitrine, type Peer } from './lib/peers.js';
 import { comparePictures } from './lib/pixels.js';
-import { prepareBench } from './lib/setup.js';
+import { peerBenchOptions, prepareBench } from './lib/setup.js';
 import { median, quantile } from './lib/stats.js';
 import { openSeadragonTiles, randomRegions, sampleOf, type BenchRequest } from './lib/urls.js';
 import { wrk, writeScript, type WrkResult } from './lib/wrk.js';
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '16' },
-    check: { type: 'string', default: '50' },
-    help: { type: 'boolean', default: false },
-  },
-});
+const { values: args } = parseArgs({ options: peerBenchOptions({ seconds: '10', rounds: '3', connections: '16', check: '50' }) });
 if (args.help) {
   console.log('usage: npm run bench [-- --seconds 10 --rounds 3 --connections 16 --check 50 (URLs compared per workload)]');
   process.exit(0);
@@ -49,11 +41,7 @@ const rounds = Number(args.rounds);
 const connections = Number(args.connections);
 prepareBench({ peers: true });
 
-const image = await benchImage();
-const { width, height } = await sharp(image).metadata();
-const images = path.dirname(image);
-const work = path.join(BENCH_DIR, 'run');
-await mkdir(work, { recursive: true });
+const { width, height, images, work } = await benchWorkspace();
 
 interface Workload {
   readonly name: string;

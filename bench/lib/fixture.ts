@@ -26,6 +26,15 @@ export async function benchImage(): Promise<string> {
   return file;
 }
 
+/** The benchmark image with its size, the folder servers are given as images, and a scratch folder for runs. */
+export async function benchWorkspace(): Promise<{ image: string; width: number; height: number; images: string; work: string }> {
+  const image = await benchImage();
+  const { width, height } = await sharp(image).metadata();
+  const work = path.join(BENCH_DIR, 'run');
+  await mkdir(work, { recursive: true });
+  return { image, width, height, images: path.dirname(image), work };
+}
+
 /** The benchmark picture as raw RGB, 6000×4500. */
 export async function benchPixels(): Promise<{ width: number; height: number; base: Buffer }> {
   const width = 6000;

@@ -7,10 +7,10 @@ import { CLI } from './setup.js';
 
 export interface Peer {
   readonly name: string;
-  /** Turns a request (region, size) into the path this server answers, for the image `bench.tif`. */
-  path(region: string, size3: string, size2: string): string;
+  /** Turns a request (region, size, rotation, quality) into the path this server answers, for the image `bench.tif`. */
+  path(region: string, size3: string, size2: string, rotation?: string, quality?: string): string;
   readonly origin: string;
-  /** The server's process id, for memory sampling (when the peer is one process). */
+  /** The server's process id: for memory sampling (Vitrine, one process), and as the root of its CPU time (both). */
   readonly pid?: number | undefined;
   stop(): Promise<void>;
 }
@@ -53,7 +53,7 @@ export async function startVitrine(images: string, port: number, options: { cach
   return {
     name: 'vitrine',
     origin,
-    path: (region, size3) => `/iiif/3/bench.tif/${region}/${size3}/0/default.jpg`,
+    path: (region, size3, _size2, rotation = '0', quality = 'default') => `/iiif/3/bench.tif/${region}/${size3}/${rotation}/${quality}.jpg`,
     pid: child.pid,
     stop: stopper(child),
   };
@@ -99,7 +99,8 @@ export async function startIipsrv(images: string, port: number, workDir: string,
   return {
     name: 'iipsrv',
     origin,
-    path: (region, _size3, size2) => `${base}/${region}/${size2}/0/default.jpg`,
+    path: (region, _size3, size2, rotation = '0', quality = 'default') => `${base}/${region}/${size2}/${rotation}/${quality}.jpg`,
+    pid: child.pid,
     stop: stopper(child),
   };
 }

@@ -4,6 +4,9 @@ export interface BenchRequest {
   /** Size in the 3.0 form (w,h) and in the 2.x form (w,), which iipsrv 1.1 speaks. */
   readonly size3: string;
   readonly size2: string;
+  /** Rotation (with `!` for mirroring) and quality; `0` and `default` when absent. */
+  readonly rotation?: string;
+  readonly quality?: string;
 }
 
 const TILE = 256;
@@ -63,6 +66,38 @@ export function randomRegions(width: number, height: number, count: number, seed
     const sw = Math.min(w, between(64, 1024));
     const sh = Math.max(1, Math.round((h * sw) / w));
     requests.push({ region: `${x},${y},${w},${h}`, size3: `${sw},${sh}`, size2: `${sw},` });
+  }
+  return requests;
+}
+
+/**
+ * What an audience sends (issue 15): regions anywhere, of any size from 100 px to the whole image
+ * (log-uniform, so crops shown larger than they are stored are common), output widths 50–950 px, upscaling kept
+ * within 4,000 px; qualities 60 % default, 20 % gray, 10 % bitonal, 10 % color; 20 % turned by
+ * 90/180/270 or mirrored. Upscaled sizes carry `^`, as Image API 3.0 requires.
+ */
+export function audienceRegions(width: number, height: number, count: number, seed = 20261129): BenchRequest[] {
+  const random = prng(seed);
+  const between = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+  const logBetween = (lo: number, hi: number): number => Math.round(Math.exp(Math.log(lo) + random() * (Math.log(hi) - Math.log(lo))));
+  const pick = <T>(choices: ReadonlyArray<readonly [number, T]>): T => {
+    let r = random();
+    for (const [p, value] of choices) if ((r -= p) < 0) return value;
+    return choices.at(-1)![1];
+  };
+  const requests: BenchRequest[] = [];
+  while (requests.length < count) {
+    const w = logBetween(100, width);
+    const h = Math.min(height, Math.max(16, Math.round(w * logBetween(33, 300) / 100)));
+    const x = between(0, width - w);
+    const y = between(0, height - h);
+    const sw = between(50, 950);
+    const sh = Math.max(1, Math.round((h * sw) / w));
+    if (sh > 4000) continue;
+    const up = sw > w || sh > h ? '^' : '';
+    const quality = pick([[0.6, 'default'], [0.2, 'gray'], [0.1, 'bitonal'], [0.1, 'color']] as const);
+    const rotation = random() < 0.2 ? pick([[0.25, '90'], [0.25, '180'], [0.25, '270'], [0.25, '!0']] as const) : '0';
+    requests.push({ region: `${x},${y},${w},${h}`, size3: `${up}${sw},${sh}`, size2: `${sw},`, rotation, quality });
   }
   return requests;
 }

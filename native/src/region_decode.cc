@@ -3,6 +3,7 @@
 #include <csetjmp>
 #include <cstdint>
 #include <cstdio>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -30,7 +31,44 @@ struct Job {
   int tileWidth = 0, tileHeight = 0, denominator = 1, colour = kYCbCr;
   unsigned char* out = nullptr;
   int width = 0, height = 0, channels = 3;
+  // Colour tiles written out as one grey channel (the `gray` and `bitonal` qualities).
+  bool grey = false;
 };
+
+// libvips' sRGB to greyscale (what sharp's grayscale() does), reproduced so the fast path gives the
+// same bytes: Rec. 709 luminance of the linear values, then gamma-encoded through a table of 256
+// rounded sRGB codes, interpolated between neighbours and rounded (as libvips' scRGB to B_W does;
+// the analytic curve would differ by one level on ~17 % of pixels).
+struct GreyTables {
+  float linear[256];
+  int encode[257];
+  GreyTables() {
+    for (int i = 0; i < 256; i++) {
+      const float v = static_cast<float>(i) / 255.0f;
+      linear[i] = v <= 0.04045f ? v / 12.92f : static_cast<float>(std::pow((v + 0.055) / 1.055, 2.4));
+      const float e = v <= 0.0031308f ? 12.92f * v : static_cast<float>(1.055 * std::pow(v, 1 / 2.4) - 0.055);
+      encode[i] = static_cast<int>(std::lrintf(255.0f * e));
+    }
+    encode[256] = encode[255];
+  }
+};
+const GreyTables& Grey() {
+  static const GreyTables tables;  // thread-safe initialisation (C++11)
+  return tables;
+}
+
+void RgbRowToGrey(const unsigned char* rgb, unsigned char* grey, int width) {
+  const GreyTables& t = Grey();
+  for (int x = 0; x < width; x++, rgb += 3) {
+    const float y = 0.2126f * t.linear[rgb[0]] + 0.7152f * t.linear[rgb[1]] + 0.0722f * t.linear[rgb[2]];
+    float f = y * 255.0f;
+    f = f < 0.0f ? 0.0f : f > 255.0f ? 255.0f : f;
+    const int i = static_cast<int>(f);
+    const float v = static_cast<float>(t.encode[i]) + static_cast<float>(t.encode[i + 1] - t.encode[i]) * (f - static_cast<float>(i));
+    grey[x] = static_cast<unsigned char>(std::lrintf(v));
+  }
+}
+
 
 struct ErrorManager {
   jpeg_error_mgr pub;
@@ -111,7 +149,7 @@ bool DecodeAll(const Job& job, unsigned char* scratch, std::string& error) {
     cinfo.do_fancy_upsampling = TRUE;
     jpeg_start_decompress(&cinfo);
     if (static_cast<int>(cinfo.output_width) != scaledTileWidth || static_cast<int>(cinfo.output_height) != scaledTileHeight ||
-        cinfo.output_components != job.channels) {
+        cinfo.output_components != components) {
       std::snprintf(manager.message, sizeof manager.message, "unexpected decoded tile size %ux%u", cinfo.output_width, cinfo.output_height);
       std::longjmp(manager.jump, 1);
     }
@@ -129,7 +167,7 @@ bool DecodeAll(const Job& job, unsigned char* scratch, std::string& error) {
       if (from != 0 || to != scaledTileWidth) jpeg_crop_scanline(&cinfo, &cropX, &cropWidth);
     }
     const int lead = tile.srcX - static_cast<int>(cropX);
-    const bool direct = lead == 0 && static_cast<int>(cinfo.output_width) == tile.width;
+    const bool direct = !job.grey && lead == 0 && static_cast<int>(cinfo.output_width) == tile.width;
     if (tile.srcY > 0 && jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(tile.srcY)) != static_cast<JDIMENSION>(tile.srcY)) {
       std::snprintf(manager.message, sizeof manager.message, "cannot skip to row %d of a tile", tile.srcY);
       std::longjmp(manager.jump, 1);
@@ -146,7 +184,11 @@ bool DecodeAll(const Job& job, unsigned char* scratch, std::string& error) {
         std::snprintf(manager.message, sizeof manager.message, "a tile ended early");
         std::longjmp(manager.jump, 1);
       }
-      if (!direct) std::memcpy(target + static_cast<size_t>(y) * stride, scratch + static_cast<size_t>(lead) * job.channels, rowBytes);
+      if (job.grey) {
+        RgbRowToGrey(scratch + static_cast<size_t>(lead) * components, target + static_cast<size_t>(y) * stride, tile.width);
+      } else if (!direct) {
+        std::memcpy(target + static_cast<size_t>(y) * stride, scratch + static_cast<size_t>(lead) * job.channels, rowBytes);
+      }
       y += static_cast<int>(got);
     }
     // The rows below the placement are never entropy-decoded. Abort keeps the tables for the next tile.
@@ -162,7 +204,7 @@ class DecodeWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env, "vitrine:decodeJpegTiles"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
     // Every buffer the job points into, held until the pool is done with them.
     keep_ = Napi::Persistent(keep);
-    scratch_.resize(static_cast<size_t>(job_.tileWidth / job_.denominator) * job_.channels + 64);
+    scratch_.resize(static_cast<size_t>(job_.tileWidth / job_.denominator) * 3 + 64);
   }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -212,7 +254,10 @@ Napi::Value DecodeJpegTiles(const Napi::CallbackInfo& info) {
   if (job.tileWidth % (8 * job.denominator) != 0 || job.tileHeight % (8 * job.denominator) != 0) {
     return fail("tile dimensions must be multiples of 8 × denominator");
   }
-  job.channels = job.colour == kGrey ? 1 : 3;
+  Napi::Value grey = object.Get("grey");
+  if (!grey.IsUndefined() && !grey.IsBoolean()) return fail("grey must be a boolean or undefined");
+  job.grey = job.colour != kGrey && grey.IsBoolean() && grey.As<Napi::Boolean>().Value();
+  job.channels = job.colour == kGrey || job.grey ? 1 : 3;
 
   Napi::Value tables = object.Get("tables");
   if (tables.IsBuffer()) {

@@ -13,6 +13,7 @@
 //   tileWidth, tileHeight,       // the tiles' full-resolution dimensions (each stream must have them)
 //   denominator: 1 | 2 | 4 | 8,  // libjpeg-turbo's DCT scaling: the tiles are decoded at 1/denominator
 //   colour: 0 | 1 | 2,           // 0 grey, 1 YCbCr (converted to RGB), 2 RGB stored as is
+//   grey: boolean | undefined,   // colour tiles written as one grey channel, as libvips' sRGB → B_W
 //   out: Buffer, width, height,  // the destination: width × height × (1 or 3) bytes
 // }
 //

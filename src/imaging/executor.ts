@@ -63,6 +63,9 @@ function encode(image: Sharp, format: Format, options: RenderOptions): Sharp {
   }
 }
 
+/** Whether a request's pixels end up grey whatever the source's colours. */
+export const wantsGrey = (request: ImageRequest): boolean => request.quality === 'gray' || request.quality === 'bitonal';
+
 /**
  * The region decoded by the native addon from the level's stored JPEG tiles, when the addon offers
  * it and the level qualifies (see planRegionDecode); undefined otherwise, or when the addon fails.
@@ -75,7 +78,7 @@ async function decodeNatively(
   native: NativeBinding | undefined,
 ): Promise<DecodedRegion | undefined> {
   if (!native?.decodeJpegTiles) return undefined;
-  const plan = planRegionDecode(level, rect, request.size);
+  const plan = planRegionDecode(level, rect, request.size, wantsGrey(request));
   if (!plan) return undefined;
   try {
     const region = await decodeRegion(source, plan, native);
@@ -182,22 +185,30 @@ async function renderLibtiff(
   return finish(rawImage(pixels.data, pixels.width, pixels.height, pixels.channels), pixels, request, options);
 }
 
-/** The rest of a request once its region is read (`image`, `input` pixels): scale, mirror, rotate, colour, encode. */
+/**
+ * The rest of a request once its region is read (`image`, `input` pixels): scale, mirror, rotate,
+ * colour, encode. One libvips pipeline, except for rotations by other angles than multiples of 90°.
+ * Greying is asked before the rotation, and sharp applies it before resizing whatever the order of
+ * the calls: the same pixels whether the region arrives in colour or already grey from the decoder.
+ */
 async function finish(image: Sharp, input: { width: number; height: number }, request: ImageRequest, options: RenderOptions): Promise<Buffer> {
   const { size } = request;
   if (size.width !== input.width || size.height !== input.height) {
     image = image.resize(size.width, size.height, { fit: 'fill', kernel: options.kernel });
   }
   if (request.mirror) image = image.flop();
-  if (request.rotation !== 0) {
-    // sharp would rotate before resizing; the Image API scales first, so rotate in a second pass.
+  if (wantsGrey(request)) image = image.grayscale();
+  if (request.rotation % 90 === 0) {
+    // Called after resize(), sharp resizes first, then mirrors, then turns: the Image API's order.
+    if (request.rotation !== 0) image = image.rotate(request.rotation);
+  } else {
+    // sharp would turn by any other angle before resizing; the Image API scales first: a second pass.
     const { data, info: raw } = await image.raw().toBuffer({ resolveWithObject: true });
     const opaque = request.format === 'jpg';
     image = rawImage(data, raw.width, raw.height, raw.channels as 1 | 2 | 3 | 4);
-    if (!opaque && request.rotation % 90 !== 0) image = image.ensureAlpha();
+    if (!opaque) image = image.ensureAlpha();
     image = image.rotate(request.rotation, { background: opaque ? WHITE : TRANSPARENT });
   }
-  if (request.quality === 'gray') image = image.grayscale();
   if (request.quality === 'bitonal') image = image.threshold(128);
   try {
     return await encode(image, request.format, options).toBuffer();

@@ -17,6 +17,11 @@ export interface JpegTilesJob {
   readonly denominator: 1 | 2 | 4 | 8;
   /** 0: greyscale; 1: YCbCr, converted to RGB; 2: RGB components stored as they are. */
   readonly colour: 0 | 1 | 2;
+  /**
+   * Colour tiles written out as one grey channel, converted as libvips converts sRGB to greyscale
+   * (luminance of the linear values): what the `gray` and `bitonal` qualities need, at a third of the bytes.
+   */
+  readonly grey?: boolean;
   /** Receives width × height × (1 or 3) bytes, row-major, interleaved. */
   readonly out: Buffer;
   readonly width: number;

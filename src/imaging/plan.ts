@@ -1,5 +1,5 @@
 import type { ImageRequest } from '../image-api/request.js';
-import { chooseLevel, levelRect } from './executor.js';
+import { chooseLevel, levelRect, wantsGrey } from './executor.js';
 import type { NativeBinding } from './native.js';
 import { findStoredTile, type StoredTile } from './passthrough.js';
 import { planRegionDecode } from './region-decode.js';
@@ -52,7 +52,7 @@ export function planRequest(source: ImageSource, request: ImageRequest, native: 
     strategy = 'jp2Area';
     decodedPixels = jp2DecodesArea ? area : level.width * level.height;
   } else {
-    const region = native?.decodeJpegTiles ? planRegionDecode(level, rect, request.size) : undefined;
+    const region = native?.decodeJpegTiles ? planRegionDecode(level, rect, request.size, wantsGrey(request)) : undefined;
     strategy = region ? 'jpegTiles' : 'vips';
     // Without stored tiles, libvips decodes the level whole (sequentially).
     decodedPixels = region ? region.width * region.height : info.tiled ? area : level.width * level.height;

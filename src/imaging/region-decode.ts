@@ -32,6 +32,8 @@ export interface RegionPlan {
   readonly width: number;
   readonly height: number;
   readonly channels: 1 | 3;
+  /** Colour tiles decoded to one grey channel (see JpegTilesJob.grey). */
+  readonly grey: boolean;
   readonly tiles: readonly TilePlacement[];
 }
 
@@ -104,8 +106,10 @@ export function releaseRegion(region: DecodedRegion): void {
  * `size` is the output size: when the region holds at least 4× or 8× the pixels needed in both
  * directions (only a level with no smaller level below it can), libjpeg-turbo decodes at 1/2 or 1/4
  * scale (DCT scaling) for a fraction of the work, and the kernel does the last factor of 2 or more.
+ * `grey`: the request wants grey pixels (`gray`, `bitonal`), so colour tiles are converted in the
+ * decoder rather than by libvips afterwards (its float colour pipeline costs more than the decode).
  */
-export function planRegionDecode(level: Level, rect: LevelRect, size: Dimensions): RegionPlan | undefined {
+export function planRegionDecode(level: Level, rect: LevelRect, size: Dimensions, grey = false): RegionPlan | undefined {
   const grid = level.jpegTiles;
   const tile = level.tile;
   // An embedded non-sRGB profile is applied by libvips (converted to sRGB); raw pixels would skip that.
@@ -155,7 +159,8 @@ export function planRegionDecode(level: Level, rect: LevelRect, size: Dimensions
       tiles.push({ index, srcX: sx - col * tw, srcY: sy - row * th, width: ex - sx, height: ey - sy, dstX: sx - x0, dstY: sy - y0 });
     }
   }
-  return { grid, tile, denominator, width, height, channels: grid.grey ? 1 : 3, tiles };
+  const toGrey = grey && !grid.grey;
+  return { grid, tile, denominator, width, height, channels: grid.grey || toGrey ? 1 : 3, grey: toGrey, tiles };
 }
 
 /** Reads the stored tiles a plan needs, coalescing neighbours in the file into one read. */
@@ -208,6 +213,7 @@ export async function decodeRegion(source: ImageSource, plan: RegionPlan, native
     tileHeight: plan.tile.height,
     denominator: plan.denominator,
     colour: plan.grid.grey ? 0 : plan.grid.rgb ? 2 : 1,
+    grey: plan.grey,
     out: data,
     width: plan.width,
     height: plan.height,

@@ -157,6 +157,22 @@ describe('regions decoded natively from stored JPEG tiles', () => {
     await compare('colour.tif/200,100,600,500/299,/0/default.webp', { native: true, tolerance: 1 });
   });
 
+  // Every quality, rotation by a multiple of 90° with and without mirroring, upscaled and reduced
+  // sizes, PNG and WebP (lossy, so looser) out: the native path's answer against libvips' (VITRINE_NATIVE=off).
+  const matrix: string[] = [];
+  for (const quality of ['default', 'color', 'gray', 'bitonal']) {
+    for (const rotation of ['0', '90', '180', '270', '!0', '!90', '!270']) matrix.push(`colour.tif/200,100,600,500/299,/${rotation}/${quality}.png`);
+    matrix.push(`colour.tif/1100,800,233,199/^500,/90/${quality}.png`, `colour90.tif/123,45,1111,888/300,/!180/${quality}.webp`);
+  }
+  matrix.push('rgb.tif/250,250,200,150/^640,/270/gray.png', 'grey.tif/17,19,700,500/^1000,/!90/bitonal.png', 'colour.tif/40,30,50,40/^1200,/180/default.webp');
+  for (const url of matrix) {
+    it(`${url}: natively decoded, same pixels as libvips`, async () => {
+      // Thresholding turns a one-level difference at 128 into a 255 one: a few pixels may flip.
+      const tolerance = url.endsWith('.webp') ? 1 : url.includes('bitonal') ? 0.5 : 0.1;
+      await compare(url, { native: true, tolerance });
+    });
+  }
+
   it('reduces with DCT scaling (1/2, 1/4) only where a single level holds 4×, 8× the pixels needed', async () => {
     const flat = sources.get('flat.tif')!;
     const denominators: number[] = [];
@@ -216,6 +232,30 @@ describe('regions decoded natively from stored JPEG tiles', () => {
         const diff = meanAbsDiff(got, want);
         assert.ok(diff <= 0.1, `level ${index}: ${diff.toFixed(3)}`);
       }
+    });
+
+    it('decodes colour tiles straight to grey, byte for byte what libvips makes of the colour region', async () => {
+      // The gray and bitonal qualities: one grey channel out of the decoder, not RGB converted by libvips.
+      for (const name of ['colour.tif', 'colour90.tif', 'rgb.tif']) {
+        const source = sources.get(name)!;
+        const level = source.info.levels[0]!;
+        const rect = { left: 37, top: 201, right: 555, bottom: 500 };
+        const size = { width: rect.right - rect.left, height: rect.bottom - rect.top };
+        const plan = planRegionDecode(level, rect, size, true)!;
+        assert.deepEqual([plan.channels, plan.grey], [1, true], `${name}: planned grey`);
+        const region = await decodeRegion(source, plan, native!);
+        const got: Pixels = { width: region.width, height: region.height, channels: region.channels, data: Buffer.from(region.data) };
+        releaseRegion(region);
+        const colour = await decodeRegion(source, planRegionDecode(level, rect, size)!, native!);
+        const want = await decode(sharp(Buffer.from(colour.data), { raw: { width: colour.width, height: colour.height, channels: 3 } }).grayscale(), 1);
+        releaseRegion(colour);
+        let differing = 0;
+        for (let i = 0; i < want.data.length; i++) if (want.data[i] !== got.data[i]) differing++;
+        assert.ok(differing <= want.data.length / 10000, `${name}: ${differing} of ${want.data.length} grey pixels differ from libvips'`);
+      }
+      // A greyscale level is already one channel: nothing to convert.
+      const grey = sources.get('grey.tif')!.info.levels[0]!;
+      assert.equal(planRegionDecode(grey, { left: 0, top: 0, right: 100, bottom: 100 }, { width: 100, height: 100 }, true)!.grey, false);
     });
 
     it('DCT-scaled regions are the stored tiles decoded whole at 1/2 and 1/4, put in place', async () => {
