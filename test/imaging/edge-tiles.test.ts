@@ -138,6 +138,8 @@ describe('edge tiles of a pyramidal TIFF', () => {
       for (let i = 0; i < 100 && !(await fetch(`${base}/health`).then((r) => r.ok, () => false)); i++) {
         await new Promise((r) => setTimeout(r, 100));
       }
+      // The log line and /health race through different pipes: give the line a moment under load.
+      for (let i = 0; i < 50 && !/native addon.*switched off by VITRINE_NATIVE=off/.test(log); i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(log, /native addon.*switched off by VITRINE_NATIVE=off/);
       const { body } = await fetchBytes(`${base}/iiif/3/page.tif/768,0,232,256/232,256/0/default.jpg`);
       assert.ok(!fromStorage(body, storedTables), 're-encoded at the server quality');
