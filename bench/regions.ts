@@ -27,7 +27,7 @@ import sharp from 'sharp';
 import { treeCpuSeconds } from './lib/cpu.js';
 import { BENCH_DIR, benchWorkspace } from './lib/fixture.js';
 import { onePass, type PassResult } from './lib/pass.js';
-import { startIipsrv, startVitrine, type Peer } from './lib/peers.js';
+import { SAME_WORK_AS_IIPSRV, startIipsrv, startVitrine, type Peer } from './lib/peers.js';
 import { comparePictures } from './lib/pixels.js';
 import { peerBenchOptions, prepareBench } from './lib/setup.js';
 import { median, quantile } from './lib/stats.js';
@@ -64,7 +64,7 @@ const pathOf = (peer: Peer, r: BenchRequest): string => peer.path(r.region, r.si
 
 let running: Peer[] = [];
 async function startPeers(): Promise<Peer[]> {
-  running = [await startVitrine(images, 18184, { caches: false }), await startIipsrv(images, 18185, path.join(work, 'iipsrv-regions'), { caches: false })];
+  running = [await startVitrine(images, 18184, { caches: false, args: SAME_WORK_AS_IIPSRV }), await startIipsrv(images, 18185, path.join(work, 'iipsrv-regions'), { caches: false })];
   return running;
 }
 async function stopPeers(): Promise<void> {
@@ -127,7 +127,7 @@ const share = (test: (r: BenchRequest) => boolean): string => `${((100 * request
 console.log(
   `\n${width}×${height} pyramidal TIFF (JPEG, 256×256 tiles); ${requests.length} URLs: default ${share((r) => r.quality === 'default')}, gray ${share((r) => r.quality === 'gray')}, ` +
     `bitonal ${share((r) => r.quality === 'bitonal')}, color ${share((r) => r.quality === 'color')}; rotated or mirrored ${share((r) => r.rotation !== '0')}; ` +
-    `upscaled ${share((r) => r.size3.startsWith('^'))}. ${connections} connections, ${rounds} round(s), wrk 2 threads ${seconds} s; caches off on both sides`,
+    `upscaled ${share((r) => r.size3.startsWith('^'))}. ${connections} connections, ${rounds} round(s), wrk 2 threads ${seconds} s; caches off on both sides; Vitrine ${SAME_WORK_AS_IIPSRV.join(' ')} (every core, never 503, as iipsrv)`,
 );
 
 const measured: Record<string, { cold: PassResult[]; warm: WrkResult[]; perCpuSecond: number[] }> = {

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { BENCH_DIR, benchWorkspace } from './lib/fixture.js';
 import { onePass, type PassResult } from './lib/pass.js';
-import { startIipsrv, startVitrine, type Peer } from './lib/peers.js';
+import { SAME_WORK_AS_IIPSRV, startIipsrv, startVitrine, type Peer } from './lib/peers.js';
 import { comparePictures } from './lib/pixels.js';
 import { peerBenchOptions, prepareBench } from './lib/setup.js';
 import { median, quantile } from './lib/stats.js';
@@ -72,7 +72,7 @@ const TIMEOUT_SECONDS = 10;
 
 let running: Peer[] = [];
 async function startPeers(caches: boolean): Promise<Peer[]> {
-  running = [await startVitrine(images, 18182, { caches }), await startIipsrv(images, 18183, path.join(work, 'iipsrv'), { caches })];
+  running = [await startVitrine(images, 18182, { caches, args: SAME_WORK_AS_IIPSRV }), await startIipsrv(images, 18183, path.join(work, 'iipsrv'), { caches })];
   return running;
 }
 async function stopPeers(): Promise<void> {
@@ -144,7 +144,7 @@ interface Measured {
 const results: Record<string, Record<string, Record<string, Measured>>> = {};
 const script = await writeScript(work);
 const threads = 2;
-console.log(`\n${width}×${height} pyramidal TIFF (JPEG, 256×256 tiles), ${connections} connections, ${rounds} round(s); warm: wrk ${threads} threads, ${seconds} s per server`);
+console.log(`\n${width}×${height} pyramidal TIFF (JPEG, 256×256 tiles), ${connections} connections, ${rounds} round(s); warm: wrk ${threads} threads, ${seconds} s per server; Vitrine ${SAME_WORK_AS_IIPSRV.join(' ')} (every core, never 503, as iipsrv)`);
 
 try {
   for (const setting of settings) {

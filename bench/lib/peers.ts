@@ -40,6 +40,13 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /**
+ * `serve` flags for a throughput comparison with iipsrv, which has no admission control and renders
+ * on every core: Vitrine's expensive renders get every core too, and a queue longer than any
+ * benchmark's connections, so it never answers 503 (bench:mixed measures the default limits).
+ */
+export const SAME_WORK_AS_IIPSRV: readonly string[] = ['--heavy-concurrency', String(cpus().length), '--heavy-queue', '1000'];
+
+/**
  * Vitrine from the built CLI, exactly as a user runs it; `caches: false` switches libvips' operation
  * cache off; `args` are further `serve` flags.
  */
