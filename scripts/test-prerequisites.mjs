@@ -40,7 +40,10 @@ if (missing.length > 0) {
 const unused = missingFromBuild();
 if (unused.length > 0) {
   say(`rebuilding the native addon with ${unused.join(', ')}`);
-  spawnSync(process.execPath, [path.join(here, 'build-native.mjs')], { env, stdio: 'inherit' });
+  // node-gyp needs npm's settings (its bundled node-gyp, nodedir): under npm test they are in the
+  // environment; run by hand, npm runs the package's install script with them.
+  if (process.env.npm_config_node_gyp) spawnSync(process.execPath, [path.join(here, 'build-native.mjs')], { env, stdio: 'inherit' });
+  else spawnSync('npm', ['run', '--silent', 'install'], { cwd: path.join(here, '..'), env, stdio: 'inherit' });
   const still = missingFromBuild();
   if (still.length > 0) {
     say(`the native addon could not be built with ${still.join(', ')} (see above); the tests need it`);
