@@ -12,6 +12,7 @@
 #include <openjpeg.h>
 
 #include "jp2_colour.h"
+#include "pixels_worker.h"
 
 namespace {
 
@@ -134,40 +135,19 @@ bool Decode(const Job& job, Pixels& result, std::string& error) {
   return ok;
 }
 
-class DecodeWorker : public Napi::AsyncWorker {
- public:
-  DecodeWorker(Napi::Env env, const Job& job)
-      : Napi::AsyncWorker(env), job_(job), deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  ~DecodeWorker() override { std::free(result_.data); }
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    std::string error;
-    if (!Decode(job_, result_, error)) SetError(error);
+// The decode in the shape PixelsWorker runs (its pixels handed over, not copied).
+bool DecodeForWorker(const Job& job, DecodedPixels& out, std::string& error) {
+  Pixels result;
+  if (!Decode(job, result, error)) {
+    std::free(result.data);
+    return false;
   }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    const size_t bytes = static_cast<size_t>(result_.width) * result_.height * result_.channels;
-    unsigned char* data = result_.data;
-    result_.data = nullptr;
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("data", Napi::Buffer<unsigned char>::New(env, data, bytes, [](Napi::Env, unsigned char* pixels) { std::free(pixels); }));
-    out.Set("width", result_.width);
-    out.Set("height", result_.height);
-    out.Set("channels", result_.channels);
-    deferred_.Resolve(out);
-  }
-
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  Job job_;
-  Pixels result_;
-  Napi::Promise::Deferred deferred_;
-};
+  out.data = result.data;
+  out.width = static_cast<uint32_t>(result.width);
+  out.height = static_cast<uint32_t>(result.height);
+  out.channels = result.channels;
+  return true;
+}
 
 int IntField(const Napi::Object& job, const char* name) { return job.Get(name).As<Napi::Number>().Int32Value(); }
 
@@ -201,10 +181,7 @@ Napi::Value DecodeJp2(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "decodeJp2(job): bad descriptor, reduce factor or area").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* worker = new DecodeWorker(env, job);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return PixelsWorker<Job, DecodeForWorker>::Start(env, job);
 }
 
 void RegisterJp2Decode(Napi::Env env, Napi::Object exports) {

@@ -13,8 +13,7 @@ struct DecodedPixels {
 
 // Runs Decode(job, pixels, error) on libuv's thread pool and settles a promise with
 // { data: Buffer (owning the pixels), width, height, channels } or an Error with the message.
-// For the addon's decoders that return one block of pixels (tiff_rgba.cc; jp2_decode.cc has the
-// same shape and could move onto it).
+// For the addon's decoders that return one block of pixels (tiff_rgba.cc, jp2_decode.cc).
 template <typename Job, bool (*Decode)(const Job&, DecodedPixels&, std::string&)>
 class PixelsWorker : public Napi::AsyncWorker {
  public:
