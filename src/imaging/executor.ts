@@ -3,7 +3,7 @@ import { IiifError } from '../image-api/errors.js';
 import type { Dimensions, Format, ImageRequest } from '../image-api/request.js';
 import { chooseJp2Decoder, type Jp2Decoder, type Jp2Rect } from './jp2/decoder.js';
 import type { NativeBinding } from './native.js';
-import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion, type DecodedRegion, type LevelRect } from './region-decode.js';
+import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion, type DecodedRegion, type LevelRect, type RegionPlan } from './region-decode.js';
 import type { ImageSource, Level } from './source.js';
 import { decodeWithLibtiff, LibtiffUnavailableError } from './tiff/libtiff.js';
 
@@ -66,24 +66,28 @@ function encode(image: Sharp, format: Format, options: RenderOptions): Sharp {
 /** Whether a request's pixels end up grey whatever the source's colours. */
 export const wantsGrey = (request: ImageRequest): boolean => request.quality === 'gray' || request.quality === 'bitonal';
 
-/**
- * The region decoded by the native addon from the level's stored JPEG tiles, when the addon offers
- * it and the level qualifies (see planRegionDecode); undefined otherwise, or when the addon fails.
- */
-async function decodeNatively(
-  source: ImageSource,
-  level: Level,
-  rect: { left: number; top: number; right: number; bottom: number },
-  request: ImageRequest,
-  native: NativeBinding | undefined,
-): Promise<DecodedRegion | undefined> {
-  if (!native?.decodeJpegTiles) return undefined;
-  const plan = planRegionDecode(level, rect, request.size, wantsGrey(request));
-  if (!plan) return undefined;
+/** Where a request's pixels come from: the level read, its rectangle, and the native region decode, if any. */
+export interface RenderGeometry {
+  readonly level: Level;
+  readonly rect: LevelRect;
+  /** The stored JPEG tiles libjpeg-turbo decodes (see planRegionDecode), when the addon and the level allow it. */
+  readonly region?: RegionPlan | undefined;
+}
+
+/** Works out a request's geometry once: planRequest (admission control) and render share it. */
+export function renderGeometry(info: ImageSource['info'], request: ImageRequest, native: NativeBinding | undefined): RenderGeometry {
+  const level = chooseLevel(info.levels, request);
+  const rect = levelRect(info, level, request.region);
+  const region = !info.jp2 && native?.decodeJpegTiles ? planRegionDecode(level, rect, request.size, wantsGrey(request)) : undefined;
+  return { level, rect, region };
+}
+
+/** The region decoded by the native addon as planned; undefined when the addon fails (libvips then reads it). */
+async function decodeNatively(source: ImageSource, region: RegionPlan, native: NativeBinding): Promise<DecodedRegion | undefined> {
   try {
-    const region = await decodeRegion(source, plan, native);
+    const decoded = await decodeRegion(source, region, native);
     regionDecodeStats.native++;
-    return region;
+    return decoded;
   } catch {
     regionDecodeStats.failed++;
     return undefined;
@@ -102,20 +106,21 @@ export async function render(
   options: RenderOptions,
   native?: NativeBinding,
   jp2?: Jp2Decoder,
+  geometry: RenderGeometry = renderGeometry(source.info, request, native),
 ): Promise<Buffer> {
   const { info } = source;
-  const level = chooseLevel(info.levels, request);
+  const { level, rect, region } = geometry;
   if (!info.tiled && level.width * level.height > options.maxInputPixels) {
     throw new IiifError(
       403,
       `the image is ${level.width}×${level.height} and not tiled; decoding it whole exceeds maxInputPixels (${options.maxInputPixels})`,
     );
   }
-  const { left, top, right, bottom } = levelRect(info, level, request.region);
+  const { left, top, right, bottom } = rect;
 
   if (info.jp2) return renderJp2(source, level, { left, top, right, bottom }, request, options, jp2 ?? chooseJp2Decoder(native));
   if (level.libtiff) return renderLibtiff(source, level.libtiff.ifdOffset, { left, top, right, bottom }, request, options, native);
-  const decoded = await decodeNatively(source, level, { left, top, right, bottom }, request, native);
+  const decoded = region && native ? await decodeNatively(source, region, native) : undefined;
   if (decoded) {
     try {
       const image = rawImage(decoded.data, decoded.width, decoded.height, decoded.channels);

@@ -1,8 +1,7 @@
 import type { ImageRequest } from '../image-api/request.js';
-import { chooseLevel, levelRect, wantsGrey } from './executor.js';
+import { renderGeometry, type RenderGeometry } from './executor.js';
 import type { NativeBinding } from './native.js';
 import { findStoredTile, type StoredTile } from './passthrough.js';
-import { planRegionDecode } from './region-decode.js';
 import type { ImageSource, Level } from './source.js';
 
 /**
@@ -17,6 +16,8 @@ export interface RenderPlan {
   readonly level: Level;
   /** The stored tile that answers the request, for passthrough. */
   readonly stored?: StoredTile | undefined;
+  /** What render() reads, worked out here once (absent for passthrough: render() works it out if the stored tile cannot be read). */
+  readonly geometry?: RenderGeometry | undefined;
   /** Source pixels the decoder produces (after DCT scaling; a whole level when it cannot decode an area). */
   readonly decodedPixels: number;
   readonly outputPixels: number;
@@ -43,8 +44,8 @@ export function planRequest(source: ImageSource, request: ImageRequest, native: 
   const outputPixels = request.size.width * request.size.height;
   const stored = findStoredTile(source, request);
   if (stored) return { strategy: 'passthrough', level: stored.level, stored, decodedPixels: 0, outputPixels, heavy: false };
-  const level = chooseLevel(info.levels, request);
-  const rect = levelRect(info, level, request.region);
+  const geometry = renderGeometry(info, request, native);
+  const { level, rect, region } = geometry;
   const area = (rect.right - rect.left) * (rect.bottom - rect.top);
   let strategy: Strategy;
   let decodedPixels: number;
@@ -52,11 +53,10 @@ export function planRequest(source: ImageSource, request: ImageRequest, native: 
     strategy = 'jp2Area';
     decodedPixels = jp2DecodesArea ? area : level.width * level.height;
   } else {
-    const region = native?.decodeJpegTiles ? planRegionDecode(level, rect, request.size, wantsGrey(request)) : undefined;
     strategy = region ? 'jpegTiles' : 'vips';
     // Without stored tiles, libvips decodes the level whole (sequentially).
     decodedPixels = region ? region.width * region.height : info.tiled ? area : level.width * level.height;
   }
   const heavy = decodedPixels > CHEAP_PIXELS || outputPixels > CHEAP_PIXELS || request.rotation % 90 !== 0;
-  return { strategy, level, decodedPixels, outputPixels, heavy };
+  return { strategy, level, geometry, decodedPixels, outputPixels, heavy };
 }

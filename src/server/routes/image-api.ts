@@ -83,7 +83,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
         request.log.debug({ strategy: plan.strategy, heavy: plan.heavy, decodedPixels: plan.decodedPixels, outputPixels: plan.outputPixels }, 'plan');
       }
       const stored = plan.stored && (await readStoredTile(source, plan.stored, images.native).catch(() => undefined));
-      const draw = (): Promise<Buffer> => render(source, resolved, images.render, images.native, images.jp2);
+      const draw = (): Promise<Buffer> => render(source, resolved, images.render, images.native, images.jp2, plan.geometry);
       // Expensive renders wait their turn in a bounded queue (503 when it is full); cheap ones never wait.
       const body = stored ?? (plan.heavy ? await images.heavy.run(draw, clientGone(reply)) : await draw());
       reply.type(MEDIA_TYPES[resolved.format]).send(body);
