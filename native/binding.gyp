@@ -15,17 +15,17 @@
       "libraries": ["-lturbojpeg"],
       "conditions": [
         ["jpeglib==1", {
-          "sources": ["src/region_decode.cc"],
+          "sources": ["src/region_decode.cc", "src/region_decode_core.cc"],
           "defines": ["VITRINE_REGION_DECODE"],
           "libraries": ["-ljpeg"]
         }],
         ["libtiff==1", {
-          "sources": ["src/tiff_rgba.cc"],
+          "sources": ["src/tiff_rgba.cc", "src/tiff_rgba_core.cc"],
           "defines": ["VITRINE_LIBTIFF"],
           "libraries": ["-ltiff"]
         }],
         ["openjpeg_include!=''", {
-          "sources": ["src/jp2_decode.cc", "src/jp2_colour.cc", "src/jp2_encode.cc"],
+          "sources": ["src/jp2_decode.cc", "src/jp2_decode_core.cc", "src/jp2_colour.cc", "src/jp2_encode.cc"],
           "include_dirs": ["<(openjpeg_include)"],
           "defines": ["VITRINE_OPENJPEG"],
           "libraries": ["-lopenjp2"],

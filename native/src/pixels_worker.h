@@ -1,15 +1,11 @@
 #pragma once
 #include <napi.h>
 
+#include "decoded_pixels.h"
+
 #include <cstdlib>
 #include <string>
 
-// Decoded pixels handed from a worker thread to JavaScript: malloc'ed, row-major, interleaved.
-struct DecodedPixels {
-  unsigned char* data = nullptr;
-  uint32_t width = 0, height = 0;
-  int channels = 0;
-};
 
 // Runs Decode(job, pixels, error) on libuv's thread pool and settles a promise with
 // { data: Buffer (owning the pixels), width, height, channels } or an Error with the message.

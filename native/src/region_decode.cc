@@ -1,10 +1,8 @@
 #include "region_decode.h"
+#include "region_decode_core.h"
 
-#include <csetjmp>
 #include <cstdint>
 #include <cstdio>
-#include <cmath>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -16,195 +14,16 @@
 
 namespace {
 
-enum Colour { kGrey = 0, kYCbCr = 1, kRgb = 2 };
-
-struct Placement {
-  const unsigned char* data;
-  size_t size;
-  int srcX, srcY, width, height, dstX, dstY;
-};
-
-struct Job {
-  const unsigned char* tables = nullptr;
-  size_t tablesSize = 0;
-  std::vector<Placement> tiles;
-  int tileWidth = 0, tileHeight = 0, denominator = 1, colour = kYCbCr;
-  unsigned char* out = nullptr;
-  int width = 0, height = 0, channels = 3;
-  // Colour tiles written out as one grey channel (the `gray` and `bitonal` qualities).
-  bool grey = false;
-};
-
-// libvips' sRGB to greyscale (what sharp's grayscale() does), reproduced so the fast path gives the
-// same bytes: Rec. 709 luminance of the linear values, then gamma-encoded through a table of 256
-// rounded sRGB codes, interpolated between neighbours and rounded (as libvips' scRGB to B_W does;
-// the analytic curve would differ by one level on ~17 % of pixels).
-struct GreyTables {
-  float linear[256];
-  int encode[257];
-  GreyTables() {
-    for (int i = 0; i < 256; i++) {
-      const float v = static_cast<float>(i) / 255.0f;
-      linear[i] = v <= 0.04045f ? v / 12.92f : static_cast<float>(std::pow((v + 0.055) / 1.055, 2.4));
-      const float e = v <= 0.0031308f ? 12.92f * v : static_cast<float>(1.055 * std::pow(v, 1 / 2.4) - 0.055);
-      encode[i] = static_cast<int>(std::lrintf(255.0f * e));
-    }
-    encode[256] = encode[255];
-  }
-};
-const GreyTables& Grey() {
-  static const GreyTables tables;  // thread-safe initialisation (C++11)
-  return tables;
-}
-
-void RgbRowToGrey(const unsigned char* rgb, unsigned char* grey, int width) {
-  const GreyTables& t = Grey();
-  for (int x = 0; x < width; x++, rgb += 3) {
-    const float y = 0.2126f * t.linear[rgb[0]] + 0.7152f * t.linear[rgb[1]] + 0.0722f * t.linear[rgb[2]];
-    float f = y * 255.0f;
-    f = f < 0.0f ? 0.0f : f > 255.0f ? 255.0f : f;
-    const int i = static_cast<int>(f);
-    const float v = static_cast<float>(t.encode[i]) + static_cast<float>(t.encode[i + 1] - t.encode[i]) * (f - static_cast<float>(i));
-    grey[x] = static_cast<unsigned char>(std::lrintf(v));
-  }
-}
-
-
-struct ErrorManager {
-  jpeg_error_mgr pub;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-[[noreturn]] void ErrorExit(j_common_ptr cinfo) {
-  auto* manager = reinterpret_cast<ErrorManager*>(cinfo->err);
-  (*cinfo->err->format_message)(cinfo, manager->message);
-  std::longjmp(manager->jump, 1);
-}
-
-// Level -1 is a warning (corrupt or truncated data, which libjpeg patches over): fail instead, so the
-// caller falls back to libvips and its own error handling. Trace messages (level >= 0) are ignored.
-void EmitMessage(j_common_ptr cinfo, int level) {
-  if (level < 0) ErrorExit(cinfo);
-}
-
-// Everything between setjmp and a longjmp out of libjpeg lives in this C-style function: no local has
-// a destructor, and the locals changed after setjmp are not used after the jump.
-bool DecodeAll(const Job& job, unsigned char* scratch, std::string& error) {
-  jpeg_decompress_struct cinfo;
-  ErrorManager manager;
-  std::memset(&cinfo, 0, sizeof cinfo);
-  cinfo.err = jpeg_std_error(&manager.pub);
-  manager.pub.error_exit = ErrorExit;
-  manager.pub.emit_message = EmitMessage;
-  manager.message[0] = '\0';
-  if (setjmp(manager.jump)) {
-    error = manager.message;
-    jpeg_destroy_decompress(&cinfo);
-    return false;
-  }
-  jpeg_create_decompress(&cinfo);
-  if (job.tables != nullptr) {
-    jpeg_mem_src(&cinfo, job.tables, static_cast<unsigned long>(job.tablesSize));
-    if (jpeg_read_header(&cinfo, FALSE) != JPEG_HEADER_TABLES_ONLY) {
-      std::snprintf(manager.message, sizeof manager.message, "JPEGTables is not a tables-only stream");
-      std::longjmp(manager.jump, 1);
-    }
-  }
-  const int components = job.colour == kGrey ? 1 : 3;
-  const int scaledTileWidth = job.tileWidth / job.denominator;
-  const int scaledTileHeight = job.tileHeight / job.denominator;
-  const size_t stride = static_cast<size_t>(job.width) * job.channels;
-  for (const Placement& tile : job.tiles) {
-    jpeg_mem_src(&cinfo, tile.data, static_cast<unsigned long>(tile.size));
-    if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
-      std::snprintf(manager.message, sizeof manager.message, "a tile holds no image");
-      std::longjmp(manager.jump, 1);
-    }
-    if (static_cast<int>(cinfo.image_width) != job.tileWidth || static_cast<int>(cinfo.image_height) != job.tileHeight ||
-        cinfo.num_components != components || cinfo.data_precision != 8 || cinfo.progressive_mode) {
-      std::snprintf(manager.message, sizeof manager.message, "a tile is %ux%u, %d components, %d-bit%s; expected %dx%d, %d, 8-bit baseline",
-                    cinfo.image_width, cinfo.image_height, cinfo.num_components, cinfo.data_precision,
-                    cinfo.progressive_mode ? ", progressive" : "", job.tileWidth, job.tileHeight, components);
-      std::longjmp(manager.jump, 1);
-    }
-    // Sampling as libtiff accepts it: RGB unsubsampled; YCbCr with chroma at 1×1 (luma 1 or 2 each way).
-    if (components == 3) {
-      const jpeg_component_info* c = cinfo.comp_info;
-      bool chroma = c[1].h_samp_factor == 1 && c[1].v_samp_factor == 1 && c[2].h_samp_factor == 1 && c[2].v_samp_factor == 1;
-      bool luma = job.colour == kRgb ? c[0].h_samp_factor == 1 && c[0].v_samp_factor == 1
-                                     : c[0].h_samp_factor <= 2 && c[0].v_samp_factor <= 2;
-      if (!chroma || !luma) {
-        std::snprintf(manager.message, sizeof manager.message, "unexpected sampling factors %dx%d,%dx%d,%dx%d", c[0].h_samp_factor,
-                      c[0].v_samp_factor, c[1].h_samp_factor, c[1].v_samp_factor, c[2].h_samp_factor, c[2].v_samp_factor);
-        std::longjmp(manager.jump, 1);
-      }
-    }
-    // The TIFF's Photometric says what the components are, whatever JFIF/Adobe markers the stream has.
-    cinfo.jpeg_color_space = job.colour == kGrey ? JCS_GRAYSCALE : job.colour == kRgb ? JCS_RGB : JCS_YCbCr;
-    cinfo.out_color_space = job.colour == kGrey ? JCS_GRAYSCALE : JCS_RGB;
-    cinfo.scale_num = 1;
-    cinfo.scale_denom = static_cast<unsigned int>(job.denominator);
-    cinfo.dct_method = JDCT_ISLOW;
-    cinfo.do_fancy_upsampling = TRUE;
-    jpeg_start_decompress(&cinfo);
-    if (static_cast<int>(cinfo.output_width) != scaledTileWidth || static_cast<int>(cinfo.output_height) != scaledTileHeight ||
-        cinfo.output_components != components) {
-      std::snprintf(manager.message, sizeof manager.message, "unexpected decoded tile size %ux%u", cinfo.output_width, cinfo.output_height);
-      std::longjmp(manager.jump, 1);
-    }
-    // Columns: libjpeg widens the crop to the left to an iMCU boundary; the right edge stays. Fancy
-    // upsampling treats the crop's edges as the image's: a margin on both sides gives it the chroma
-    // samples beyond them, so the pixels kept are those of a whole-tile decode.
-    JDIMENSION cropX = static_cast<JDIMENSION>(tile.srcX);
-    JDIMENSION cropWidth = static_cast<JDIMENSION>(tile.width);
-    if (tile.srcX != 0 || tile.width != scaledTileWidth) {
-      const int margin = cinfo.max_h_samp_factor * cinfo.min_DCT_scaled_size;  // one iMCU column
-      const int from = tile.srcX - margin > 0 ? tile.srcX - margin : 0;
-      const int to = tile.srcX + tile.width + margin < scaledTileWidth ? tile.srcX + tile.width + margin : scaledTileWidth;
-      cropX = static_cast<JDIMENSION>(from);
-      cropWidth = static_cast<JDIMENSION>(to - from);
-      if (from != 0 || to != scaledTileWidth) jpeg_crop_scanline(&cinfo, &cropX, &cropWidth);
-    }
-    const int lead = tile.srcX - static_cast<int>(cropX);
-    const bool direct = !job.grey && lead == 0 && static_cast<int>(cinfo.output_width) == tile.width;
-    if (tile.srcY > 0 && jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(tile.srcY)) != static_cast<JDIMENSION>(tile.srcY)) {
-      std::snprintf(manager.message, sizeof manager.message, "cannot skip to row %d of a tile", tile.srcY);
-      std::longjmp(manager.jump, 1);
-    }
-    unsigned char* target = job.out + static_cast<size_t>(tile.dstY) * stride + static_cast<size_t>(tile.dstX) * job.channels;
-    const size_t rowBytes = static_cast<size_t>(tile.width) * job.channels;
-    for (int y = 0; y < tile.height;) {
-      JSAMPROW rows[4];
-      int wanted = tile.height - y < 4 ? tile.height - y : 4;
-      if (!direct) wanted = 1;
-      for (int i = 0; i < wanted; i++) rows[i] = direct ? target + static_cast<size_t>(y + i) * stride : scratch;
-      JDIMENSION got = jpeg_read_scanlines(&cinfo, rows, static_cast<JDIMENSION>(wanted));
-      if (got == 0) {
-        std::snprintf(manager.message, sizeof manager.message, "a tile ended early");
-        std::longjmp(manager.jump, 1);
-      }
-      if (job.grey) {
-        RgbRowToGrey(scratch + static_cast<size_t>(lead) * components, target + static_cast<size_t>(y) * stride, tile.width);
-      } else if (!direct) {
-        std::memcpy(target + static_cast<size_t>(y) * stride, scratch + static_cast<size_t>(lead) * job.channels, rowBytes);
-      }
-      y += static_cast<int>(got);
-    }
-    // The rows below the placement are never entropy-decoded. Abort keeps the tables for the next tile.
-    jpeg_abort_decompress(&cinfo);
-  }
-  jpeg_destroy_decompress(&cinfo);
-  return true;
-}
+using vitrine_region::Placement;
+using vitrine_region::TilesJob;
 
 class DecodeWorker : public Napi::AsyncWorker {
  public:
-  DecodeWorker(Napi::Env env, Job job, Napi::Array keep)
+  DecodeWorker(Napi::Env env, TilesJob job, Napi::Array keep)
       : Napi::AsyncWorker(env, "vitrine:decodeJpegTiles"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
     // Every buffer the job points into, held until the pool is done with them.
     keep_ = Napi::Persistent(keep);
-    scratch_.resize(static_cast<size_t>(job_.tileWidth / job_.denominator) * 3 + 64);
+    scratch_.resize(vitrine_region::ScratchSize(job_));
   }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -212,13 +31,13 @@ class DecodeWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     std::string error;
-    if (!DecodeAll(job_, scratch_.data(), error)) SetError("decodeJpegTiles: " + error);
+    if (!vitrine_region::DecodeTiles(job_, scratch_.data(), error)) SetError("decodeJpegTiles: " + error);
   }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
-  Job job_;
+  TilesJob job_;
   Napi::Promise::Deferred deferred_;
   Napi::Reference<Napi::Array> keep_;
   std::vector<unsigned char> scratch_;
@@ -243,21 +62,17 @@ Napi::Value DecodeJpegTiles(const Napi::CallbackInfo& info) {
   };
   if (info.Length() != 1 || !info[0].IsObject()) return fail("expects one job object");
   Napi::Object object = info[0].As<Napi::Object>();
-  Job job;
+  TilesJob job;
   Napi::Array keep = Napi::Array::New(env);
   if (!IntProperty(object, "tileWidth", 8, 65536, job.tileWidth) || !IntProperty(object, "tileHeight", 8, 65536, job.tileHeight) ||
       !IntProperty(object, "denominator", 1, 8, job.denominator) || !IntProperty(object, "colour", 0, 2, job.colour) ||
       !IntProperty(object, "width", 1, 1 << 16, job.width) || !IntProperty(object, "height", 1, 1 << 16, job.height)) {
     return fail("tileWidth, tileHeight, denominator, colour, width, height must be integers in range");
   }
-  if (job.denominator != 1 && job.denominator != 2 && job.denominator != 4 && job.denominator != 8) return fail("denominator must be 1, 2, 4 or 8");
-  if (job.tileWidth % (8 * job.denominator) != 0 || job.tileHeight % (8 * job.denominator) != 0) {
-    return fail("tile dimensions must be multiples of 8 × denominator");
-  }
   Napi::Value grey = object.Get("grey");
   if (!grey.IsUndefined() && !grey.IsBoolean()) return fail("grey must be a boolean or undefined");
-  job.grey = job.colour != kGrey && grey.IsBoolean() && grey.As<Napi::Boolean>().Value();
-  job.channels = job.colour == kGrey || job.grey ? 1 : 3;
+  job.grey = job.colour != vitrine_region::kGrey && grey.IsBoolean() && grey.As<Napi::Boolean>().Value();
+  job.channels = job.colour == vitrine_region::kGrey || job.grey ? 1 : 3;
 
   Napi::Value tables = object.Get("tables");
   if (tables.IsBuffer()) {
@@ -272,8 +87,8 @@ Napi::Value DecodeJpegTiles(const Napi::CallbackInfo& info) {
   Napi::Value out = object.Get("out");
   if (!out.IsBuffer()) return fail("out must be a Buffer");
   auto outBuffer = out.As<Napi::Buffer<unsigned char>>();
-  if (outBuffer.Length() < static_cast<size_t>(job.width) * job.height * job.channels) return fail("out is smaller than width × height × channels");
   job.out = outBuffer.Data();
+  job.outSize = outBuffer.Length();
   keep.Set(keep.Length(), outBuffer);
 
   Napi::Value tilesValue = object.Get("tiles");
@@ -285,8 +100,6 @@ Napi::Value DecodeJpegTiles(const Napi::CallbackInfo& info) {
   Napi::Int32Array placements = typed.As<Napi::Int32Array>();
   const uint32_t count = tiles.Length();
   if (placements.ElementLength() != static_cast<size_t>(count) * 6) return fail("placements must hold 6 integers per tile");
-  const int scaledTileWidth = job.tileWidth / job.denominator;
-  const int scaledTileHeight = job.tileHeight / job.denominator;
   job.tiles.reserve(count);
   for (uint32_t i = 0; i < count; i++) {
     Napi::Value tile = tiles.Get(i);
@@ -294,16 +107,13 @@ Napi::Value DecodeJpegTiles(const Napi::CallbackInfo& info) {
     auto buffer = tile.As<Napi::Buffer<unsigned char>>();
     Placement p{buffer.Data(), buffer.Length(), placements[i * 6], placements[i * 6 + 1], placements[i * 6 + 2],
                 placements[i * 6 + 3], placements[i * 6 + 4], placements[i * 6 + 5]};
-    // Every write must land inside the tile and inside the destination: checked here, not trusted.
-    if (p.size < 4 || p.srcX < 0 || p.srcY < 0 || p.width < 1 || p.height < 1 || p.dstX < 0 || p.dstY < 0 ||
-        p.srcX + p.width > scaledTileWidth || p.srcY + p.height > scaledTileHeight || p.dstX + p.width > job.width ||
-        p.dstY + p.height > job.height) {
-      return fail("placement " + std::to_string(i) + " lies outside its tile or the destination");
-    }
     job.tiles.push_back(p);
     keep.Set(keep.Length(), buffer);
   }
   if (env.IsExceptionPending()) return env.Null();
+  // Every write must land inside its tile and inside the destination: checked, not trusted.
+  const std::string invalid = vitrine_region::CheckJob(job);
+  if (!invalid.empty()) return fail(invalid);
 
   auto* worker = new DecodeWorker(env, std::move(job), keep);
   Napi::Promise promise = worker->Promise();
