@@ -127,6 +127,49 @@ describe('the masters watcher', () => {
     }
   });
 
+  it('a folder renamed, and a folder of objects deleted whole: each object reported once', async () => {
+    const { dir, cleanup } = await tempDir();
+    for (const folder of ['fonds/a', 'fonds/b/c', 'box']) {
+      await mkdir(path.join(dir, folder), { recursive: true });
+      await writeFile(path.join(dir, folder, 'p1.png'), await master(folder.length));
+    }
+    const { watcher, recorder } = await watching(dir, 1000);
+    try {
+      await recorder.until(3);
+      await sleep(2500);
+      assert.deepEqual(recorder.list(), ['ready box', 'ready fonds/a', 'ready fonds/b/c']);
+      recorder.reports.length = 0;
+      await rename(path.join(dir, 'box'), path.join(dir, 'box-renamed'));
+      await rm(path.join(dir, 'fonds'), { recursive: true });
+      await recorder.until(4);
+      await sleep(2500);
+      assert.deepEqual(recorder.list(), ['ready box-renamed', 'removed box', 'removed fonds/a', 'removed fonds/b/c']);
+      assert.deepEqual(recorder.errors, []);
+    } finally {
+      await watcher.close();
+      await cleanup();
+    }
+  });
+
+  it('polling (network shares): a folder copied in is reported once it is stable', async () => {
+    const { dir, cleanup } = await tempDir();
+    const recorder = new Recorder();
+    const watcher = await MastersWatcher.start({ root: dir, stableMs: 1500, pollMs: 200, events: recorder });
+    try {
+      await mkdir(path.join(dir, 'ms9'));
+      await writeSlowly(path.join(dir, 'ms9', 'p1.png'), await master(9), 6, 400);
+      const written = Date.now();
+      await recorder.until(1);
+      await sleep(3000);
+      assert.deepEqual(recorder.list(), ['ready ms9']);
+      assert.ok(recorder.reports[0]!.at >= written, 'not reported while the page was half written');
+      assert.deepEqual(recorder.errors, []);
+    } finally {
+      await watcher.close();
+      await cleanup();
+    }
+  });
+
   it('temporary and hidden files never count; a temporary name renamed to a master does', async () => {
     const { dir, cleanup } = await tempDir();
     const folder = path.join(dir, 'ms1');
