@@ -1,5 +1,5 @@
+import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import type { Stats } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
 import { CatalogCatchUp } from './catch-up.js';
 import { fileRole, folderOf, listFolder, relativeFolder, stampDigest, walkFolders, type FolderListing } from './folder-listing.js';
@@ -67,6 +67,7 @@ export class MastersWatcher {
   private emitting: Promise<void> = Promise.resolve();
   private fsWatcher: FSWatcher | undefined;
   private closed = false;
+  private rootMissingReported = false;
   readonly root: string;
   readonly stableMs: number;
 
@@ -81,6 +82,8 @@ export class MastersWatcher {
    */
   static async start(options: MastersWatcherOptions): Promise<MastersWatcher> {
     const watcher = new MastersWatcher(options);
+    // A missing root would read as a tree without masters: every catalogued object withdrawn.
+    if (!watcher.rootIsThere()) throw new Error(`masters folder ${watcher.root} not found`);
     try {
       await watcher.watch();
       await watcher.catchUp();
@@ -89,6 +92,10 @@ export class MastersWatcher {
       throw error;
     }
     return watcher;
+  }
+
+  private rootIsThere(): boolean {
+    return statSync(this.root, { throwIfNoEntry: false })?.isDirectory() ?? false;
   }
 
   /** Folders waiting to be stable (for status pages and tests). */
@@ -202,6 +209,15 @@ export class MastersWatcher {
       this.arm(folder, pending, lastChange + this.stableMs - now);
       return;
     }
+    // The whole masters folder gone (a network share unmounted, a disk detached) is not a withdrawal
+    // of everything: the folder waits, reported again only once the masters folder is back.
+    if (listing.masters.length === 0 && !this.rootIsThere()) {
+      if (!this.rootMissingReported) this.options.events.error?.(new Error(`masters folder ${this.root} is gone: nothing is withdrawn until it is back`));
+      this.rootMissingReported = true;
+      this.arm(folder, pending, this.stableMs);
+      return;
+    }
+    this.rootMissingReported = false;
     this.pending.delete(folder);
     this.settle(listing);
   }

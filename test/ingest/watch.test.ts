@@ -151,6 +151,29 @@ describe('the masters watcher', () => {
     }
   });
 
+  it('the masters folder itself gone (a share unmounted) withdraws nothing, and a missing one is refused at start', async () => {
+    const { dir, cleanup } = await tempDir();
+    const masters = path.join(dir, 'masters');
+    for (const folder of ['a', 'b']) {
+      await mkdir(path.join(masters, folder), { recursive: true });
+      await writeFile(path.join(masters, folder, 'p1.png'), await master(folder === 'a' ? 1 : 2));
+    }
+    const { watcher, recorder } = await watching(masters, 1000);
+    try {
+      await recorder.until(2);
+      recorder.reports.length = 0;
+      await rm(masters, { recursive: true });
+      for (const end = Date.now() + 60_000; recorder.errors.length === 0 && Date.now() < end; ) await sleep(50);
+      await sleep(2500);
+      assert.deepEqual(recorder.list(), []);
+      assert.match(recorder.errors[0]?.message ?? '', /masters folder \S+ is gone: nothing is withdrawn until it is back/);
+    } finally {
+      await watcher.close();
+    }
+    await assert.rejects(MastersWatcher.start({ root: masters, events: new Recorder() }), /masters folder \S+masters not found/);
+    await cleanup();
+  });
+
   it('polling (network shares): a folder copied in is reported once it is stable', async () => {
     const { dir, cleanup } = await tempDir();
     const recorder = new Recorder();
