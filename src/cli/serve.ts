@@ -59,6 +59,15 @@ export function serveCommand(): Command {
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
     .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')
+    .option('--watch <dir>', 'masters folder to watch (with --data): new and changed objects are converted, removed ones withdrawn, while serving')
+    .option('--watch-stable <ms>', 'how long every file of a changed folder must keep its size and mtime before it is converted, so half-copied files never are (default 5000)', int)
+    .option('--watch-poll <ms>', 'poll the masters folder every <ms> instead of file system events: for network shares (NFS, SMB) that send none', int)
+    .addOption(
+      new Option('--withdraw-derivatives <what>', "a withdrawn object's derivatives: kept on disk (re-adding the folder is quick) or removed (default keep)").choices([
+        'keep',
+        'remove',
+      ]),
+    )
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('-c, --config <file>', 'config file (YAML or JSON)')
     .addHelpText(
@@ -67,6 +76,7 @@ export function serveCommand(): Command {
         '  $ vitrine serve --images ./my-images\n' +
         '  $ vitrine serve --data ./vitrine-data        # after vitrine convert ./masters --out ./vitrine-data\n' +
         '  $ curl http://127.0.0.1:8182/iiif/3/page.tif/info.json\n' +
+        '  $ vitrine serve --data ./vitrine-data --watch ./masters --watch-stable 10000   # convert what is copied in\n' +
         '  $ vitrine serve --images /data/images --host 0.0.0.0 --base-url https://iiif.example.org\n' +
         '  $ VITRINE_MAX_AREA=16000000 vitrine serve -c vitrine.yml',
     )
@@ -74,6 +84,8 @@ export function serveCommand(): Command {
       const { config: configFile, ...flags } = opts;
       const config = loadServeConfig(flags, { configFile: configFile as string | undefined });
       const logger = createLogger(config.logLevel);
+      const { checkWatchFolder, startWatching } = await import('../ingest/serve-watch.js');
+      checkWatchFolder(config);
       // Loaded here, not at start-up: every other command (and --help) starts faster without Fastify.
       const { buildApp } = await import('../server/app.js');
       const app = await buildApp(config, logger);
@@ -91,8 +103,9 @@ export function serveCommand(): Command {
         `heavy renders: ${heavy.concurrency} at once, ${heavy.queue} waiting, then 503 (libuv thread pool: ${threadPoolSize()}; MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset'})`,
       );
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
+      const watcher = await startWatching(config, logger);
       const stop = (): void => {
-        void app.close().then(() => process.exit(0));
+        void Promise.all([watcher?.close(), app.close()]).then(() => process.exit(0));
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

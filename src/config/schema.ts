@@ -51,6 +51,14 @@ export const serveConfigObject = z
           .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]))),
       ], { error: "collectionLabel: expected a text, or a map of language → text such as { en: 'Letters', fr: 'Lettres' }" })
       .optional(),
+    /** A masters folder to watch: objects added, changed or removed there are queued for conversion or withdrawal (needs data). */
+    watch: z.string().min(1).optional(),
+    /** How long every file of a changed folder must keep its size and mtime before it is queued (ms). */
+    watchStable: positiveInt.default(5000),
+    /** Poll the masters folder every this many ms instead of using file system events (network shares). */
+    watchPoll: positiveInt.optional(),
+    /** A withdrawn object's derivatives: kept on disk (a mistaken deletion costs no reconversion) or removed. */
+    withdrawDerivatives: z.enum(['keep', 'remove']).default('keep'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
@@ -58,6 +66,9 @@ export const serveConfigObject = z
 export const serveConfigSchema = serveConfigObject
   .refine((c) => c.images !== undefined || c.data !== undefined, {
     message: 'images: give the folder of images to serve (--images DIR), or a converted data folder (--data DIR)',
+  })
+  .refine((c) => c.watch === undefined || c.data !== undefined, {
+    message: 'watch: needs --data DIR too, the data folder the watched masters are converted into',
   })
   .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
     message: 'tlsKey and tlsCert: give both for HTTPS, or neither',
