@@ -19,7 +19,7 @@ import { OBJECTS, writeMasters } from '../presentation/corpus.js';
 import { GuardedPage, launch, waitUntil } from '../web/browser.js';
 
 /** A page large enough for four scale factors of 256-px tiles, with edge tiles on both sides. */
-const BIG = { id: 'Large/Plate', page: 'Large/Plate/plate-001', width: 1500, height: 1000 };
+const BIG = { id: 'Large/Plate', page: 'Large/Plate/plate-001', width: 1530, height: 1003 };
 
 const TYPES: Record<string, string> = { '.json': 'application/json', '.jpg': 'image/jpeg', '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html', '.woff2': 'font/woff2', '.woff': 'font/woff', '.svg': 'image/svg+xml', '.png': 'image/png' };
 
