@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { ConfigError } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { convertCommand } from './convert.js';
+import { exportCommand } from './export.js';
 import { manifestsCommand } from './manifests.js';
 import { serveCommand } from './serve.js';
 
@@ -23,6 +24,7 @@ const program = new Command('vitrine')
   .addCommand(serveCommand())
   .addCommand(convertCommand())
   .addCommand(manifestsCommand())
+  .addCommand(exportCommand())
   .addHelpText('after', '\nRun `vitrine <command> --help` for the options of a command.');
 
 // Descriptions are written as paragraphs with line breaks for the source's sake; let Commander wrap

@@ -8,7 +8,7 @@ import { collection2, collection3, TOP_LABEL, type CollectionNode } from './coll
 import { manifest2 } from './manifest-v2.js';
 import { manifest3 } from './manifest-v3.js';
 import { CATALOG_FILE } from './store.js';
-import { PresentationUrls } from './urls.js';
+import { PresentationUrls, type StaticImages } from './urls.js';
 
 export interface ExportOptions {
   /** Output folder of `vitrine convert` (its catalog.sqlite). */
@@ -23,6 +23,8 @@ export interface ExportOptions {
   readonly limits?: SizeLimits | undefined;
   /** The top collection's label (default: the masters root's collection.yml, else 'All objects'). */
   readonly topLabel?: LanguageMap | undefined;
+  /** The images are a static level-0 copy (vitrine export): thumbnails and services follow it. */
+  readonly staticImages?: StaticImages | undefined;
 }
 
 export interface ExportReport {
@@ -37,7 +39,7 @@ export interface ExportReport {
  */
 export async function exportManifests(options: ExportOptions): Promise<ExportReport> {
   const base = options.baseUrl.replace(/\/+$/, '');
-  const urls = new PresentationUrls(base, (options.imageBaseUrl ?? base).replace(/\/+$/, ''), 'static');
+  const urls = new PresentationUrls(base, (options.imageBaseUrl ?? base).replace(/\/+$/, ''), 'static', options.staticImages);
   const limits = options.limits ?? { maxArea: 25_000_000 };
   const fileFor = (url: string): string => path.join(options.out, ...url.slice(base.length + 1).split('/').map(decodeURIComponent));
   const write = async (url: string, document: unknown): Promise<void> => {

@@ -1,6 +1,6 @@
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LanguageMap, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
-import { maxImageSize, objectLabel, pageLabel, thumbnailSize, type BuildOptions, type ManifestSource, type ThumbnailOptions, type ThumbnailPage } from './model.js';
+import { maxImageSize, objectLabel, pageLabel, thumbnailOf, type BuildOptions, type ManifestSource, type ThumbnailOptions, type ThumbnailPage } from './model.js';
 
 /**
  * Presentation 2.1, derived from the same catalog data as 3.0 with the 2.1 names: sequences of
@@ -9,6 +9,7 @@ import { maxImageSize, objectLabel, pageLabel, thumbnailSize, type BuildOptions,
 export const CONTEXT_2 = 'http://iiif.io/api/presentation/2/context.json';
 const IMAGE_CONTEXT_2 = 'http://iiif.io/api/image/2/context.json';
 const LEVEL2_2 = 'http://iiif.io/api/image/2/level2.json';
+const LEVEL0_2 = 'http://iiif.io/api/image/2/level0.json';
 
 type Json = Record<string, unknown>;
 
@@ -23,14 +24,14 @@ export function value2(map: LanguageMap): string | (string | { '@value': string;
 }
 
 function service2(page: ThumbnailPage, options: ThumbnailOptions): Json {
-  return { '@context': IMAGE_CONTEXT_2, '@id': options.urls.imageService(page.identifier, 2), profile: LEVEL2_2 };
+  return { '@context': IMAGE_CONTEXT_2, '@id': options.urls.imageService(page.identifier, 2), profile: options.urls.staticImages ? LEVEL0_2 : LEVEL2_2 };
 }
 
 /** A page's thumbnail in 2.1 (a manifest's, a canvas's, a collection's). */
 export function thumbnail2(page: ThumbnailPage, options: ThumbnailOptions): Json {
-  const size = thumbnailSize(page, options.thumbnailSize ?? 200);
+  const { size, param } = thumbnailOf(page, options, 2);
   return {
-    '@id': `${options.urls.imageService(page.identifier, 2)}/full/${size.width},${size.height}/0/default.jpg`,
+    '@id': `${options.urls.imageService(page.identifier, 2)}/full/${param}/0/default.jpg`,
     '@type': 'dctypes:Image',
     format: 'image/jpeg',
     width: size.width,

@@ -1,6 +1,6 @@
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LinkedResource, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
-import { maxImageSize, objectLabel, pageLabel, thumbnailSize, type BuildOptions, type ManifestSource, type ThumbnailOptions, type ThumbnailPage } from './model.js';
+import { maxImageSize, objectLabel, pageLabel, thumbnailOf, type BuildOptions, type ManifestSource, type ThumbnailOptions, type ThumbnailPage } from './model.js';
 
 export const CONTEXT_3 = 'http://iiif.io/api/presentation/3/context.json';
 
@@ -8,14 +8,14 @@ type Json = Record<string, unknown>;
 
 /** A page's Image API 3.0 service, as the annotation body and the thumbnails reference it. */
 function imageService(page: ThumbnailPage, options: ThumbnailOptions): Json {
-  return { id: options.urls.imageService(page.identifier, 3), type: 'ImageService3', profile: 'level2' };
+  return { id: options.urls.imageService(page.identifier, 3), type: 'ImageService3', profile: options.urls.staticImages ? 'level0' : 'level2' };
 }
 
 /** A page's thumbnail (a manifest's, a canvas's, a collection's). */
 export function thumbnail(page: ThumbnailPage, options: ThumbnailOptions): Json {
-  const size = thumbnailSize(page, options.thumbnailSize ?? 200);
+  const { size, param } = thumbnailOf(page, options, 3);
   return {
-    id: `${options.urls.imageService(page.identifier, 3)}/full/${size.width},${size.height}/0/default.jpg`,
+    id: `${options.urls.imageService(page.identifier, 3)}/full/${param}/0/default.jpg`,
     type: 'Image',
     format: 'image/jpeg',
     width: size.width,

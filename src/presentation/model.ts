@@ -44,6 +44,25 @@ export const pageLabel = (page: PageRecord, metadata: ObjectMetadata): LanguageM
 /** The size `full/max` has on the image server. */
 export const maxImageSize = (page: Dimensions, limits: SizeLimits): Dimensions => maxSize(page, limits, false);
 
+/**
+ * A page's thumbnail: its size and the size parameter of its URL. From a static copy, the declared
+ * size nearest to a `box` square (the smallest at least that large, else the largest), since no
+ * other exists there; from the server, the page scaled to fit the box.
+ */
+export function thumbnailOf(page: ThumbnailPage, options: ThumbnailOptions, version: 2 | 3): { size: Dimensions; param: string } {
+  const box = options.thumbnailSize ?? 200;
+  const sizes = options.urls.staticImages?.sizes(page.identifier, version);
+  // An image that fits one tile has no smaller size declared: the whole image is its thumbnail.
+  if (sizes && sizes.length === 0) return { size: { width: page.width, height: page.height }, param: version === 2 ? 'full' : 'max' };
+  if (sizes) {
+    const sorted = [...sizes].sort((a, b) => a.width - b.width);
+    const size = sorted.find((s) => Math.max(s.width, s.height) >= box) ?? sorted[sorted.length - 1]!;
+    return { size, param: version === 2 ? `${size.width},` : `${size.width},${size.height}` };
+  }
+  const size = thumbnailSize(page, box);
+  return { size, param: `${size.width},${size.height}` };
+}
+
 /** A thumbnail's size: the page scaled to fit `box`×`box`, never upscaled. */
 export function thumbnailSize(page: Dimensions, box: number): Dimensions {
   const scale = Math.min(1, box / page.width, box / page.height);

@@ -16,6 +16,15 @@ export type UrlLayout = 'server' | 'static';
 /** The path of the top collection, and the name a folder called `top` is escaped with. */
 export const TOP = 'top';
 
+/**
+ * The images of a static level-0 copy (vitrine export): the sizes each one was written at, so that
+ * thumbnails name a file that exists, and its services say level 0.
+ */
+export interface StaticImages {
+  /** The `sizes` of the image's info.json for that version (2.1 sizes are asked for as `w,`). */
+  sizes(identifier: string, version: 2 | 3): readonly { readonly width: number; readonly height: number }[] | undefined;
+}
+
 export const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
 export class PresentationUrls {
@@ -27,6 +36,8 @@ export class PresentationUrls {
     /** Base URL of the Image API server (the same server by default). */
     readonly imageBase: string = base,
     readonly layout: UrlLayout = 'server',
+    /** Set for a static level-0 copy of the images; undefined for the image server (level 2). */
+    readonly staticImages?: StaticImages | undefined,
   ) {
     this.prefix = layout === 'server' ? `${base}/iiif` : base;
     this.suffix = layout === 'server' ? '' : '.json';
