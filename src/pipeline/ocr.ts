@@ -43,6 +43,7 @@ export class OcrIndexing {
         canvasHeight: canvas.height,
         parserVersion: PARSER_VERSION,
         version: text.version,
+        indexedAt: new Date().toISOString(),
       };
       this.index.replacePage({ identifier: page.identifier, objectId, sidecar: state, text: scaleToCanvas(text, canvas) });
       return undefined;

@@ -14,6 +14,8 @@ export interface SidecarState {
   readonly parserVersion: number;
   /** ALTO's schema version (for the `seeAlso` profile). */
   readonly version?: string | undefined;
+  /** When the text was indexed (ISO 8601): a run that finds nothing changed leaves it. */
+  readonly indexedAt: string;
 }
 
 /** A page's text to index: its boxes already in canvas pixels (scaleToCanvas). */

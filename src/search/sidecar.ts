@@ -28,7 +28,7 @@ export function ocrSidecarName(name: string): { stem: string; format: SidecarFor
 /** The Content-Type a sidecar is served with. */
 export const SIDECAR_MEDIA_TYPES: Record<SidecarFormat, string> = {
   alto: 'application/xml; charset=utf-8',
-  hocr: 'text/html; charset=utf-8',
+  hocr: 'text/vnd.hocr+html; charset=utf-8',
   text: 'text/plain; charset=utf-8',
 };
 

@@ -83,8 +83,8 @@ function matchRuns(stream: readonly string[], query: SearchQuery): [number, numb
 export class SqliteSearchIndex implements SearchIndex {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
-  /** Whether the catalog has the search tables (a read-only catalog converted before search existed has not). */
-  private readonly ready: boolean;
+  /** Whether the catalog has the search tables (a read-only catalog converted before search existed has not, until a run adds them). */
+  private hasTables = false;
 
   /** Opens the index in a catalog file (creating its tables unless read-only). */
   constructor(file: string, options: { readonly?: boolean } = {}) {
@@ -94,7 +94,11 @@ export class SqliteSearchIndex implements SearchIndex {
       this.db.pragma('journal_mode = WAL');
       this.db.exec(SCHEMA);
     }
-    this.ready = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'search_text'").get() !== undefined;
+  }
+
+  private get ready(): boolean {
+    this.hasTables ||= this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'search_text'").get() !== undefined;
+    return this.hasTables;
   }
 
   private statement(sql: string): Database.Statement {
