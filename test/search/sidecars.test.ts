@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { runConversion } from '../../src/pipeline/run.js';
 import { scanMasters } from '../../src/pipeline/scan.js';
+import { SqliteSearchIndex } from '../../src/search/sqlite-index.js';
+import { pagePicture } from '../helpers/corpus.js';
 import { parseAlto } from '../../src/search/alto.js';
 import { parseHocr } from '../../src/search/hocr.js';
 import { scaleToCanvas, SidecarError } from '../../src/search/model.js';
@@ -83,6 +86,25 @@ describe('OCR sidecars: parsing, scaling, pairing with masters', () => {
         { relativePath: 'box/003.xml', reason: 'note or document' },
         { relativePath: 'box/readme.txt', reason: 'note or document' },
       ]);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('convert reports a sidecar it cannot read as an ocr anomaly, converts the page, and indexes no text for it', async () => {
+    const { dir, cleanup } = await tempDir('vitrine-sidecars-');
+    try {
+      const masters = path.join(dir, 'masters');
+      await mkdir(path.join(masters, 'box'), { recursive: true });
+      await writeFile(path.join(masters, 'box/001.tif'), await pagePicture(1, 64, 48).tiff().toBuffer());
+      await writeFile(path.join(masters, 'box/001.xml'), '<alto><Layout><Page WIDTH="64" HEIGHT="48"><TextLine><String CONTENT="cut');
+      const out = path.join(dir, 'out');
+      const report = await runConversion({ masters, out, workers: 1, dryRun: false, settings: { format: 'ptiff', quality: 85, tileSize: 256, maxInputPixels: 1e8 } });
+      assert.equal(report.totals.converted, 1);
+      assert.deepEqual(report.anomalies, [{ object: 'box', kind: 'ocr', detail: 'box/001.xml: not well-formed: unterminated tag at character 53' }]);
+      const index = new SqliteSearchIndex(path.join(out, 'catalog.sqlite'), { readonly: true });
+      assert.equal(index.pageState('box/001'), undefined);
+      index.close();
     } finally {
       await cleanup();
     }
