@@ -8,6 +8,8 @@ import { VERSION } from '../version.js';
 import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
 import { renameDurably } from './durable.js';
 import { BatchCollections } from './metadata/collections.js';
+import { OcrIndexing } from './ocr.js';
+import { SqliteSearchIndex } from '../search/sqlite-index.js';
 import { PageLog, type PageOutcome } from './page-log.js';
 import type { Anomaly, PlannedObject, PlannedPage } from './plan.js';
 import { planSteps, type PlanStep } from './plan-steps.js';
@@ -144,6 +146,8 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   shareCores(options.workers);
   const catalogFile = path.join(out, CATALOG_FILE);
   let catalog: Catalog | undefined;
+  // The OCR sidecars' text, indexed as pages complete, in tables of its own in the catalog file.
+  let ocr: OcrIndexing | undefined;
   if (!options.dryRun) {
     await mkdir(out, { recursive: true });
     // Whatever a killed run left half-written is only ever under .tmp: sweep it.
@@ -151,6 +155,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     await mkdir(path.join(out, TEMP_DIR), { recursive: true });
     catalog = new Catalog(catalogFile);
     catalog.adoptPublishedIdentifiers(masters);
+    ocr = new OcrIndexing(new SqliteSearchIndex(catalogFile));
   } else if (existsSync(catalogFile)) {
     catalog = new Catalog(catalogFile, { readonly: true });
   }
@@ -172,6 +177,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     estimate = await countMasterNames(masters);
   } catch (error) {
     catalog?.close();
+    ocr?.close();
     throw error;
   }
 
@@ -217,6 +223,10 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       .filter((p) => !current.failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`))
       .map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage }));
     catalog.setObjectPages(current.object, pages);
+    ocr?.complete(
+      current.object.id,
+      current.object.pages.filter((p) => !current.failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`)).map((p) => p.identifier),
+    );
     // Every run, even when every page was skipped: an edited sidecar or CSV is picked up.
     if (current.described) catalog.setObjectMetadata(current.object.id, current.described.metadata, current.described.sources);
   };
@@ -245,10 +255,20 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       const source = page.source;
       const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
       const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}${extension}`.split('/'));
+      /** The page's OCR text, indexed against its canvas (the derivative's size, as the catalog has it). */
+      const indexText = async (canvas: { width: number; height: number }): Promise<void> => {
+        const problem = await ocr?.sync(object.id, page, canvas);
+        if (problem === undefined) return;
+        const anomaly: Anomaly = { object: object.id, kind: 'ocr', detail: problem };
+        anomalies.push(anomaly);
+        log?.write({ event: 'anomaly', ...anomaly });
+      };
       try {
         if (await isUpToDate(catalog, source, page, derivativePath, settingsKey, !options.dryRun)) {
           // A run killed during a change of format may have recorded this page and died before removing its old file.
           if (!options.dryRun) await removeOtherFormats(derivativePath);
+          const known = catalog?.page(source.absolutePath, page.sourcePage);
+          if (known && !options.dryRun) await indexText(known);
           finished({ outcome: 'skipped', ...entry });
         } else if (options.dryRun) {
           finished({ outcome: 'converted', ...entry });
@@ -281,6 +301,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
             convertedAt: new Date().toISOString(),
           });
           await removeOtherFormats(derivativePath);
+          await indexText(conversion.value);
           finished({ outcome: 'converted', ...entry });
         }
       } catch (error) {
@@ -302,6 +323,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     throw error;
   } finally {
     catalog?.close();
+    ocr?.close();
   }
 
   const totals = { ...counts, ignored: ignored.length, anomalies: anomalies.length };

@@ -1,5 +1,7 @@
 import { opendir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { SidecarFormat } from '../search/model.js';
+import { ocrSidecarName } from '../search/sidecar.js';
 
 /**
  * Extensions of masters the pipeline converts (case-insensitive). JPEG 2000 comes as JP2 files
@@ -21,6 +23,16 @@ export interface ScannedFile {
   /** Path relative to the masters root, with '/' separators. */
   readonly relativePath: string;
   readonly absolutePath: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** A master's OCR sidecar: the file beside it with the same base name (`p-001.alto.xml`, `.hocr`, `.txt`). */
+  readonly ocr?: OcrSidecar | undefined;
+}
+
+export interface OcrSidecar {
+  readonly relativePath: string;
+  readonly absolutePath: string;
+  readonly format: SidecarFormat;
   readonly size: number;
   readonly mtimeMs: number;
 }
@@ -93,10 +105,54 @@ export async function* scanFolders(root: string): AsyncGenerator<ScannedFolder> 
       }
       masters.push({ relativePath, absolutePath, size: info.size, mtimeMs: info.mtimeMs });
     }
-    yield { folder: relative || '.', masters, ignored };
+    const paired = await pairOcrSidecars(dir, masters, ignored);
+    yield { folder: relative || '.', masters: paired.masters, ignored: paired.ignored };
     for (const name of subfolders) yield* walk(path.join(dir, name), relative ? `${relative}/${name}` : name);
   }
   yield* walk(root, '');
+}
+
+/** A master's base name, the part its sidecars share: `p-001.tif` → `p-001` (lower case). */
+const stemOf = (relativePath: string): string => path.posix.basename(relativePath).replace(/\.[^.]+$/, '').toLowerCase();
+
+/**
+ * Gives masters their OCR sidecar: among the folder's files that are not masters, the one named
+ * like the master with an OCR ending (ALTO preferred, then hOCR, then plain text). Those are part
+ * of the page, not ignored files; a second sidecar of the same page stays ignored, saying so.
+ */
+async function pairOcrSidecars(dir: string, masters: ScannedFile[], ignored: IgnoredFile[]): Promise<{ masters: ScannedFile[]; ignored: IgnoredFile[] }> {
+  const stems = new Set(masters.map((m) => stemOf(m.relativePath)));
+  const best = new Map<string, { file: IgnoredFile; format: SidecarFormat; rank: number }>();
+  const candidates = new Set<IgnoredFile>();
+  for (const file of ignored) {
+    if (file.relativePath.endsWith('/')) continue;
+    const sidecar = ocrSidecarName(path.posix.basename(file.relativePath));
+    if (!sidecar || !stems.has(sidecar.stem)) continue;
+    candidates.add(file);
+    const current = best.get(sidecar.stem);
+    if (!current || sidecar.rank < current.rank) best.set(sidecar.stem, { file, format: sidecar.format, rank: sidecar.rank });
+  }
+  if (candidates.size === 0) return { masters, ignored };
+  const chosen = new Map<string, OcrSidecar>();
+  for (const [stem, { file, format }] of best) {
+    const absolutePath = path.join(dir, path.posix.basename(file.relativePath));
+    const info = await stat(absolutePath).catch(() => undefined);
+    if (info?.isFile()) chosen.set(stem, { relativePath: file.relativePath, absolutePath, format, size: info.size, mtimeMs: info.mtimeMs });
+  }
+  const used = new Set([...chosen.values()].map((c) => c.relativePath));
+  return {
+    masters: masters.map((m) => {
+      const ocr = chosen.get(stemOf(m.relativePath));
+      return ocr ? { ...m, ocr } : m;
+    }),
+    ignored: ignored.flatMap((file) => {
+      if (used.has(file.relativePath)) return [];
+      if (!candidates.has(file)) return [file];
+      const stem = ocrSidecarName(path.posix.basename(file.relativePath))!.stem;
+      const other = chosen.get(stem);
+      return [other ? { relativePath: file.relativePath, reason: `OCR sidecar not used: ${path.posix.basename(other.relativePath)} is read for this page` } : file];
+    }),
+  };
 }
 
 /** The whole masters tree at once (see scanFolders): for plans that group files across folders. */

@@ -1,5 +1,6 @@
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LanguageMap, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
+import { canvasText2, manifestService2 } from '../search/links.js';
 import { maxImageSize, objectLabel, pageLabel, thumbnailOf, type BuildOptions, type ManifestSource, type ThumbnailOptions, type ThumbnailPage } from './model.js';
 
 /**
@@ -40,7 +41,7 @@ export function thumbnail2(page: ThumbnailPage, options: ThumbnailOptions): Json
   };
 }
 
-function canvas2(page: PageRecord, metadata: ObjectMetadata, options: BuildOptions): Json {
+function canvas2(page: PageRecord, metadata: ObjectMetadata, options: BuildOptions, text: ManifestSource['text']): Json {
   const { urls } = options;
   const canvasId = urls.canvas(page.identifier);
   const full = maxImageSize(page, options.limits);
@@ -53,6 +54,7 @@ function canvas2(page: PageRecord, metadata: ObjectMetadata, options: BuildOptio
     width: page.width,
     height: page.height,
     thumbnail: thumbnail2(page, options),
+    ...(text?.has(page.identifier) ? canvasText2(urls.base, page.identifier, text.get(page.identifier)!) : {}),
     images: [
       {
         '@id': urls.annotation(page.identifier),
@@ -131,11 +133,12 @@ export function manifest2(source: ManifestSource, options: BuildOptions): Json {
     ...descriptive2(metadata, label),
     ...(first ? { thumbnail: thumbnail2(first, options) } : {}),
     within: options.urls.collection(source.parent.path, 2),
+    ...(source.text?.size ? { service: manifestService2(options.urls.base, object.id) } : {}),
     sequences: [
       {
         '@id': options.urls.sequence(object.id),
         '@type': 'sc:Sequence',
-        canvases: pages.map((page) => canvas2(page, metadata, options)),
+        canvases: pages.map((page) => canvas2(page, metadata, options, source.text)),
       },
     ],
     ...(structures.length > 0 ? { structures } : {}),

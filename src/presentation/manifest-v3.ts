@@ -1,5 +1,6 @@
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LinkedResource, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
+import { canvasText3, manifestServices3 } from '../search/links.js';
 import { maxImageSize, objectLabel, pageLabel, thumbnailOf, type BuildOptions, type ManifestSource, type ThumbnailOptions, type ThumbnailPage } from './model.js';
 
 export const CONTEXT_3 = 'http://iiif.io/api/presentation/3/context.json';
@@ -24,7 +25,7 @@ export function thumbnail(page: ThumbnailPage, options: ThumbnailOptions): Json 
   };
 }
 
-function canvas(page: PageRecord, metadata: ObjectMetadata, options: BuildOptions): Json {
+function canvas(page: PageRecord, metadata: ObjectMetadata, options: BuildOptions, text: ManifestSource['text']): Json {
   const { urls } = options;
   const canvasId = urls.canvas(page.identifier);
   const full = maxImageSize(page, options.limits);
@@ -35,6 +36,7 @@ function canvas(page: PageRecord, metadata: ObjectMetadata, options: BuildOption
     width: page.width,
     height: page.height,
     thumbnail: [thumbnail(page, options)],
+    ...(text?.has(page.identifier) ? canvasText3(urls.base, page.identifier, text.get(page.identifier)!) : {}),
     items: [
       {
         id: urls.annotationPage(page.identifier),
@@ -105,7 +107,8 @@ export function manifest3(source: ManifestSource, options: BuildOptions): Json {
     ...descriptive3(metadata, label),
     ...(first ? { thumbnail: [thumbnail(first, options)] } : {}),
     partOf: [{ id: options.urls.collection(source.parent.path, 3), type: 'Collection', label: source.parent.label }],
-    items: pages.map((page) => canvas(page, metadata, options)),
+    ...(source.text?.size ? { service: manifestServices3(options.urls.base, object.id) } : {}),
+    items: pages.map((page) => canvas(page, metadata, options, source.text)),
     ...(structures.length > 0 ? { structures } : {}),
   };
 }

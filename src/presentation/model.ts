@@ -3,6 +3,7 @@ import type { ObjectRecord, PageRecord } from '../catalog/catalog.js';
 import type { LanguageMap, ObjectMetadata } from '../catalog/metadata.js';
 import type { Dimensions, SizeLimits } from '../image-api/request.js';
 import { maxSize } from '../image-api/resolve.js';
+import type { SidecarFormat } from '../search/model.js';
 import type { PresentationUrls } from './urls.js';
 
 /**
@@ -15,6 +16,17 @@ export interface ManifestSource {
   readonly metadata: ObjectMetadata;
   /** The collection the object sits in: its folder path ('' for the top) and label. */
   readonly parent: { readonly path: string; readonly label: LanguageMap };
+  /**
+   * The pages with OCR text, by identifier (served manifests only): the manifest then declares the
+   * search services, and those canvases link their OCR file and text annotations.
+   */
+  readonly text?: ReadonlyMap<string, PageTextSource> | undefined;
+}
+
+/** Where a page's text came from: its sidecar's format and (ALTO) schema version. */
+export interface PageTextSource {
+  readonly format: SidecarFormat;
+  readonly version?: string | undefined;
 }
 
 export interface BuildOptions {

@@ -53,6 +53,11 @@ export class PresentationStore {
     return { tree: this.cachedTree.tree, modified: this.cachedTree.modified };
   }
 
+  /** Whether the catalog has the object with pages. */
+  hasObject(objectId: string): boolean {
+    return (this.catalog()?.catalog.object(objectId)?.pageCount ?? 0) > 0;
+  }
+
   /** Everything a manifest of the object is built from, or undefined when it has no pages or does not exist. */
   manifestSource(objectId: string): { source: ManifestSource; modified: Date; version: string } | undefined {
     const open = this.catalog();

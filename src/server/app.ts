@@ -12,6 +12,8 @@ import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
 import { presentationRoutes } from './routes/presentation.js';
+import { searchRoutes } from './routes/search.js';
+import { SearchStore } from '../search/store.js';
 import { viewerRoutes } from './routes/viewers.js';
 import { webAssetRoutes } from './routes/web-assets.js';
 import { PresentationStore } from '../presentation/store.js';
@@ -61,6 +63,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   const publicUrl = new PublicBaseUrl(config.baseUrl, config.trustProxy);
   await app.register(imageApiRoutes, { images, publicUrl, cacheControl: config.cacheControl });
   const store = config.data !== undefined ? new PresentationStore(config.data, config.collectionLabel) : undefined;
+  const search = store ? new SearchStore(store.catalogFile) : undefined;
   // The web pages and viewers, when `npm run build` has bundled them.
   const assets = WebAssets.load();
   await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets });
@@ -68,11 +71,13 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   if (assets) await app.register(webAssetRoutes);
   app.addHook('onClose', async () => {
     store?.close();
+    search?.close();
     images.close();
   });
   // The collection tree (every object's label) is built before the first request, not during it.
   app.addHook('onReady', async () => void store?.tree());
-  await app.register(presentationRoutes, { store, publicUrl, limits: images.limits });
+  await app.register(presentationRoutes, { store, search, publicUrl, limits: images.limits });
+  await app.register(searchRoutes, { store, search, publicUrl });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);
   });

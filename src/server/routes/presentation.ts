@@ -7,6 +7,7 @@ import { manifest2 } from '../../presentation/manifest-v2.js';
 import { manifest3 } from '../../presentation/manifest-v3.js';
 import type { PresentationStore } from '../../presentation/store.js';
 import { collectionPathOf, PresentationUrls } from '../../presentation/urls.js';
+import type { SearchStore } from '../../search/store.js';
 import type { PublicBaseUrl } from '../base-url.js';
 import { addVary, etagFor, notModified } from '../http-cache.js';
 import { presentationVariant } from '../negotiation.js';
@@ -15,6 +16,8 @@ import { LRUCache } from 'lru-cache';
 export interface PresentationOptions {
   /** The data folder's catalog; undefined when serving a plain images folder (no manifests then). */
   readonly store: PresentationStore | undefined;
+  /** The OCR text index beside the catalog: objects with text get search services and text links. */
+  readonly search?: SearchStore | undefined;
   readonly publicUrl: PublicBaseUrl;
   readonly limits: SizeLimits;
 }
@@ -78,11 +81,13 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     if (id === '') throw notFound('no object id given: /iiif/manifest/{object id}');
     const found = requireStore().manifestSource(id);
     if (!found) throw notFound(`no object '${id}' with pages in the catalog`);
+    const text = options.search?.index()?.objectPages(id);
+    const source = text && text.size > 0 ? { ...found.source, text } : found.source;
     const { version, contentType } = presentationVariant(request.headers.accept, fixed);
     const build = { urls: urlsFor(request, reply), limits: options.limits };
     // Everything the bytes depend on: plain `application/json` names no version, so the version is in the key.
     const key = `${found.version}\0${build.urls.base}\0${version}\0${contentType}\0${id}`;
-    send(request, reply, () => (version === 3 ? manifest3(found.source, build) : manifest2(found.source, build)), contentType, found.modified, key);
+    send(request, reply, () => (version === 3 ? manifest3(source, build) : manifest2(source, build)), contentType, found.modified, key);
   }
 
   function collection(request: FastifyRequest, reply: FastifyReply, prefix: string, fixed?: 2 | 3): void {

@@ -1,0 +1,34 @@
+import type { Hit } from './search-index.js';
+
+/** Hits per response page: Mirador and UV show the first page and follow `next` for the rest. */
+export const HITS_PER_PAGE = 100;
+
+/** One page of the hits of a query, with what both versions need to link the others. */
+export interface ResultPage {
+  readonly q: string;
+  /** 1-based. */
+  readonly page: number;
+  readonly pages: number;
+  readonly total: number;
+  readonly startIndex: number;
+  readonly hits: readonly Hit[];
+  /** Request parameters the service did not apply. */
+  readonly ignored: readonly string[];
+}
+
+/** The page `page` (1-based) of all the hits; undefined when there is no such page. */
+export function resultPage(all: readonly Hit[], q: string, page: number, ignored: readonly string[]): ResultPage | undefined {
+  const pages = Math.max(1, Math.ceil(all.length / HITS_PER_PAGE));
+  if (page < 1 || page > pages) return undefined;
+  const startIndex = (page - 1) * HITS_PER_PAGE;
+  return { q, page, pages, total: all.length, startIndex, hits: all.slice(startIndex, startIndex + HITS_PER_PAGE), ignored };
+}
+
+/** The id of the annotation of a hit's `part`-th box (or of the whole canvas): stable for a page's text. */
+export const hitAnnotationId = (canvas: string, hit: Hit, part: number): string => `${canvas}/search/w${hit.position}${part > 0 ? `-${part}` : ''}`;
+
+/** A hit's targets: its boxes on the canvas, or the whole canvas when the page's text has no coordinates. */
+export function hitTargets(canvas: string, hit: Hit): { target: string; text: string }[] {
+  if (hit.parts.length === 0) return [{ target: canvas, text: hit.match }];
+  return hit.parts.map((p) => ({ target: `${canvas}#xywh=${p.box.x},${p.box.y},${p.box.w},${p.box.h}`, text: p.text }));
+}

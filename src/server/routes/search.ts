@@ -1,0 +1,156 @@
+import compress from '@fastify/compress';
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
+import type { PresentationStore } from '../../presentation/store.js';
+import { PresentationUrls } from '../../presentation/urls.js';
+import { HITS_PER_PAGE, resultPage } from '../../search/results.js';
+import type { SearchIndex } from '../../search/search-index.js';
+import { SIDECAR_MEDIA_TYPES } from '../../search/sidecar.js';
+import type { SearchStore } from '../../search/store.js';
+import { textList2, textPage3 } from '../../search/text-annotations.js';
+import { parseQuery, tokens } from '../../search/tokens.js';
+import { SearchUrls, type SearchVersion } from '../../search/urls.js';
+import { autocompleteResponse1, searchResponse1 } from '../../search/v1.js';
+import { autocompleteResponse2, searchResponse2 } from '../../search/v2.js';
+import type { PublicBaseUrl } from '../base-url.js';
+
+export interface SearchOptions {
+  readonly store: PresentationStore | undefined;
+  readonly search: SearchStore | undefined;
+  readonly publicUrl: PublicBaseUrl;
+}
+
+/** Longest `q` accepted, in characters: a query longer than a paragraph is a mistake or an attack. */
+export const MAX_QUERY_LENGTH = 500;
+/** Terms an autocomplete answer lists at most. */
+const MAX_TERMS = 20;
+/** Results change whenever the folder is converted again: caches must revalidate. */
+const CACHE_CONTROL = 'public, no-cache';
+
+type Query = Record<string, string | string[] | undefined>;
+
+/** A single-valued parameter; repeated is a client error naming it. */
+function single(query: Query, name: string): string | undefined {
+  const value = query[name];
+  if (Array.isArray(value)) throw badRequest(`${name}: given ${value.length} times; give it once`);
+  return value;
+}
+
+/** The q parameter, bounded. */
+function qOf(query: Query): string | undefined {
+  const q = single(query, 'q');
+  if (q !== undefined && q.length > MAX_QUERY_LENGTH) throw badRequest(`q: ${q.length} characters; at most ${MAX_QUERY_LENGTH}`);
+  return q;
+}
+
+/** The request's parameters the service does not apply (the spec's motivation, date, user; and any other), sorted. */
+const ignoredOf = (query: Query, applied: readonly string[]): string[] => Object.keys(query).filter((k) => !applied.includes(k)).sort();
+
+/** The decoded path after `prefix` (object ids and identifiers keep their slashes; %2F accepted too). */
+function pathAfter(request: FastifyRequest, prefix: string): string {
+  const url = request.raw.url ?? request.url;
+  const query = url.indexOf('?');
+  const rest = (query === -1 ? url : url.slice(0, query)).slice(prefix.length);
+  try {
+    return decodeURIComponent(rest).replace(/\/+$/, '');
+  } catch {
+    throw badRequest(`'${rest}': malformed percent-encoding`);
+  }
+}
+
+/**
+ * IIIF Content Search 1.0 and 2.0 over the OCR text the pipeline indexed, per object, with their
+ * autocomplete services; and each page's text as annotations and its OCR file (`seeAlso`).
+ *
+ *   /iiif/search/{1|2}/{object id}?q=…                 hits (phrase in double quotes; else every word)
+ *   /iiif/search/{1|2}/{object id}/autocomplete?q=…    terms starting with q, with counts
+ *   /iiif/text/{page}, /iiif/presentation/2/text/{page}   the page's lines (3.0 / 2.1)
+ *   /iiif/ocr/{page}                                   the ALTO, hOCR or text file
+ */
+export async function searchRoutes(app: FastifyInstance, options: SearchOptions): Promise<void> {
+  await app.register(compress, { global: true, encodings: ['br', 'gzip', 'deflate'], threshold: 1024 });
+
+  const required = (): { store: PresentationStore; index: SearchIndex } => {
+    const index = options.search?.index();
+    if (!options.store || !index) throw notFound('search is served for a converted data folder: start with --data DIR (the output of vitrine convert)');
+    return { store: options.store, index };
+  };
+  const base = (request: FastifyRequest, reply: FastifyReply): string => options.publicUrl.of(request, reply);
+  const sendJson = (reply: FastifyReply, body: unknown): FastifyReply =>
+    reply.header('Cache-Control', CACHE_CONTROL).type('application/json; charset=utf-8').send(JSON.stringify(body));
+
+  function search(request: FastifyRequest, reply: FastifyReply, version: SearchVersion): FastifyReply {
+    const { store, index } = required();
+    const prefix = `/iiif/search/${version}/`;
+    let id = pathAfter(request, prefix);
+    // `…/autocomplete` is the autocomplete service of the object before it, unless an object has that very id.
+    const autocomplete = id.endsWith('/autocomplete') && !store.hasObject(id);
+    if (autocomplete) id = id.slice(0, -'/autocomplete'.length);
+    if (id === '') throw notFound(`no object id given: ${prefix}{object id}?q=…`);
+    if (!store.hasObject(id)) throw notFound(`no object '${id}' with pages in the catalog`);
+    const query = request.query as Query;
+    const urls = new SearchUrls(base(request, reply));
+    const service = urls.service(id, version);
+    const q = qOf(query);
+    if (autocomplete) {
+      if (q === undefined) throw badRequest('q: missing; give the first letters of a word (autocomplete?q=bir)');
+      const minText = single(query, 'min') ?? '1';
+      if (!/^\d{1,9}$/.test(minText)) throw badRequest(`min: '${minText}' is not a whole number`);
+      const ignored = ignoredOf(query, ['q', 'min']);
+      const parts = tokens(q);
+      // One word is completed; a query of several (or of none) has no completion in a word index.
+      const terms = parts.length === 1 && !/\s/.test(q.trim()) ? index.autocomplete(id, parts[0]!, { min: Math.max(1, Number(minText)), limit: MAX_TERMS }) : [];
+      const self = `${urls.autocomplete(id, version)}?q=${encodeURIComponent(q)}${minText !== '1' ? `&min=${minText}` : ''}`;
+      return sendJson(reply, version === 1 ? autocompleteResponse1(self, service, terms, ignored) : autocompleteResponse2(self, terms, ignored));
+    }
+    const pageText = single(query, 'page') ?? '1';
+    if (!/^\d{1,9}$/.test(pageText) || Number(pageText) < 1) throw badRequest(`page: '${pageText}' is not a page number (1, 2, …)`);
+    const ignored = ignoredOf(query, ['q', 'page']);
+    // No q, or nothing searchable in it: no hits (the spec leaves an empty query to the server).
+    const parsed = parseQuery(q ?? '');
+    const hits = parsed ? index.search(id, parsed) : [];
+    const results = resultPage(hits, q ?? '', Number(pageText), ignored);
+    if (!results) throw notFound(`page ${pageText}: the results of '${q ?? ''}' have ${Math.max(1, Math.ceil(hits.length / HITS_PER_PAGE))} page(s)`);
+    const presentation = new PresentationUrls(urls.base);
+    return sendJson(reply, version === 1 ? searchResponse1(service, results, presentation) : searchResponse2(service, results, presentation));
+  }
+
+  function text(request: FastifyRequest, reply: FastifyReply, version: 2 | 3): FastifyReply {
+    const { index } = required();
+    const identifier = pathAfter(request, version === 3 ? '/iiif/text/' : '/iiif/presentation/2/text/');
+    const lines = index.pageState(identifier) ? index.lines(identifier) : undefined;
+    if (!lines) throw notFound(`no page '${identifier}' with text in the catalog`);
+    const urls = new SearchUrls(base(request, reply));
+    const presentation = new PresentationUrls(urls.base);
+    const id = urls.text(identifier, version);
+    return sendJson(reply, version === 3 ? textPage3(id, identifier, lines, presentation) : textList2(id, identifier, lines, presentation));
+  }
+
+  app.get('/iiif/search/1/*', async (request, reply) => search(request, reply, 1));
+  app.get('/iiif/search/2/*', async (request, reply) => search(request, reply, 2));
+  app.get('/iiif/text/*', async (request, reply) => text(request, reply, 3));
+  app.get('/iiif/presentation/2/text/*', async (request, reply) => text(request, reply, 2));
+  app.get('/iiif/ocr/*', async (request, reply) => {
+    const { index } = required();
+    const identifier = pathAfter(request, '/iiif/ocr/');
+    // The file is the one the index recorded for the page: a URL never names a path.
+    const state = index.pageState(identifier);
+    if (!state) throw notFound(`no page '${identifier}' with an OCR file in the catalog`);
+    const content = await readFile(state.path).catch(() => undefined);
+    if (!content) throw notFound(`the OCR file of '${identifier}' is gone from the masters folder; run vitrine convert again`);
+    return reply.header('Cache-Control', CACHE_CONTROL).type(SIDECAR_MEDIA_TYPES[state.format]).send(content);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof IiifError) {
+      if (error.status >= 500) request.log.error({ err: error, url: request.url }, error.message);
+      reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.status} ${error.message}\n`);
+      return;
+    }
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${status < 500 ? (error as Error).message : 'internal error'}\n`);
+  });
+}
+
