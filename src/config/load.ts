@@ -40,7 +40,7 @@ function fromFile(file: string): Record<string, unknown> {
     const dir = path.dirname(path.resolve(file));
     const out = { ...(parsed as Record<string, unknown>) };
     // Paths in a config file are relative to the file, not to the working directory.
-    for (const key of ['images', 'data', 'tlsKey', 'tlsCert']) {
+    for (const key of ['images', 'data', 'masters', 'tlsKey', 'tlsCert']) {
       if (typeof out[key] === 'string') out[key] = path.resolve(dir, out[key] as string);
     }
     return out;

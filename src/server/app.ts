@@ -11,6 +11,8 @@ import { ImageService } from './image-service.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
+import { ingestApiRoutes } from './routes/ingest-api.js';
+import { IngestService } from '../ingest/service.js';
 import { presentationRoutes } from './routes/presentation.js';
 import { viewerRoutes } from './routes/viewers.js';
 import { webAssetRoutes } from './routes/web-assets.js';
@@ -66,7 +68,16 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets });
   await app.register(viewerRoutes, { publicUrl, assets });
   if (assets) await app.register(webAssetRoutes);
+  // The ingest service: a worker converting queued object folders, and the API that queues them.
+  const ingest = config.masters !== undefined && config.data !== undefined ? await IngestService.open({ ...config, masters: config.masters, data: config.data }, logger) : undefined;
+  app.addHook('onReady', async () => ingest?.start());
+  await app.register(ingestApiRoutes, {
+    token: config.apiToken,
+    ingest: ingest && { queue: ingest.queue, masters: ingest.masters, enqueued: () => ingest.enqueued() },
+    publicUrl,
+  });
   app.addHook('onClose', async () => {
+    await ingest?.stop();
     store?.close();
     images.close();
   });

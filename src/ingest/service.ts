@@ -1,0 +1,57 @@
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ConfigError } from '../config/load.js';
+import { CATALOG_FILE } from '../presentation/store.js';
+import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
+import type { JobQueue } from './queue.js';
+import { SqliteJobQueue } from './sqlite-queue.js';
+import { IngestWorker } from './worker.js';
+
+/**
+ * The ingest service of `vitrine serve --masters DIR --data DIR`: the queue (embedded, in the data
+ * folder's catalog) and the in-process worker that converts what is queued into the data folder,
+ * with `vitrine convert`'s default settings. The watcher and the API enqueue through `enqueueFolder`'s
+ * callers (objectJob); `enqueued()` wakes the worker at once.
+ */
+export class IngestService {
+  private worker: IngestWorker | undefined;
+
+  private constructor(
+    readonly queue: JobQueue,
+    readonly masters: string,
+    private readonly options: { data: string; catalogFile: string; workers: number; logger: Logger },
+  ) {}
+
+  static async open(config: { masters: string; data: string; ingestWorkers: number }, logger: Logger): Promise<IngestService> {
+    const masters = path.resolve(config.masters);
+    const info = await stat(masters).catch(() => undefined);
+    if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
+    await mkdir(config.data, { recursive: true });
+    const catalogFile = path.join(config.data, CATALOG_FILE);
+    return new IngestService(new SqliteJobQueue(catalogFile), masters, { data: config.data, catalogFile, workers: config.ingestWorkers, logger });
+  }
+
+  /** Starts the worker (once the server is ready). */
+  async start(): Promise<void> {
+    this.worker ??= await IngestWorker.start(this.queue, {
+      masters: this.masters,
+      data: this.options.data,
+      catalogFile: this.options.catalogFile,
+      settings: DEFAULT_SETTINGS,
+      concurrency: this.options.workers,
+      logger: this.options.logger,
+    });
+  }
+
+  /** A job was queued: the worker looks now rather than at its next poll. */
+  enqueued(): void {
+    this.worker?.wake();
+  }
+
+  /** Finishes the jobs in hand (or hands them back after `graceMs`), then closes the queue. */
+  async stop(graceMs?: number): Promise<void> {
+    await this.worker?.stop(graceMs);
+    await this.queue.close();
+  }
+}
