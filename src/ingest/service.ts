@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
+import { IMAGES_DIR } from '../pipeline/page-step.js';
 import type { JobQueue } from './queue.js';
 import { SqliteJobQueue } from './sqlite-queue.js';
 import { IngestWorker } from './worker.js';
@@ -27,7 +28,7 @@ export class IngestService {
     const masters = path.resolve(config.masters);
     const info = await stat(masters).catch(() => undefined);
     if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
-    await mkdir(config.data, { recursive: true });
+    await mkdir(path.join(config.data, IMAGES_DIR), { recursive: true });
     const catalogFile = path.join(config.data, CATALOG_FILE);
     return new IngestService(new SqliteJobQueue(catalogFile), masters, { data: config.data, catalogFile, workers: config.ingestWorkers, logger });
   }

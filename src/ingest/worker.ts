@@ -8,7 +8,7 @@ import type { ConversionSettings } from '../pipeline/convert.js';
 import { settingsFingerprint } from '../pipeline/convert.js';
 import { isPageFailure } from '../pipeline/page-step.js';
 import { INGEST_TEMP_DIR, type IngestContext } from './context.js';
-import type { Job, PageJobData } from './jobs.js';
+import { FINISHED_STATES, JobStateError, type Job, type PageJobData } from './jobs.js';
 import { runObjectTurn } from './object-job.js';
 import { runPageJob } from './page-job.js';
 import type { JobQueue } from './queue.js';
@@ -175,8 +175,8 @@ export class IngestWorker {
         return;
       }
       if (turn.kind === 'wait') {
-        await this.queue.waitForChildren(job.id, worker, turn.data, { objectId: turn.objectId, pages: turn.pages });
-        this.wake();
+        if (await this.queue.waitForChildren(job.id, worker, turn.data, { objectId: turn.objectId, pages: turn.pages })) this.wake();
+        else if ((await this.queue.get(job.id))?.state === 'cancelled') await this.cancelChildren(job.id);
       } else if (turn.kind === 'done') {
         await this.queue.complete(job.id, worker, { objectId: turn.objectId, pages: turn.pages + turn.failed, pagesDone: turn.pages, pagesFailed: turn.failed });
         this.logger.info(`ingest: object ${turn.objectId} recorded: ${turn.pages} page(s)${turn.failed ? `, ${turn.failed} failed` : ''}`);
@@ -186,6 +186,16 @@ export class IngestWorker {
       }
     } finally {
       clearInterval(heartbeat);
+    }
+  }
+
+  /** An object job cancelled while it planned: the page jobs it queued meanwhile are cancelled too. */
+  private async cancelChildren(id: string): Promise<void> {
+    for (const child of await this.queue.children(id)) {
+      if (FINISHED_STATES.includes(child.state)) continue;
+      await this.queue.cancel(child.id).catch((error: unknown) => {
+        if (!(error instanceof JobStateError)) throw error;
+      });
     }
   }
 

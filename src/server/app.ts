@@ -21,6 +21,9 @@ import { WebAssets } from '../web/assets.js';
 
 /** Builds the HTTP application (not listening yet), so tests and the CLI share one wiring. */
 export async function buildApp(config: ServeConfig, logger: Logger): Promise<FastifyInstance> {
+  // The ingest service (a worker converting queued object folders, and the API that queues them)
+  // first: it makes the data folder's images/ that an empty data folder lacks.
+  const ingest = config.masters !== undefined && config.data !== undefined ? await IngestService.open({ ...config, masters: config.masters, data: config.data }, logger) : undefined;
   const images = await ImageService.create(config);
   const https =
     config.tlsKey && config.tlsCert ? { key: readFileSync(config.tlsKey), cert: readFileSync(config.tlsCert) } : null;
@@ -68,8 +71,6 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets });
   await app.register(viewerRoutes, { publicUrl, assets });
   if (assets) await app.register(webAssetRoutes);
-  // The ingest service: a worker converting queued object folders, and the API that queues them.
-  const ingest = config.masters !== undefined && config.data !== undefined ? await IngestService.open({ ...config, masters: config.masters, data: config.data }, logger) : undefined;
   app.addHook('onReady', async () => ingest?.start());
   await app.register(ingestApiRoutes, {
     token: config.apiToken,
