@@ -5,15 +5,23 @@ import { ConfigError } from '../config/load.js';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
 import { IMAGES_DIR } from '../pipeline/page-step.js';
+import { normaliseFolder } from './context.js';
+import type { Job } from './jobs.js';
+import { objectJob } from './object-job.js';
 import type { JobQueue } from './queue.js';
 import { SqliteJobQueue } from './sqlite-queue.js';
 import { IngestWorker } from './worker.js';
 
+/** A folder given to ingest that is not one under the masters root. */
+export class IngestPathError extends Error {
+  override name = 'IngestPathError';
+}
+
 /**
  * The ingest service of `vitrine serve --masters DIR --data DIR`: the queue (embedded, in the data
  * folder's catalog) and the in-process worker that converts what is queued into the data folder,
- * with `vitrine convert`'s default settings. The watcher and the API enqueue through `enqueueFolder`'s
- * callers (objectJob); `enqueued()` wakes the worker at once.
+ * with `vitrine convert`'s default settings. The folder watcher and the API queue folders with
+ * `enqueueFolder`.
  */
 export class IngestService {
   private worker: IngestWorker | undefined;
@@ -43,6 +51,19 @@ export class IngestService {
       concurrency: this.options.workers,
       logger: this.options.logger,
     });
+  }
+
+  /**
+   * Queues the ingest of an object folder (relative to the masters root; the folder watcher and the
+   * API call this), or returns the job already queued or running for it, and wakes the worker.
+   * Throws IngestPathError for a path that is absolute or leaves the root.
+   */
+  async enqueueFolder(relative: string): Promise<Job> {
+    const normal = normaliseFolder(relative);
+    if ('error' in normal) throw new IngestPathError(`${relative}: ${normal.error}`);
+    const job = await this.queue.enqueue(objectJob(normal.folder));
+    this.enqueued();
+    return job;
   }
 
   /** A job was queued: the worker looks now rather than at its next poll. */

@@ -19,6 +19,13 @@ import { webAssetRoutes } from './routes/web-assets.js';
 import { PresentationStore } from '../presentation/store.js';
 import { WebAssets } from '../web/assets.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The ingest service (with --masters and --data), for whatever queues object folders besides the API (the folder watcher). */
+    ingest: IngestService | null;
+  }
+}
+
 /** Builds the HTTP application (not listening yet), so tests and the CLI share one wiring. */
 export async function buildApp(config: ServeConfig, logger: Logger): Promise<FastifyInstance> {
   // The ingest service (a worker converting queued object folders, and the API that queues them)
@@ -71,10 +78,11 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets });
   await app.register(viewerRoutes, { publicUrl, assets });
   if (assets) await app.register(webAssetRoutes);
+  app.decorate('ingest', ingest ?? null);
   app.addHook('onReady', async () => ingest?.start());
   await app.register(ingestApiRoutes, {
     token: config.apiToken,
-    ingest: ingest && { queue: ingest.queue, masters: ingest.masters, enqueued: () => ingest.enqueued() },
+    ingest,
     publicUrl,
   });
   app.addHook('onClose', async () => {

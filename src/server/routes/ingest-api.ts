@@ -4,15 +4,14 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { normaliseFolder, underMasters } from '../../ingest/context.js';
 import { JOB_STATES, JobStateError, type Job, type JobState } from '../../ingest/jobs.js';
-import { objectJob } from '../../ingest/object-job.js';
-import type { JobQueue } from '../../ingest/queue.js';
+import type { IngestService } from '../../ingest/service.js';
 import type { PublicBaseUrl } from '../base-url.js';
 
 export interface IngestApiOptions {
   /** The bearer token the API asks for; none: the API answers 404, disabled. */
   readonly token: string | undefined;
   /** The queue and the masters root; none (no --masters): the API answers 404 saying so. */
-  readonly ingest: { readonly queue: JobQueue; readonly masters: string; readonly enqueued: () => void } | undefined;
+  readonly ingest: Pick<IngestService, 'queue' | 'masters' | 'enqueueFolder' | 'enqueued'> | undefined;
   readonly publicUrl: PublicBaseUrl;
 }
 
@@ -117,7 +116,7 @@ export async function ingestApiRoutes(app: FastifyInstance, options: IngestApiOp
   }
 
   app.post('/api/ingest', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
-    const { queue, masters, enqueued } = ingest!;
+    const { masters } = ingest!;
     const body = request.body as { path?: unknown; paths?: unknown } | null | undefined;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'body: expected JSON such as {"path": "box1/folder2"} or {"paths": ["box1/folder2", …]}');
     const single = body.path !== undefined;
@@ -130,8 +129,7 @@ export async function ingestApiRoutes(app: FastifyInstance, options: IngestApiOp
     const folders: string[] = [];
     for (const g of given) folders.push(await checkedFolder(g, masters, realMasters));
     const jobs: Job[] = [];
-    for (const folder of new Set(folders)) jobs.push(await queue.enqueue(objectJob(folder)));
-    enqueued();
+    for (const folder of new Set(folders)) jobs.push(await ingest!.enqueueFolder(folder));
     const url = base(request, reply);
     reply.code(202);
     if (single) {
