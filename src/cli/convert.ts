@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { existsSync, statSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
 import { loadRules, RulesError } from '../pipeline/rules.js';
+import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
 import type { ConversionReport } from '../pipeline/run.js';
 import { progressReporter } from './progress.js';
 
@@ -48,12 +49,12 @@ export function convertCommand(): Command {
     .argument('<masters>', 'folder of masters')
     .option('-o, --out <dir>', 'output folder: images/, catalog.sqlite, reports/')
     .addOption(new Option('--format <format>', 'derivative format: pyramidal TIFF, or JPEG 2000 (needs the addon built with OpenJPEG)').choices(['ptiff', 'jp2']).default('ptiff'))
-    .option('--quality <1-100>', 'ptiff: JPEG quality of the tiles; jp2: top quality layer at 20 + 0.3 × N dB PSNR (85: 45.5 dB)', int('quality', 1, 100), 85)
+    .option('--quality <1-100>', 'ptiff: JPEG quality of the tiles; jp2: top quality layer at 20 + 0.3 × N dB PSNR (85: 45.5 dB)', int('quality', 1, 100), DEFAULT_SETTINGS.quality)
     .option('--lossless', 'jp2: reversible wavelet, every bit of the 8-bit image kept (--quality does not apply)')
     .option('-w, --workers <n>', `pages converted at once (default: number of cores, ${cpus().length})`, int('workers', 1, 256))
     .option('--rules <file>', 'naming rules (YAML or JSON): object and sequence from file names')
     .option('--metadata <file.csv>', 'descriptive metadata of the batch, one row per object (see docs/metadata.md)')
-    .option('--max-input-pixels <px>', 'largest master accepted, in pixels', int('max-input-pixels', 1, Number.MAX_SAFE_INTEGER), 2_000_000_000)
+    .option('--max-input-pixels <px>', 'largest master accepted, in pixels', int('max-input-pixels', 1, Number.MAX_SAFE_INTEGER), DEFAULT_SETTINGS.maxInputPixels)
     .option('-n, --dry-run', 'plan and report anomalies; write nothing')
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
@@ -93,7 +94,7 @@ export function convertCommand(): Command {
         settings: {
           format,
           quality: opts.quality as number,
-          tileSize: format === 'jp2' ? 1024 : 256,
+          tileSize: format === 'jp2' ? 1024 : DEFAULT_SETTINGS.tileSize,
           ...(format === 'jp2' ? { lossless: opts.lossless === true } : {}),
           maxInputPixels: opts.maxInputPixels as number,
         },

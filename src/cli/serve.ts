@@ -26,6 +26,9 @@ export function serveCommand(): Command {
     )
     .option('-i, --images <dir>', 'folder of images to serve')
     .option('-d, --data <dir>', 'output folder of `vitrine convert` to serve (its images/)')
+    .option('-m, --masters <dir>', 'masters root: with --data, the ingest service converts object folders under it (queued by the ingest API) into the data folder')
+    .option('--api-token <token>', 'bearer token of the ingest API (POST /api/ingest, /api/jobs); without it the API is disabled. Prefer VITRINE_API_TOKEN or the config file: a flag shows in the process list')
+    .option('--ingest-workers <n>', 'ingest jobs (pages converted) at once (default 1)', int)
     .option('-p, --port <port>', 'port to listen on (default 8182; 0 picks a free one)', int)
     .option('--host <host>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for all)')
     .option('--base-url <url>', 'public URL of this server, used in ids (e.g. https://iiif.example.org behind a proxy)')
@@ -75,6 +78,8 @@ export function serveCommand(): Command {
       '\nExamples:\n' +
         '  $ vitrine serve --images ./my-images\n' +
         '  $ vitrine serve --data ./vitrine-data        # after vitrine convert ./masters --out ./vitrine-data\n' +
+        '  $ VITRINE_API_TOKEN=s3cret vitrine serve --data ./vitrine-data --masters ./masters   # ingest API on\n' +
+        '  $ curl -H "Authorization: Bearer s3cret" -d \'{"path":"box1/folder2"}\' -H "Content-Type: application/json" http://127.0.0.1:8182/api/ingest\n' +
         '  $ curl http://127.0.0.1:8182/iiif/3/page.tif/info.json\n' +
         '  $ vitrine serve --data ./vitrine-data --watch ./masters --watch-stable 10000   # convert what is copied in\n' +
         '  $ vitrine serve --images /data/images --host 0.0.0.0 --base-url https://iiif.example.org\n' +
@@ -102,6 +107,11 @@ export function serveCommand(): Command {
       logger.info(
         `heavy renders: ${heavy.concurrency} at once, ${heavy.queue} waiting, then 503 (libuv thread pool: ${threadPoolSize()}; MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset'})`,
       );
+      if (config.masters !== undefined) {
+        logger.info(
+          `ingest: converting object folders of ${config.masters} into ${config.data} (${config.ingestWorkers} at once); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
+        );
+      }
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
       const watcher = await startWatching(config, logger);
       const stop = (): void => {

@@ -8,13 +8,17 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Settings read from the environment as given, never as numbers or booleans. */
+const TEXT_KEYS = new Set(['apiToken']);
+
 /** Environment variables: VITRINE_<UPPER_SNAKE> for every key, e.g. VITRINE_MAX_AREA. */
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(serveConfigObject.shape)) {
     const name = `VITRINE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
     const value = env[name];
-    if (value !== undefined) out[key] = coerce(value);
+    // A secret stays text whatever it looks like (an all-digit token must not become a rounded number).
+    if (value !== undefined) out[key] = TEXT_KEYS.has(key) ? value : coerce(value);
   }
   return out;
 }
@@ -40,7 +44,7 @@ function fromFile(file: string): Record<string, unknown> {
     const dir = path.dirname(path.resolve(file));
     const out = { ...(parsed as Record<string, unknown>) };
     // Paths in a config file are relative to the file, not to the working directory.
-    for (const key of ['images', 'data', 'watch', 'tlsKey', 'tlsCert']) {
+    for (const key of ['images', 'data', 'watch', 'masters', 'tlsKey', 'tlsCert']) {
       if (typeof out[key] === 'string') out[key] = path.resolve(dir, out[key] as string);
     }
     return out;

@@ -10,6 +10,12 @@ export const serveConfigObject = z
     images: z.string().min(1).optional(),
     /** An output folder of `vitrine convert`: serves its images/ (and, later, its catalog). */
     data: z.string().min(1).optional(),
+    /** The masters root: with `data`, the ingest service converts object folders under it into the data folder. */
+    masters: z.string().min(1).optional(),
+    /** The bearer token of the ingest API (none: the API is disabled). Never logged. */
+    apiToken: z.string().min(1).optional(),
+    /** Ingest jobs run at once by the server's worker. */
+    ingestWorkers: positiveInt.default(1),
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8182),
     baseUrl: z
@@ -69,6 +75,9 @@ export const serveConfigSchema = serveConfigObject
   })
   .refine((c) => c.watch === undefined || c.data !== undefined, {
     message: 'watch: needs --data DIR too, the data folder the watched masters are converted into',
+  })
+  .refine((c) => c.masters === undefined || c.data !== undefined, {
+    message: 'masters: the ingest service converts into a data folder: give --data DIR too',
   })
   .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
     message: 'tlsKey and tlsCert: give both for HTTPS, or neither',

@@ -2,7 +2,7 @@ import { describeObjects, type DescribedObject } from './metadata/collect.js';
 import { pageDirectories } from './pages.js';
 import { planConversion, planFolders, type Anomaly, type PlannedObject, type PlanOptions } from './plan.js';
 import type { NameRule } from './rules.js';
-import { scanFolders, scanMasters, type IgnoredFile } from './scan.js';
+import { scanFolder, scanFolders, scanMasters, type IgnoredFile, type ScannedFolder } from './scan.js';
 
 /** A piece of a batch's plan: an object to convert (with its description), and what the report says. */
 export interface PlanStep {
@@ -31,14 +31,29 @@ export async function* planSteps(
     for (const object of plan.objects) yield { object, described: descriptions.objects.get(object.id), ignored: [], anomalies: [] };
     return;
   }
-  for await (const { folder, object, anomalies } of planFolders(scanFolders(masters), pageDirectories, options)) {
-    // The folder's own sidecar, read as the batch reading would (its objects are this folder's one, if any).
-    const descriptions = await describeObjects(masters, { objects: object ? [object] : [], ignored: folder.ignored, anomalies: [] });
-    yield {
-      object,
-      described: object && descriptions.objects.get(object.id),
-      ignored: folder.ignored,
-      anomalies: [...anomalies, ...descriptions.anomalies],
-    };
+  for await (const planned of planFolders(scanFolders(masters), pageDirectories, options)) yield describeFolder(masters, planned);
+}
+
+/** A planned folder with its own sidecar, read as the batch reading would (its objects are this folder's one, if any). */
+async function describeFolder(masters: string, { folder, object, anomalies }: { folder: ScannedFolder; object?: PlannedObject | undefined; anomalies: Anomaly[] }): Promise<PlanStep> {
+  const descriptions = await describeObjects(masters, { objects: object ? [object] : [], ignored: folder.ignored, anomalies: [] });
+  return {
+    object,
+    described: object && descriptions.objects.get(object.id),
+    ignored: folder.ignored,
+    anomalies: [...anomalies, ...descriptions.anomalies],
+  };
+}
+
+/**
+ * The plan of ONE folder under the masters root (default convention, no batch CSV): the step a
+ * whole-tree plan would give it, with the same identifiers (those given before are kept, new ones
+ * taken from the same ledger), so that a later `vitrine convert` of the root finds them up to date.
+ */
+export async function planFolderStep(masters: string, folder: string, options: PlanOptions): Promise<PlanStep> {
+  async function* one(): AsyncGenerator<ScannedFolder> {
+    yield await scanFolder(masters, folder);
   }
+  for await (const planned of planFolders(one(), pageDirectories, options)) return describeFolder(masters, planned);
+  throw new Error(`folder ${folder} was not planned`);
 }

@@ -3,15 +3,16 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { Catalog, IdentifierConflictError } from '../catalog/catalog.js';
+import { Catalog } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
-import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
+import { settingsFingerprint, type ConversionSettings } from './convert.js';
 import { renameDurably } from './durable.js';
 import { BatchCollections } from './metadata/collections.js';
 import { OcrIndexing } from './ocr.js';
 import { SqliteSearchIndex } from '../search/sqlite-index.js';
 import { PageLog, type PageOutcome } from './page-log.js';
 import type { Anomaly, PlannedObject, PlannedPage } from './plan.js';
+import { convertAndRecord, derivativePathOf, IMAGES_DIR, isPageFailure, isUpToDate, pageKey, recordObject, type PageTarget } from './page-step.js';
 import { planSteps, type PlanStep } from './plan-steps.js';
 import type { NameRule } from './rules.js';
 import { countMasterNames, type IgnoredFile } from './scan.js';
@@ -76,7 +77,7 @@ export interface ConversionReport {
 }
 
 export const CATALOG_FILE = 'catalog.sqlite';
-export const IMAGES_DIR = 'images';
+export { IMAGES_DIR };
 const TEMP_DIR = '.tmp';
 
 /** Runs the items of an async iterator through `worker` with at most `limit` in flight (none fetched in advance). */
@@ -94,43 +95,6 @@ async function pool<T>(items: AsyncIterator<T>, limit: number, worker: (item: T)
  */
 function shareCores(workers: number): void {
   sharp.concurrency(Math.max(1, Math.floor(cpus().length / workers)));
-}
-
-/**
- * Whether a page's derivative is still right. Size and mtime unchanged: yes, without reading the
- * master. Only the mtime changed (a copy, a touch, a file system with coarser timestamps): the
- * checksum decides, and a match records the new mtime so the next run is fast again.
- */
-async function isUpToDate(
-  catalog: Catalog | undefined,
-  source: PlannedPage['source'],
-  page: PlannedPage,
-  derivativePath: string,
-  settingsKey: string,
-  mayRecord: boolean,
-): Promise<boolean> {
-  const known = catalog?.page(source.absolutePath, page.sourcePage);
-  if (!known || known.settings !== settingsKey || known.identifier !== page.identifier || known.sourceSize !== source.size) return false;
-  if (known.derivativePath !== derivativePath || !existsSync(derivativePath)) return false;
-  // Within a millisecond: what utimes, cp -p and most copy tools preserve (through a float in seconds).
-  if (Math.abs(known.sourceMtimeMs - source.mtimeMs) < 1) return true;
-  if ((await sha256Master(source.absolutePath)) !== known.sourceSha256) return false;
-  if (mayRecord) catalog!.recordPage({ ...known, sourceMtimeMs: source.mtimeMs });
-  return true;
-}
-
-/**
- * Removes a page's derivative in the other format (same name, other extension), once the current one
- * is recorded: a change of format (ptiff ↔ jp2) leaves one file per identifier. Only this page can
- * own that name: identifiers are unique, and the extension is not part of them.
- */
-async function removeOtherFormats(derivativePath: string): Promise<void> {
-  const current = path.extname(derivativePath);
-  const stem = derivativePath.slice(0, -current.length);
-  for (const format of DERIVATIVE_FORMATS) {
-    const other = `${stem}${derivativeExtension(format)}`;
-    if (other !== derivativePath) await rm(other, { force: true });
-  }
 }
 
 /**
@@ -183,14 +147,26 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
 
   // The JPEG 2000 encoder's threads per page: the cores shared among the pages encoded at once.
   const encoderThreads = Math.max(1, Math.floor(cpus().length / Math.max(1, Math.min(options.workers, estimate))));
-  const extension = derivativeExtension(options.settings.format);
+  const anomalies: Anomaly[] = [];
+  const target: PageTarget = {
+    out,
+    tempDir: path.join(out, TEMP_DIR),
+    settings: options.settings,
+    settingsKey,
+    encoderThreads,
+    ocr,
+    onOcrProblem: (object, detail) => {
+      const anomaly: Anomaly = { object, kind: 'ocr', detail };
+      anomalies.push(anomaly);
+      log?.write({ event: 'anomaly', ...anomaly });
+    },
+  };
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const log = options.dryRun ? undefined : await PageLog.create(path.join(out, 'reports', `convert-${stamp}.ndjson`));
   const counts = { objects: 0, pages: 0, converted: 0, skipped: 0, failed: 0 };
   // Problems are kept for the summary (the per-page outcomes only go to the log).
   const failed: FailedPage[] = [];
   const ignored: IgnoredFile[] = [];
-  const anomalies: Anomaly[] = [];
   const progress = (last?: Progress['last']): void =>
     options.onProgress?.({
       total: Math.max(estimate, counts.pages),
@@ -218,17 +194,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     readonly failedKeys: Set<string>;
   }
   const complete = (current: ObjectInProgress): void => {
-    if (!catalog || options.dryRun) return;
-    const pages = current.object.pages
-      .filter((p) => !current.failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`))
-      .map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage }));
-    catalog.setObjectPages(current.object, pages);
-    ocr?.complete(
-      current.object.id,
-      current.object.pages.filter((p) => !current.failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`)).map((p) => p.identifier),
-    );
-    // Every run, even when every page was skipped: an edited sidecar or CSV is picked up.
-    if (current.described) catalog.setObjectMetadata(current.object.id, current.described.metadata, current.described.sources);
+    if (catalog && !options.dryRun) recordObject(catalog, current.object, current.failedKeys, current.described, ocr);
   };
   async function* jobs(): AsyncGenerator<{ current: ObjectInProgress; page: PlannedPage; sequence: number }> {
     for (let step = first; !step.done; step = await steps.next()) {
@@ -254,61 +220,18 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       const object = current.object;
       const source = page.source;
       const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
-      const derivativePath = path.join(out, IMAGES_DIR, ...`${page.identifier}${extension}`.split('/'));
-      /** The page's OCR text, indexed against its canvas (the derivative's size, as the catalog has it). */
-      const indexText = async (canvas: { width: number; height: number }): Promise<void> => {
-        const problem = await ocr?.sync(object.id, page, canvas);
-        if (problem === undefined) return;
-        const anomaly: Anomaly = { object: object.id, kind: 'ocr', detail: problem };
-        anomalies.push(anomaly);
-        log?.write({ event: 'anomaly', ...anomaly });
-      };
       try {
-        if (await isUpToDate(catalog, source, page, derivativePath, settingsKey, !options.dryRun)) {
-          // A run killed during a change of format may have recorded this page and died before removing its old file.
-          if (!options.dryRun) await removeOtherFormats(derivativePath);
-          const known = catalog?.page(source.absolutePath, page.sourcePage);
-          if (known && !options.dryRun) await indexText(known);
-          finished({ outcome: 'skipped', ...entry });
-        } else if (options.dryRun) {
-          finished({ outcome: 'converted', ...entry });
+        if (options.dryRun) {
+          const upToDate = await isUpToDate(catalog, source, page, derivativePathOf(out, page.identifier, options.settings), settingsKey, false);
+          finished({ outcome: upToDate ? 'skipped' : 'converted', ...entry });
         } else {
-          const [conversion, checksum] = await Promise.allSettled([
-            convertPage(source.absolutePath, page.sourcePage, derivativePath, path.join(out, TEMP_DIR), options.settings, {
-              threads: encoderThreads,
-            }),
-            sha256Master(source.absolutePath),
-          ]);
-          // Both read the master: when both fail, the system's reason (EIO, EACCES) says more than the decoder's.
-          if (checksum.status === 'rejected') throw checksum.reason;
-          if (conversion.status === 'rejected') throw conversion.reason;
-          // The identifier's earlier record names a master that is gone (the masters folder moved): this is its page now.
-          const owner = catalog!.pageByIdentifier(page.identifier);
-          if (owner && owner.sourcePath !== source.absolutePath && !existsSync(owner.sourcePath)) catalog!.removePage(owner.sourcePath, owner.sourcePage);
-          catalog!.recordPage({
-            objectId: object.id,
-            sequence,
-            identifier: page.identifier,
-            sourcePath: source.absolutePath,
-            sourcePage: page.sourcePage,
-            sourceSize: source.size,
-            sourceMtimeMs: source.mtimeMs,
-            sourceSha256: checksum.value,
-            settings: settingsKey,
-            derivativePath,
-            width: conversion.value.width,
-            height: conversion.value.height,
-            convertedAt: new Date().toISOString(),
-          });
-          await removeOtherFormats(derivativePath);
-          await indexText(conversion.value);
-          finished({ outcome: 'converted', ...entry });
+          finished({ outcome: await convertAndRecord(catalog!, target, object.id, page, sequence), ...entry });
         }
       } catch (error) {
-        if (!(error instanceof MasterError) && !(error instanceof IdentifierConflictError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        const reason = (error as Error).message;
+        if (!isPageFailure(error)) throw error;
+        const reason = error.message;
         failed.push({ source: source.relativePath, page: page.sourcePage, reason });
-        current.failedKeys.add(`${page.sourcePage}\0${source.absolutePath}`);
+        current.failedKeys.add(pageKey({ sourcePath: source.absolutePath, sourcePage: page.sourcePage }));
         finished({ outcome: 'failed', ...entry, reason });
       }
       // The object's page order, now that its every page is done (failed ones left out).

@@ -79,37 +79,51 @@ export interface ScannedFolder {
  * (sorted names).
  */
 export async function* scanFolders(root: string): AsyncGenerator<ScannedFolder> {
-  async function* walk(dir: string, relative: string): AsyncGenerator<ScannedFolder> {
-    const entries = await readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const masters: ScannedFile[] = [];
-    const ignored: IgnoredFile[] = [];
-    const subfolders: string[] = [];
-    for (const entry of entries) {
-      const absolutePath = path.join(dir, entry.name);
-      const relativePath = relative ? `${relative}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        if (entry.name.startsWith('.')) ignored.push({ relativePath: `${relativePath}/`, reason: 'hidden folder' });
-        else subfolders.push(entry.name);
-        continue;
-      }
-      const reason = ignoreReason(entry.name);
-      if (reason) {
-        ignored.push({ relativePath, reason });
-        continue;
-      }
-      const info = await stat(absolutePath).catch(() => undefined);
-      if (!info?.isFile()) {
-        ignored.push({ relativePath, reason: info ? 'not a regular file' : 'broken link' });
-        continue;
-      }
-      masters.push({ relativePath, absolutePath, size: info.size, mtimeMs: info.mtimeMs });
-    }
-    const paired = await pairOcrSidecars(dir, masters, ignored);
-    yield { folder: relative || '.', masters: paired.masters, ignored: paired.ignored };
-    for (const name of subfolders) yield* walk(path.join(dir, name), relative ? `${relative}/${name}` : name);
+  async function* walk(relative: string): AsyncGenerator<ScannedFolder> {
+    const { folder, subfolders } = await readFolder(root, relative);
+    yield folder;
+    for (const name of subfolders) yield* walk(relative ? `${relative}/${name}` : name);
   }
-  yield* walk(root, '');
+  yield* walk('');
+}
+
+/**
+ * One folder of the masters tree, `relative` to the root ('' or '.' for the root): its own files,
+ * as scanFolders sees them, without walking its subfolders (the ingest of one object).
+ */
+export async function scanFolder(root: string, relative: string): Promise<ScannedFolder> {
+  return (await readFolder(root, relative === '.' ? '' : relative)).folder;
+}
+
+async function readFolder(root: string, relative: string): Promise<{ folder: ScannedFolder; subfolders: string[] }> {
+  const dir = relative ? path.join(root, ...relative.split('/')) : root;
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const masters: ScannedFile[] = [];
+  const ignored: IgnoredFile[] = [];
+  const subfolders: string[] = [];
+  for (const entry of entries) {
+    const absolutePath = path.join(dir, entry.name);
+    const relativePath = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      if (entry.name.startsWith('.')) ignored.push({ relativePath: `${relativePath}/`, reason: 'hidden folder' });
+      else subfolders.push(entry.name);
+      continue;
+    }
+    const reason = ignoreReason(entry.name);
+    if (reason) {
+      ignored.push({ relativePath, reason });
+      continue;
+    }
+    const info = await stat(absolutePath).catch(() => undefined);
+    if (!info?.isFile()) {
+      ignored.push({ relativePath, reason: info ? 'not a regular file' : 'broken link' });
+      continue;
+    }
+    masters.push({ relativePath, absolutePath, size: info.size, mtimeMs: info.mtimeMs });
+  }
+  const paired = await pairOcrSidecars(dir, masters, ignored);
+  return { folder: { folder: relative || '.', masters: paired.masters, ignored: paired.ignored }, subfolders };
 }
 
 /** A master's base name, the part its sidecars share: `p-001.tif` → `p-001` (lower case). */

@@ -11,6 +11,8 @@ import { ImageService } from './image-service.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
+import { ingestApiRoutes } from './routes/ingest-api.js';
+import { IngestService } from '../ingest/service.js';
 import { presentationRoutes } from './routes/presentation.js';
 import { searchRoutes } from './routes/search.js';
 import { SearchStore } from '../search/store.js';
@@ -19,8 +21,18 @@ import { webAssetRoutes } from './routes/web-assets.js';
 import { PresentationStore } from '../presentation/store.js';
 import { WebAssets } from '../web/assets.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The ingest service (with --masters and --data), for whatever queues object folders besides the API (the folder watcher). */
+    ingest: IngestService | null;
+  }
+}
+
 /** Builds the HTTP application (not listening yet), so tests and the CLI share one wiring. */
 export async function buildApp(config: ServeConfig, logger: Logger): Promise<FastifyInstance> {
+  // The ingest service (a worker converting queued object folders, and the API that queues them)
+  // first: it makes the data folder's images/ that an empty data folder lacks.
+  const ingest = config.masters !== undefined && config.data !== undefined ? await IngestService.open({ ...config, masters: config.masters, data: config.data }, logger) : undefined;
   const images = await ImageService.create(config);
   const https =
     config.tlsKey && config.tlsCert ? { key: readFileSync(config.tlsKey), cert: readFileSync(config.tlsCert) } : null;
@@ -69,7 +81,15 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets });
   await app.register(viewerRoutes, { publicUrl, assets });
   if (assets) await app.register(webAssetRoutes);
+  app.decorate('ingest', ingest ?? null);
+  app.addHook('onReady', async () => ingest?.start());
+  await app.register(ingestApiRoutes, {
+    token: config.apiToken,
+    ingest,
+    publicUrl,
+  });
   app.addHook('onClose', async () => {
+    await ingest?.stop();
     store?.close();
     search?.close();
     images.close();

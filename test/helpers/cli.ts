@@ -22,6 +22,10 @@ export interface CliServer {
   readonly url: string;
   /** Stops it (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
+  /** Kills it with a signal (SIGKILL: no clean-up at all) and waits for it to exit. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
 }
 
 /**
@@ -42,7 +46,13 @@ export function serveCli(args: string[], env: Record<string, string> = {}): Prom
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       const address = /Vitrine serving .* at (\S+)\/iiif\/3\//.exec(output);
-      if (address) resolve({ url: address[1]!, stop });
+      if (address) {
+        const kill = async (signal: NodeJS.Signals): Promise<void> => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          await exited;
+        };
+        resolve({ url: address[1]!, stop, kill, output: () => output });
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);

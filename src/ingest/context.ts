@@ -1,0 +1,33 @@
+import path from 'node:path';
+import type { Catalog } from '../catalog/catalog.js';
+import type { PageTarget } from '../pipeline/page-step.js';
+
+/** What the ingest jobs work with: the masters root, the data folder's catalog (a writing connection) and where pages go. */
+export interface IngestContext {
+  /** The masters root (absolute): object folders are relative to it. */
+  readonly masters: string;
+  readonly catalog: Catalog;
+  readonly target: PageTarget;
+}
+
+/** The temporary folder of the ingest workers, under the data folder (apart from `vitrine convert`'s .tmp, which a batch sweeps). */
+export const INGEST_TEMP_DIR = '.tmp-ingest';
+
+/**
+ * An object folder as given to the API (relative to the masters root, '/' separators), checked
+ * and normalised: not absolute, no '..', no empty or hidden segments. '.' or '' is the root itself.
+ */
+export function normaliseFolder(given: string): { folder: string } | { error: string } {
+  if (given.includes('\0')) return { error: 'contains a NUL character' };
+  const slashed = given.replace(/\\/g, '/');
+  if (slashed.startsWith('/') || /^[A-Za-z]:/.test(slashed)) return { error: 'must be relative to the masters root, not absolute' };
+  const segments = slashed.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) return { error: "must stay under the masters root (no '..')" };
+  if (segments.some((s) => s.startsWith('.'))) return { error: 'names a hidden folder (the conversion skips those)' };
+  return { folder: segments.length === 0 ? '.' : segments.join('/') };
+}
+
+/** The absolute path of a folder or master under the masters root. */
+export function underMasters(masters: string, relative: string): string {
+  return relative === '.' ? masters : path.join(masters, ...relative.split('/'));
+}

@@ -1,0 +1,79 @@
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ConfigError } from '../config/load.js';
+import { CATALOG_FILE } from '../presentation/store.js';
+import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
+import { IMAGES_DIR } from '../pipeline/page-step.js';
+import { normaliseFolder } from './context.js';
+import type { Job } from './jobs.js';
+import { objectJob } from './object-job.js';
+import type { JobQueue } from './queue.js';
+import { SqliteJobQueue } from './sqlite-queue.js';
+import { IngestWorker } from './worker.js';
+
+/** A folder given to ingest that is not one under the masters root. */
+export class IngestPathError extends Error {
+  override name = 'IngestPathError';
+}
+
+/**
+ * The ingest service of `vitrine serve --masters DIR --data DIR`: the queue (embedded, in the data
+ * folder's catalog) and the in-process worker that converts what is queued into the data folder,
+ * with `vitrine convert`'s default settings. The folder watcher and the API queue folders with
+ * `enqueueFolder`.
+ */
+export class IngestService {
+  private worker: IngestWorker | undefined;
+
+  private constructor(
+    readonly queue: JobQueue,
+    readonly masters: string,
+    private readonly options: { data: string; catalogFile: string; workers: number; logger: Logger },
+  ) {}
+
+  static async open(config: { masters: string; data: string; ingestWorkers: number }, logger: Logger): Promise<IngestService> {
+    const masters = path.resolve(config.masters);
+    const info = await stat(masters).catch(() => undefined);
+    if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
+    await mkdir(path.join(config.data, IMAGES_DIR), { recursive: true });
+    const catalogFile = path.join(config.data, CATALOG_FILE);
+    return new IngestService(new SqliteJobQueue(catalogFile), masters, { data: config.data, catalogFile, workers: config.ingestWorkers, logger });
+  }
+
+  /** Starts the worker (once the server is ready). */
+  async start(): Promise<void> {
+    this.worker ??= await IngestWorker.start(this.queue, {
+      masters: this.masters,
+      data: this.options.data,
+      catalogFile: this.options.catalogFile,
+      settings: DEFAULT_SETTINGS,
+      concurrency: this.options.workers,
+      logger: this.options.logger,
+    });
+  }
+
+  /**
+   * Queues the ingest of an object folder (relative to the masters root; the folder watcher and the
+   * API call this), or returns the job already queued or running for it, and wakes the worker.
+   * Throws IngestPathError for a path that is absolute or leaves the root.
+   */
+  async enqueueFolder(relative: string): Promise<Job> {
+    const normal = normaliseFolder(relative);
+    if ('error' in normal) throw new IngestPathError(`${relative}: ${normal.error}`);
+    const job = await this.queue.enqueue(objectJob(normal.folder));
+    this.enqueued();
+    return job;
+  }
+
+  /** A job was queued: the worker looks now rather than at its next poll. */
+  enqueued(): void {
+    this.worker?.wake();
+  }
+
+  /** Finishes the jobs in hand (or hands them back after `graceMs`), then closes the queue. */
+  async stop(graceMs?: number): Promise<void> {
+    await this.worker?.stop(graceMs);
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,161 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { IdentifierConflictError, type Catalog } from '../catalog/catalog.js';
+import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, sha256Master, type ConversionSettings } from './convert.js';
+import type { DescribedObject } from './metadata/collect.js';
+import type { OcrIndexing } from './ocr.js';
+import type { PlannedObject, PlannedPage } from './plan.js';
+
+/**
+ * The steps of a conversion that both a whole batch (run.ts) and the ingest service (one object,
+ * one page at a time, from a job queue) take: whether a page is up to date, converting and
+ * recording it, and recording an object whole once its pages are done.
+ */
+
+export const IMAGES_DIR = 'images';
+
+/** Where a page's derivative goes under the output folder. */
+export function derivativePathOf(out: string, identifier: string, settings: ConversionSettings): string {
+  return path.join(out, IMAGES_DIR, ...`${identifier}${derivativeExtension(settings.format)}`.split('/'));
+}
+
+/**
+ * Whether a page's derivative is still right. Size and mtime unchanged: yes, without reading the
+ * master. Only the mtime changed (a copy, a touch, a file system with coarser timestamps): the
+ * checksum decides, and a match records the new mtime so the next run is fast again.
+ */
+export async function isUpToDate(
+  catalog: Catalog | undefined,
+  source: PlannedPage['source'],
+  page: PlannedPage,
+  derivativePath: string,
+  settingsKey: string,
+  mayRecord: boolean,
+): Promise<boolean> {
+  const known = catalog?.page(source.absolutePath, page.sourcePage);
+  if (!known || known.settings !== settingsKey || known.identifier !== page.identifier || known.sourceSize !== source.size) return false;
+  if (known.derivativePath !== derivativePath || !existsSync(derivativePath)) return false;
+  // Within a millisecond: what utimes, cp -p and most copy tools preserve (through a float in seconds).
+  if (Math.abs(known.sourceMtimeMs - source.mtimeMs) < 1) return true;
+  if ((await sha256Master(source.absolutePath)) !== known.sourceSha256) return false;
+  if (mayRecord) catalog!.recordPage({ ...known, sourceMtimeMs: source.mtimeMs });
+  return true;
+}
+
+/**
+ * Removes a page's derivative in the other format (same name, other extension), once the current one
+ * is recorded: a change of format (ptiff ↔ jp2) leaves one file per identifier. Only this page can
+ * own that name: identifiers are unique, and the extension is not part of them.
+ */
+export async function removeOtherFormats(derivativePath: string): Promise<void> {
+  const current = path.extname(derivativePath);
+  const stem = derivativePath.slice(0, -current.length);
+  for (const format of DERIVATIVE_FORMATS) {
+    const other = `${stem}${derivativeExtension(format)}`;
+    if (other !== derivativePath) await rm(other, { force: true });
+  }
+}
+
+/** Where and how pages are converted: the output folder, its temporary folder, the settings. */
+export interface PageTarget {
+  readonly out: string;
+  /** On the output folder's file system (renames into images/ are atomic). */
+  readonly tempDir: string;
+  readonly settings: ConversionSettings;
+  /** settingsFingerprint(settings). */
+  readonly settingsKey: string;
+  /** The JPEG 2000 encoder's threads per page. */
+  readonly encoderThreads: number;
+  /** The search index kept in step with each page's OCR sidecar, if the run keeps one. */
+  readonly ocr?: OcrIndexing | undefined;
+  /** Told why a page's OCR sidecar could not be read (the page itself is converted all the same). */
+  readonly onOcrProblem?: ((objectId: string, detail: string) => void) | undefined;
+}
+
+/** Brings a recorded page's text in line with its sidecar, against its canvas (the derivative's size). */
+async function indexText(target: PageTarget, objectId: string, page: PlannedPage, canvas: { width: number; height: number }): Promise<void> {
+  const problem = await target.ocr?.sync(objectId, page, canvas);
+  if (problem !== undefined) target.onOcrProblem?.(objectId, problem);
+}
+
+/**
+ * Converts one page unless it is up to date, and records it in the catalog (one row, committed
+ * at once: a page is recorded whole or not at all). Throws what isPageFailure recognises for a
+ * page that cannot be converted (a broken master), anything else for a failure of the run.
+ */
+export async function convertAndRecord(
+  catalog: Catalog,
+  target: PageTarget,
+  objectId: string,
+  page: PlannedPage,
+  sequence: number,
+): Promise<'converted' | 'skipped'> {
+  const source = page.source;
+  const derivativePath = derivativePathOf(target.out, page.identifier, target.settings);
+  if (await isUpToDate(catalog, source, page, derivativePath, target.settingsKey, true)) {
+    // A run killed during a change of format may have recorded this page and died before removing its old file.
+    await removeOtherFormats(derivativePath);
+    const known = catalog.page(source.absolutePath, page.sourcePage);
+    // An edited sidecar is read again even when the image is unchanged.
+    if (known) await indexText(target, objectId, page, known);
+    return 'skipped';
+  }
+  const [conversion, checksum] = await Promise.allSettled([
+    convertPage(source.absolutePath, page.sourcePage, derivativePath, target.tempDir, target.settings, { threads: target.encoderThreads }),
+    sha256Master(source.absolutePath),
+  ]);
+  // Both read the master: when both fail, the system's reason (EIO, EACCES) says more than the decoder's.
+  if (checksum.status === 'rejected') throw checksum.reason;
+  if (conversion.status === 'rejected') throw conversion.reason;
+  // The identifier's earlier record names a master that is gone (the masters folder moved): this is its page now.
+  const owner = catalog.pageByIdentifier(page.identifier);
+  if (owner && owner.sourcePath !== source.absolutePath && !existsSync(owner.sourcePath)) catalog.removePage(owner.sourcePath, owner.sourcePage);
+  catalog.recordPage({
+    objectId,
+    sequence,
+    identifier: page.identifier,
+    sourcePath: source.absolutePath,
+    sourcePage: page.sourcePage,
+    sourceSize: source.size,
+    sourceMtimeMs: source.mtimeMs,
+    sourceSha256: checksum.value,
+    settings: target.settingsKey,
+    derivativePath,
+    width: conversion.value.width,
+    height: conversion.value.height,
+    convertedAt: new Date().toISOString(),
+  });
+  await removeOtherFormats(derivativePath);
+  await indexText(target, objectId, page, conversion.value);
+  return 'converted';
+}
+
+/** Whether an error is one page's failure (its master), not the run's: a broken master, a taken identifier, a master gone. */
+export function isPageFailure(error: unknown): error is Error {
+  return error instanceof MasterError || error instanceof IdentifierConflictError || (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** A page's key among an object's pages: its master and the directory in it. */
+export const pageKey = (page: { readonly sourcePath: string; readonly sourcePage: number }): string => `${page.sourcePage}\0${page.sourcePath}`;
+
+/**
+ * Records an object whole once its pages are done: its page order (the failed ones left out, as
+ * are pages of masters gone), and its descriptive metadata (every time, so an edited sidecar applies).
+ */
+export function recordObject(
+  catalog: Catalog,
+  object: PlannedObject,
+  failedKeys: ReadonlySet<string>,
+  described: DescribedObject | undefined,
+  ocr?: OcrIndexing,
+): void {
+  const kept = object.pages.filter((p) => !failedKeys.has(pageKey({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage })));
+  catalog.setObjectPages(
+    object,
+    kept.map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage })),
+  );
+  // The text of pages no longer in the object goes.
+  ocr?.complete(object.id, kept.map((p) => p.identifier));
+  if (described) catalog.setObjectMetadata(object.id, described.metadata, described.sources);
+}
