@@ -23,8 +23,16 @@ export interface ConversionOptions {
   /** A batch CSV of descriptive metadata, one row per object (see docs/metadata.md). */
   readonly metadataCsv?: string | undefined;
   readonly dryRun: boolean;
+  /**
+   * Objects of the catalog whose folder is gone from the masters root: 'withdraw' (default) takes
+   * them out (manifest 410, out of the collections, a Delete activity), 'withdraw-and-remove' also
+   * deletes their derivatives, 'keep' leaves them published.
+   */
+  readonly missing?: MissingPolicy | undefined;
   readonly onProgress?: ((progress: Progress) => void) | undefined;
 }
+
+export type MissingPolicy = 'withdraw' | 'withdraw-and-remove' | 'keep';
 
 export interface Progress {
   readonly total: number;
@@ -64,6 +72,8 @@ export interface ConversionReport {
   readonly failed: FailedPage[];
   readonly ignored: IgnoredFile[];
   readonly anomalies: Anomaly[];
+  /** Objects withdrawn because their folder is gone from the masters root (in a dry run: would be). */
+  readonly withdrawn: string[];
   /**
    * Every page's outcome (converted, skipped, failed), one JSON line each, written as the pages
    * finish, then a `totals` line (absent in a dry run, which writes nothing).
@@ -132,6 +142,26 @@ async function removeOtherFormats(derivativePath: string): Promise<void> {
 }
 
 /**
+ * The catalog's objects whose folder is gone from this masters root: not found by this run, with
+ * pages whose every master was under this root and no longer exists. An object whose masters are
+ * elsewhere (another batch converted into the same folder, or a masters folder that moved: its
+ * objects are found under the new root and keep their ids) is never one of them, and a run that
+ * found nothing at all (an empty or unmounted masters folder) withdraws nothing.
+ */
+function missingObjects(catalog: Catalog, masters: string, planned: ReadonlySet<string>): string[] {
+  if (planned.size === 0) return [];
+  const prefix = `${masters.replace(/\/+$/, '')}/`;
+  return catalog
+    .objects()
+    .filter((object) => !planned.has(object.id))
+    .filter((object) => {
+      const pages = catalog.pages(object.id);
+      return pages.length > 0 && pages.every((p) => p.sourcePath.startsWith(prefix) && !existsSync(p.sourcePath));
+    })
+    .map((object) => object.id);
+}
+
+/**
  * A whole batch: scan, plan, convert what changed (worker pool), record each page in the catalog as it
  * completes, write the report. Safe to kill at any moment and re-run: finished pages are skipped by
  * size, mtime and settings (no re-read), unfinished ones are converted again from scratch.
@@ -185,6 +215,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   const failed: FailedPage[] = [];
   const ignored: IgnoredFile[] = [];
   const anomalies: Anomaly[] = [];
+  // The objects this run found, and those it withdrew because their folder is gone.
+  const planned = new Set<string>();
+  const withdrawn: string[] = [];
   const progress = (last?: Progress['last']): void =>
     options.onProgress?.({
       total: Math.max(estimate, counts.pages),
@@ -216,9 +249,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     const pages = current.object.pages
       .filter((p) => !current.failedKeys.has(`${p.sourcePage}\0${p.source.absolutePath}`))
       .map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage }));
-    catalog.setObjectPages(current.object, pages);
-    // Every run, even when every page was skipped: an edited sidecar or CSV is picked up.
-    if (current.described) catalog.setObjectMetadata(current.object.id, current.described.metadata, current.described.sources);
+    // Metadata every run, even when every page was skipped: an edited sidecar or CSV is picked up.
+    // One transaction, so pages and description changed together make one Update activity.
+    catalog.recordObject(current.object, pages, current.described);
   };
   async function* jobs(): AsyncGenerator<{ current: ObjectInProgress; page: PlannedPage; sequence: number }> {
     for (let step = first; !step.done; step = await steps.next()) {
@@ -231,6 +264,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       await collections.addFiles(step.value.ignored);
       if (!object) continue;
       collections.addObject(object);
+      planned.add(object.id);
       counts.objects++;
       counts.pages += object.pages.length;
       const current: ObjectInProgress = { object, described, remaining: object.pages.length, failedKeys: new Set() };
@@ -297,6 +331,13 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     for (const anomaly of described.anomalies) log?.write({ event: 'anomaly', ...anomaly });
     anomalies.push(...described.anomalies);
     if (catalog && !options.dryRun) catalog.setCollectionMetadata(described.covered, described.collections);
+    if (catalog && (options.missing ?? 'withdraw') !== 'keep') {
+      for (const id of missingObjects(catalog, masters, planned)) {
+        if (!options.dryRun) await catalog.withdrawObject(id, { removeDerivatives: options.missing === 'withdraw-and-remove' });
+        log?.write({ event: 'withdrawn', object: id });
+        withdrawn.push(id);
+      }
+    }
   } catch (error) {
     log?.abort();
     throw error;
@@ -318,6 +359,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     failed,
     ignored,
     anomalies,
+    withdrawn,
     pages: log?.file,
   };
   if (options.dryRun) return report;
