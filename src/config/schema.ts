@@ -51,6 +51,8 @@ export const serveConfigObject = z
           .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]))),
       ], { error: "collectionLabel: expected a text, or a map of language → text such as { en: 'Letters', fr: 'Lettres' }" })
       .optional(),
+    /** Activities per page of the Change Discovery stream (/iiif/activity/page/{n}). */
+    activityPageSize: z.number().int().min(1).max(10_000).default(100),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
