@@ -186,8 +186,8 @@ export class Catalog {
   private readonly identifiers: string;
   /** Whether the catalog has the collection descriptions table (added after object_metadata). */
   private readonly hasCollections: boolean;
-  /** The change log, or undefined for a read-only catalog from before it (its stream is then derived from the objects). */
-  private readonly activityLog: ActivityLog | undefined;
+  /** The change log, once the catalog has one (a read-only catalog from before it: derived from the objects meanwhile). */
+  private changeLog: ActivityLog | undefined;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -213,7 +213,18 @@ export class Catalog {
       ? 'identifiers'
       : "(SELECT '' AS source, 0 AS source_page, '' AS object_id, '' AS identifier, '' AS object_key, '' AS identifier_key WHERE 0)";
     this.hasCollections = hasTable('collection_metadata');
-    this.activityLog = hasTable('activities') ? new ActivityLog((sql) => this.statement(sql)) : undefined;
+    this.changeLog = hasTable('activities') ? new ActivityLog((sql) => this.statement(sql)) : undefined;
+  }
+
+  /**
+   * The change log. A reader that opened a catalog from before it looks again each time, so that
+   * it follows the log from the moment a writer (the next conversion) creates it.
+   */
+  private get activityLog(): ActivityLog | undefined {
+    if (!this.changeLog && this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'activities'").get() !== undefined) {
+      this.changeLog = new ActivityLog((sql) => this.statement(sql));
+    }
+    return this.changeLog;
   }
 
   private recordExistingObjects(log: ActivityLog): void {
