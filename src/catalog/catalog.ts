@@ -250,7 +250,12 @@ export class Catalog {
     return stateDigest({ pages, metadata: metadata?.metadata ?? null });
   }
 
-  /** Records the object's change, if its state changed (inside the caller's transaction). */
+  /**
+   * Records the object's change, if its state changed (inside the caller's transaction). Those
+   * transactions read the state before they write it: they start IMMEDIATE, so another writer (a
+   * watcher withdrawing an object during a conversion) waits its turn instead of failing with
+   * SQLITE_BUSY on a stale snapshot.
+   */
   private noteObject(id: string): void {
     this.activityLog?.note('Manifest', id, this.objectState(id));
   }
@@ -358,7 +363,7 @@ export class Catalog {
     this.db.transaction(() => {
       this.writeObjectPages(object, pages);
       this.noteObject(object.id);
-    })();
+    }).immediate();
   }
 
   /**
@@ -374,7 +379,7 @@ export class Catalog {
       this.writeObjectPages(object, pages);
       if (described) this.writeObjectMetadata(object.id, described.metadata, described.sources);
       this.noteObject(object.id);
-    })();
+    }).immediate();
   }
 
   private writeObjectPages(object: { id: string; folder: string }, pages: readonly { sourcePath: string; sourcePage: number }[]): void {
@@ -414,7 +419,7 @@ export class Catalog {
     this.db.transaction(() => {
       this.writeObjectMetadata(id, metadata, sources);
       this.noteObject(id);
-    })();
+    }).immediate();
   }
 
   private writeObjectMetadata(id: string, metadata: ObjectMetadata, sources: readonly string[]): void {
@@ -440,7 +445,7 @@ export class Catalog {
       if (this.hasMetadata) this.statement('DELETE FROM object_metadata WHERE object_id = ?').run(id);
       this.noteObject(id);
       return found;
-    })();
+    }).immediate();
     if (!pages) return { withdrawn: false, pages: 0, removedFiles: [] };
     const removedFiles: string[] = [];
     if (options.removeDerivatives) {
@@ -512,7 +517,7 @@ export class Catalog {
       for (const [path, d] of described) insert.run(path, JSON.stringify(d.metadata), JSON.stringify(d.sources), now);
       // A collection whose description was added, edited or removed is an Update of that collection.
       for (const path of paths) if (before.get(path) !== descriptionOf(path)) this.activityLog?.updated('Collection', path, now);
-    })();
+    }).immediate();
   }
 
   /** Every collection's description, by folder path ('' for the top collection). */
