@@ -1,5 +1,7 @@
+import { rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { naturalCompare } from '../pipeline/naming.js';
+import { ACTIVITIES_SCHEMA, ActivityLog, stateDigest, type ActivityRecord } from './activities.js';
 import type { CollectionMetadata, ObjectMetadata } from './metadata.js';
 
 /** One page as the catalog records it: where it came from, where its derivative is, its size. */
@@ -154,6 +156,16 @@ export interface GivenIdentifier {
   readonly identifier: string;
 }
 
+/** What withdrawing an object did. */
+export interface Withdrawal {
+  /** False when the object was not published (unknown, or withdrawn already): nothing changed. */
+  readonly withdrawn: boolean;
+  /** The pages it had. */
+  readonly pages: number;
+  /** The derivative files deleted (with `removeDerivatives`). */
+  readonly removedFiles: string[];
+}
+
 /** A page's row could not be recorded: its identifier belongs to another master's page. */
 export class IdentifierConflictError extends Error {
   override name = 'IdentifierConflictError';
@@ -174,21 +186,78 @@ export class Catalog {
   private readonly identifiers: string;
   /** Whether the catalog has the collection descriptions table (added after object_metadata). */
   private readonly hasCollections: boolean;
+  /** The change log, once the catalog has one (a read-only catalog from before it: derived from the objects meanwhile). */
+  private changeLog: ActivityLog | undefined;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    this.db.pragma('busy_timeout = 5000');
+    const hasTable = (name: string): boolean => this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
-      this.db.exec(SCHEMA);
+      // Immediate: two writers opening a catalog from before the change log cannot both fill it.
+      this.db
+        .transaction(() => {
+          const fresh = !hasTable('activities');
+          this.db.exec(SCHEMA);
+          this.db.exec(ACTIVITIES_SCHEMA);
+          // A catalog written before the change log: a harvester reading the stream from its start must
+          // find every object published, so each gets its Create, dated when it was last recorded.
+          if (fresh) this.recordExistingObjects(new ActivityLog((sql) => this.statement(sql)));
+        })
+        .immediate();
     }
-    this.db.pragma('busy_timeout = 5000');
-    const hasTable = (name: string): boolean => this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
     this.hasMetadata = hasTable('object_metadata');
     this.identifiers = hasTable('identifiers')
       ? 'identifiers'
       : "(SELECT '' AS source, 0 AS source_page, '' AS object_id, '' AS identifier, '' AS object_key, '' AS identifier_key WHERE 0)";
     this.hasCollections = hasTable('collection_metadata');
+    this.changeLog = hasTable('activities') ? new ActivityLog((sql) => this.statement(sql)) : undefined;
+  }
+
+  /**
+   * The change log. A reader that opened a catalog from before it looks again each time, so that
+   * it follows the log from the moment a writer (the next conversion) creates it.
+   */
+  private get activityLog(): ActivityLog | undefined {
+    if (!this.changeLog && this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'activities'").get() !== undefined) {
+      this.changeLog = new ActivityLog((sql) => this.statement(sql));
+    }
+    return this.changeLog;
+  }
+
+  private recordExistingObjects(log: ActivityLog): void {
+    const rows = this.statement('SELECT id, updated_at FROM objects ORDER BY updated_at, id').all() as { id: string; updated_at: string }[];
+    for (const row of rows) {
+      const state = this.objectState(row.id);
+      if (state !== undefined) log.note('Manifest', row.id, state, row.updated_at);
+    }
+  }
+
+  /**
+   * What an object's published manifest is made of, as a digest: its pages in order with each
+   * page's master checksum, settings, derivative and size, and its descriptive metadata (not the
+   * times things were recorded, which every run refreshes). Undefined when it has no pages (not published).
+   */
+  private objectState(id: string): string | undefined {
+    const pages = this.statement(
+      'SELECT identifier, sequence, source_sha256, settings, derivative_path, width, height FROM pages WHERE object_id = ? ORDER BY sequence, identifier',
+    ).all(id);
+    if (pages.length === 0) return undefined;
+    // Only writers ask, and they have every table.
+    const metadata = this.statement('SELECT metadata FROM object_metadata WHERE object_id = ?').get(id) as { metadata: string } | undefined;
+    return stateDigest({ pages, metadata: metadata?.metadata ?? null });
+  }
+
+  /**
+   * Records the object's change, if its state changed (inside the caller's transaction). Those
+   * transactions read the state before they write it: they start IMMEDIATE, so another writer (a
+   * watcher withdrawing an object during a conversion) waits its turn instead of failing with
+   * SQLITE_BUSY on a stale snapshot.
+   */
+  private noteObject(id: string): void {
+    this.activityLog?.note('Manifest', id, this.objectState(id));
   }
 
   private statement(sql: string): Database.Statement {
@@ -291,6 +360,29 @@ export class Catalog {
    * still present, and the removal of pages whose source is gone or failed this time.
    */
   setObjectPages(object: { id: string; folder: string }, pages: readonly { sourcePath: string; sourcePage: number }[]): void {
+    this.db.transaction(() => {
+      this.writeObjectPages(object, pages);
+      this.noteObject(object.id);
+    }).immediate();
+  }
+
+  /**
+   * Records an object as a conversion run leaves it, in one transaction: its page order (as
+   * setObjectPages) and its descriptive metadata when given, with one activity for the whole change.
+   */
+  recordObject(
+    object: { id: string; folder: string },
+    pages: readonly { sourcePath: string; sourcePage: number }[],
+    described?: { metadata: ObjectMetadata; sources: readonly string[] },
+  ): void {
+    this.db.transaction(() => {
+      this.writeObjectPages(object, pages);
+      if (described) this.writeObjectMetadata(object.id, described.metadata, described.sources);
+      this.noteObject(object.id);
+    }).immediate();
+  }
+
+  private writeObjectPages(object: { id: string; folder: string }, pages: readonly { sourcePath: string; sourcePage: number }[]): void {
     const update = this.statement('UPDATE pages SET sequence = ?, object_id = ? WHERE source_path = ? AND source_page = ?');
     const existing = this.statement('SELECT source_path, source_page FROM pages WHERE object_id = ?');
     const remove = this.statement('DELETE FROM pages WHERE source_path = ? AND source_page = ?');
@@ -298,7 +390,7 @@ export class Catalog {
       `INSERT INTO objects (id, folder, page_count, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET folder = excluded.folder, page_count = excluded.page_count, updated_at = excluded.updated_at`,
     );
-    this.db.transaction(() => {
+    {
       const keep = new Set(pages.map((p) => `${p.sourcePage}\0${p.sourcePath}`));
       for (const row of existing.all(object.id) as { source_path: string; source_page: number }[]) {
         if (!keep.has(`${row.source_page}\0${row.source_path}`)) remove.run(row.source_path, row.source_page);
@@ -306,7 +398,7 @@ export class Catalog {
       pages.forEach((p, i) => update.run(i + 1, object.id, p.sourcePath, p.sourcePage));
       const count = (this.statement('SELECT COUNT(*) AS n FROM pages WHERE object_id = ?').get(object.id) as { n: number }).n;
       upsertObject.run(object.id, object.folder, count, new Date().toISOString());
-    })();
+    }
   }
 
   /** Every object, in natural order of their ids (ms7 before ms12). */
@@ -324,12 +416,77 @@ export class Catalog {
 
   /** Replaces an object's descriptive metadata (every conversion run does, so edited sidecars apply). */
   setObjectMetadata(id: string, metadata: ObjectMetadata, sources: readonly string[]): void {
-    this.db
-      .prepare(
-        `INSERT INTO object_metadata (object_id, metadata, sources, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (object_id) DO UPDATE SET metadata = excluded.metadata, sources = excluded.sources, updated_at = excluded.updated_at`,
-      )
-      .run(id, JSON.stringify(metadata), JSON.stringify(sources), new Date().toISOString());
+    this.db.transaction(() => {
+      this.writeObjectMetadata(id, metadata, sources);
+      this.noteObject(id);
+    }).immediate();
+  }
+
+  private writeObjectMetadata(id: string, metadata: ObjectMetadata, sources: readonly string[]): void {
+    this.statement(
+      `INSERT INTO object_metadata (object_id, metadata, sources, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (object_id) DO UPDATE SET metadata = excluded.metadata, sources = excluded.sources, updated_at = excluded.updated_at`,
+    ).run(id, JSON.stringify(metadata), JSON.stringify(sources), new Date().toISOString());
+  }
+
+  /**
+   * Withdraws an object (its folder is gone, or it is to be unpublished): its pages, row and
+   * description go, a Delete is recorded, in one transaction. Its given identifiers stay (they are
+   * its for good: a folder that comes back gets the same ones). Its derivative files are deleted
+   * after the commit with `removeDerivatives`; kept, they are not served any more either (the
+   * image server refuses the identifiers of a withdrawn object).
+   */
+  async withdrawObject(id: string, options: { removeDerivatives?: boolean } = {}): Promise<Withdrawal> {
+    const pages = this.db.transaction(() => {
+      const found = this.pages(id);
+      if (!this.object(id) && found.length === 0) return undefined;
+      this.statement('DELETE FROM pages WHERE object_id = ?').run(id);
+      this.statement('DELETE FROM objects WHERE id = ?').run(id);
+      if (this.hasMetadata) this.statement('DELETE FROM object_metadata WHERE object_id = ?').run(id);
+      this.noteObject(id);
+      return found;
+    }).immediate();
+    if (!pages) return { withdrawn: false, pages: 0, removedFiles: [] };
+    const removedFiles: string[] = [];
+    if (options.removeDerivatives) {
+      for (const page of pages) {
+        await rm(page.derivativePath, { force: true });
+        removedFiles.push(page.derivativePath);
+      }
+    }
+    return { withdrawn: true, pages: pages.length, removedFiles };
+  }
+
+  /** Whether the object was published once and withdrawn since (its manifest is then Gone, not unknown). */
+  isWithdrawn(id: string): boolean {
+    return this.activityLog?.withdrawn('Manifest', id) ?? false;
+  }
+
+  /** Whether an Image API identifier is a page of a withdrawn object (not served, even if its file is still there). */
+  isWithdrawnIdentifier(identifier: string): boolean {
+    if (!this.activityLog || this.identifiers !== 'identifiers' || this.pageByIdentifier(identifier)) return false;
+    const row = this.statement('SELECT object_id FROM identifiers WHERE identifier_key = ?').get(identifier.toLowerCase()) as { object_id: string } | undefined;
+    return row !== undefined && this.isWithdrawn(row.object_id);
+  }
+
+  /** How many activities the change stream has. */
+  activityCount(): number {
+    return this.activityLog ? this.activityLog.count() : this.derivedActivities().length;
+  }
+
+  /** `limit` activities of the change stream from position `offset` (0-based), oldest first. */
+  activities(offset: number, limit: number): ActivityRecord[] {
+    return this.activityLog ? this.activityLog.slice(offset, limit) : this.derivedActivities().slice(offset, offset + limit);
+  }
+
+  /**
+   * The stream of a read-only catalog from before the change log: a Create per published object,
+   * dated when it was last recorded; what a writer records when it first opens the catalog.
+   */
+  private derivedActivities(): ActivityRecord[] {
+    return (this.statement('SELECT id, updated_at FROM objects WHERE page_count > 0 ORDER BY updated_at, id').all() as { id: string; updated_at: string }[]).map(
+      (row, i) => ({ id: i + 1, type: 'Create', objectId: row.id, objectType: 'Manifest', endTime: row.updated_at }),
+    );
   }
 
   /** An object's descriptive metadata, if any was recorded. */
@@ -351,10 +508,16 @@ export class Catalog {
     const remove = this.statement('DELETE FROM collection_metadata WHERE path = ?');
     const insert = this.statement('INSERT OR REPLACE INTO collection_metadata (path, metadata, sources, updated_at) VALUES (?, ?, ?, ?)');
     const now = new Date().toISOString();
+    const descriptionOf = (path: string): string | undefined =>
+      (this.statement('SELECT metadata FROM collection_metadata WHERE path = ?').get(path) as { metadata: string } | undefined)?.metadata;
     this.db.transaction(() => {
+      const paths = new Set([...covered, ...described.keys()]);
+      const before = new Map([...paths].map((path) => [path, descriptionOf(path)]));
       for (const path of covered) remove.run(path);
       for (const [path, d] of described) insert.run(path, JSON.stringify(d.metadata), JSON.stringify(d.sources), now);
-    })();
+      // A collection whose description was added, edited or removed is an Update of that collection.
+      for (const path of paths) if (before.get(path) !== descriptionOf(path)) this.activityLog?.updated('Collection', path, now);
+    }).immediate();
   }
 
   /** Every collection's description, by folder path ('' for the top collection). */

@@ -21,6 +21,10 @@ function summary(report: ConversionReport): string {
   const lines = [
     `${report.dryRun ? 'would convert' : 'converted'} ${t.converted}, skipped ${t.skipped} (unchanged), failed ${t.failed}, ignored ${t.ignored} files — ${t.pages} pages in ${t.objects} objects`,
   ];
+  if (report.withdrawn.length > 0) {
+    const shown = report.withdrawn.slice(0, 20).join(', ');
+    lines.push(`${report.dryRun ? 'would withdraw' : 'withdrawn'} (folder gone): ${shown}${report.withdrawn.length > 20 ? `, … and ${report.withdrawn.length - 20} more` : ''}`);
+  }
   for (const a of report.anomalies.slice(0, 20)) lines.push(`anomaly: ${a.object}: ${a.kind}: ${a.detail}`);
   if (report.anomalies.length > 20) lines.push(`… and ${report.anomalies.length - 20} more anomalies (see the report)`);
   if (report.dryRun) for (const i of report.ignored.slice(0, 20)) lines.push(`ignored: ${i.relativePath} (${i.reason})`);
@@ -43,6 +47,8 @@ export function convertCommand(): Command {
         'Re-running is safe and fast: pages whose master (size, mtime) and settings are unchanged are\n' +
         'skipped; a run killed at any moment resumes where it stopped. A broken master is reported and\n' +
         `the batch goes on; the exit code is then ${EXIT_PAGES_FAILED}. A JSON report is written under OUT/reports/.\n\n` +
+        'Objects whose folder is gone from the masters are withdrawn: their manifest answers 410 Gone,\n' +
+        'they leave their collections and the change stream gets a Delete (--keep-missing: not).\n\n' +
         'Descriptive metadata for the manifests: a manifest.yml (or .json) beside an object\'s masters,\n' +
         'and/or one CSV for the whole batch (--metadata), read again on every run (see docs/metadata.md).',
     )
@@ -55,6 +61,8 @@ export function convertCommand(): Command {
     .option('--rules <file>', 'naming rules (YAML or JSON): object and sequence from file names')
     .option('--metadata <file.csv>', 'descriptive metadata of the batch, one row per object (see docs/metadata.md)')
     .option('--max-input-pixels <px>', 'largest master accepted, in pixels', int('max-input-pixels', 1, Number.MAX_SAFE_INTEGER), DEFAULT_SETTINGS.maxInputPixels)
+    .option('--keep-missing', 'keep objects whose folder is gone from the masters published (default: withdrawn, manifest 410)')
+    .option('--remove-withdrawn', 'delete the derivatives of withdrawn objects too (default: kept on disk, not served)')
     .option('-n, --dry-run', 'plan and report anomalies; write nothing')
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
@@ -84,6 +92,7 @@ export function convertCommand(): Command {
         if (error instanceof RulesError) throw new ConfigError(error.message);
         throw error;
       }
+      if (opts.keepMissing && opts.removeWithdrawn) throw new ConfigError('--remove-withdrawn: nothing is withdrawn with --keep-missing; give one or the other');
       const workers = (opts.workers as number | undefined) ?? cpus().length;
       const progress = progressReporter();
       const { runConversion } = await import('../pipeline/run.js');
@@ -101,6 +110,7 @@ export function convertCommand(): Command {
         rules,
         metadataCsv: opts.metadata as string | undefined,
         dryRun: opts.dryRun === true,
+        missing: opts.keepMissing ? 'keep' : opts.removeWithdrawn ? 'withdraw-and-remove' : 'withdraw',
         onProgress: (p) => progress.update(p),
       }).catch((error: unknown) => {
         // An unreadable or malformed --metadata CSV is a usage error, found before anything is converted.

@@ -59,6 +59,7 @@ export function serveCommand(): Command {
     .option('--heavy-concurrency <n>', 'expensive renders (over 1 MP, free rotations) run at once (default: cores - 1, at most UV_THREADPOOL_SIZE - 2, at least 1)', int)
     .option('--heavy-queue <n>', 'expensive renders waiting at most; the next one gets 503 + Retry-After (default: max(8, 4 x heavy-concurrency))', int)
     .option('--collection-label <text>', "label of the top collection and the home page (default: the masters root's collection.yml, else 'All objects')")
+    .option('--activity-page-size <n>', 'activities per page of the Change Discovery stream /iiif/activity/all-changes (default 100)', int)
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
     .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')

@@ -65,6 +65,8 @@ export const serveConfigObject = z
     watchPoll: positiveInt.optional(),
     /** A withdrawn object's derivatives: kept on disk (a mistaken deletion costs no reconversion) or removed. */
     withdrawDerivatives: z.enum(['keep', 'remove']).default('keep'),
+    /** Activities per page of the Change Discovery stream (/iiif/activity/page/{n}). */
+    activityPageSize: z.number().int().min(1).max(10_000).default(100),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -151,11 +151,12 @@ export function recordObject(
   ocr?: OcrIndexing,
 ): void {
   const kept = object.pages.filter((p) => !failedKeys.has(pageKey({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage })));
-  catalog.setObjectPages(
+  // One transaction, so pages and description changed together make one Update activity.
+  catalog.recordObject(
     object,
     kept.map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage })),
+    described,
   );
   // The text of pages no longer in the object goes.
   ocr?.complete(object.id, kept.map((p) => p.identifier));
-  if (described) catalog.setObjectMetadata(object.id, described.metadata, described.sources);
 }

@@ -26,8 +26,16 @@ export interface ConversionOptions {
   /** A batch CSV of descriptive metadata, one row per object (see docs/metadata.md). */
   readonly metadataCsv?: string | undefined;
   readonly dryRun: boolean;
+  /**
+   * Objects of the catalog whose folder is gone from the masters root: 'withdraw' (default) takes
+   * them out (manifest 410, out of the collections, a Delete activity), 'withdraw-and-remove' also
+   * deletes their derivatives, 'keep' leaves them published.
+   */
+  readonly missing?: MissingPolicy | undefined;
   readonly onProgress?: ((progress: Progress) => void) | undefined;
 }
+
+export type MissingPolicy = 'withdraw' | 'withdraw-and-remove' | 'keep';
 
 export interface Progress {
   readonly total: number;
@@ -67,6 +75,8 @@ export interface ConversionReport {
   readonly failed: FailedPage[];
   readonly ignored: IgnoredFile[];
   readonly anomalies: Anomaly[];
+  /** Objects withdrawn because their folder is gone from the masters root (in a dry run: would be). */
+  readonly withdrawn: string[];
   /**
    * Every page's outcome (converted, skipped, failed), one JSON line each, written as the pages
    * finish, then a `totals` line (absent in a dry run, which writes nothing).
@@ -95,6 +105,26 @@ async function pool<T>(items: AsyncIterator<T>, limit: number, worker: (item: T)
  */
 function shareCores(workers: number): void {
   sharp.concurrency(Math.max(1, Math.floor(cpus().length / workers)));
+}
+
+/**
+ * The catalog's objects whose folder is gone from this masters root: not found by this run, with
+ * pages whose every master was under this root and no longer exists. An object whose masters are
+ * elsewhere (another batch converted into the same folder, or a masters folder that moved: its
+ * objects are found under the new root and keep their ids) is never one of them, and a run that
+ * found nothing at all (an empty or unmounted masters folder) withdraws nothing.
+ */
+function missingObjects(catalog: Catalog, masters: string, planned: ReadonlySet<string>): string[] {
+  if (planned.size === 0) return [];
+  const prefix = `${masters.replace(/\/+$/, '')}/`;
+  return catalog
+    .objects()
+    .filter((object) => !planned.has(object.id))
+    .filter((object) => {
+      const pages = catalog.pages(object.id);
+      return pages.length > 0 && pages.every((p) => p.sourcePath.startsWith(prefix) && !existsSync(p.sourcePath));
+    })
+    .map((object) => object.id);
 }
 
 /**
@@ -167,6 +197,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   // Problems are kept for the summary (the per-page outcomes only go to the log).
   const failed: FailedPage[] = [];
   const ignored: IgnoredFile[] = [];
+  // The objects this run found, and those it withdrew because their folder is gone.
+  const planned = new Set<string>();
+  const withdrawn: string[] = [];
   const progress = (last?: Progress['last']): void =>
     options.onProgress?.({
       total: Math.max(estimate, counts.pages),
@@ -207,6 +240,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       await collections.addFiles(step.value.ignored);
       if (!object) continue;
       collections.addObject(object);
+      planned.add(object.id);
       counts.objects++;
       counts.pages += object.pages.length;
       const current: ObjectInProgress = { object, described, remaining: object.pages.length, failedKeys: new Set() };
@@ -241,6 +275,13 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     for (const anomaly of described.anomalies) log?.write({ event: 'anomaly', ...anomaly });
     anomalies.push(...described.anomalies);
     if (catalog && !options.dryRun) catalog.setCollectionMetadata(described.covered, described.collections);
+    if (catalog && (options.missing ?? 'withdraw') !== 'keep') {
+      for (const id of missingObjects(catalog, masters, planned)) {
+        if (!options.dryRun) await catalog.withdrawObject(id, { removeDerivatives: options.missing === 'withdraw-and-remove' });
+        log?.write({ event: 'withdrawn', object: id });
+        withdrawn.push(id);
+      }
+    }
   } catch (error) {
     log?.abort();
     throw error;
@@ -263,6 +304,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     failed,
     ignored,
     anomalies,
+    withdrawn,
     pages: log?.file,
   };
   if (options.dryRun) return report;

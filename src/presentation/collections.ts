@@ -122,6 +122,24 @@ function members(node: CollectionNode): Member[] {
 
 const parentPath = (node: CollectionNode): string | undefined => (node.path === '' ? undefined : node.path.split('/').slice(0, -1).join('/'));
 
+/** The context of the Change Discovery API 1.0 (its documents, and the link to the stream). */
+export const DISCOVERY_CONTEXT = 'http://iiif.io/api/discovery/1/context.json';
+
+/**
+ * The link from the top collection to the Change Discovery stream. The Change Discovery API 1.0
+ * leaves how a stream is found to its registry (§2.4) and names no property for it; the stream is
+ * an API a harvester works with rather than a description of the collection (what `seeAlso`
+ * means in Presentation 3.0 §3.3.1), so it is given as a `service` (Presentation 3.0 §3.3.1
+ * `service`: "a service that the client might interact with"), typed by its Activity Streams class.
+ */
+function changesService(node: CollectionNode, urls: PresentationUrls, version: 2 | 3): Record<string, unknown> {
+  const stream = node.path === '' ? urls.changes() : undefined;
+  if (stream === undefined) return {};
+  return version === 3
+    ? { service: [{ id: stream, type: 'OrderedCollection', profile: DISCOVERY_CONTEXT }] }
+    : { service: { '@context': DISCOVERY_CONTEXT, '@id': stream, '@type': 'OrderedCollection', profile: DISCOVERY_CONTEXT } };
+}
+
 /** A collection as Presentation 3.0. */
 export function collection3(tree: CollectionTree, node: CollectionNode, urls: PresentationUrls): Record<string, unknown> {
   const parent = parentPath(node);
@@ -132,6 +150,7 @@ export function collection3(tree: CollectionTree, node: CollectionNode, urls: Pr
     label: node.label,
     ...descriptive3(node.description.metadata, node.label),
     ...(node.description.thumbnail ? { thumbnail: [thumbnail(node.description.thumbnail, { urls })] } : {}),
+    ...changesService(node, urls, 3),
     ...(parent !== undefined ? { partOf: [{ id: urls.collection(parent, 3), type: 'Collection', label: tree.nodes.get(parent)?.label ?? { none: [parent] } }] } : {}),
     items: members(node).map((m) => ({
       id: m.kind === 'Collection' ? urls.collection(m.path, 3) : urls.manifest(m.path, 3),
@@ -155,6 +174,7 @@ export function collection2(node: CollectionNode, urls: PresentationUrls): Recor
     ...descriptive2(node.description.metadata, node.label),
     ...(node.description.thumbnail ? { thumbnail: thumbnail2(node.description.thumbnail, { urls }) } : {}),
     ...(node.path === '' ? { viewingHint: 'top' } : {}),
+    ...changesService(node, urls, 2),
     ...(parent !== undefined ? { within: urls.collection(parent, 2) } : {}),
     ...(collections.length > 0 ? { collections } : {}),
     ...(manifests.length > 0 ? { manifests } : {}),

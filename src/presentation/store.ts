@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ActivityRecord } from '../catalog/activities.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogReader } from '../catalog/reader.js';
 import type { LanguageMap } from '../catalog/metadata.js';
@@ -85,6 +86,28 @@ export class PresentationStore {
       source: { object, pages, metadata: described?.metadata ?? {}, parent: { path: parentPath, label: parentLabel } },
       modified: new Date(modified),
       version,
+    };
+  }
+
+  /** Whether an object was published once and withdrawn since (its manifest is Gone, not unknown). */
+  isWithdrawn(objectId: string): boolean {
+    return this.catalog()?.catalog.isWithdrawn(objectId) ?? false;
+  }
+
+  /**
+   * The change stream (Change Discovery): its length, a reader of its activities, a key that changes
+   * with the catalog and when it last changed (its newest activity).
+   */
+  changes(): { total: number; slice: (offset: number, limit: number) => ActivityRecord[]; version: string; modified: Date } | undefined {
+    const open = this.catalog();
+    if (!open) return undefined;
+    const total = open.catalog.activityCount();
+    const newest = total > 0 ? open.catalog.activities(total - 1, 1)[0]?.endTime : undefined;
+    return {
+      total,
+      slice: (offset, limit) => open.catalog.activities(offset, limit),
+      version: this.versionKey(open),
+      modified: new Date(Date.parse(newest ?? '') || 0),
     };
   }
 

@@ -54,6 +54,18 @@ export class PresentationUrls {
     return `${this.prefix}${version === 2 ? '/presentation/2' : ''}/collection/${encodePath(name)}${this.suffix}`;
   }
 
+  /**
+   * The Change Discovery stream (an OrderedCollection of activities) and its pages, 0-based: only
+   * the server has one (undefined in the static layout, whose files record no changes).
+   */
+  changes(): string | undefined {
+    return this.layout === 'server' ? `${this.prefix}/activity/all-changes` : undefined;
+  }
+
+  changesPage(index: number): string {
+    return `${this.prefix}/activity/page/${index}`;
+  }
+
   canvas(pageIdentifier: string): string {
     return `${this.prefix}/canvas/${encodePath(pageIdentifier)}`;
   }

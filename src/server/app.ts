@@ -8,6 +8,7 @@ import { PublicBaseUrl } from './base-url.js';
 import { answerClientError } from './client-errors.js';
 import { neverCacheErrors } from './http-cache.js';
 import { ImageService } from './image-service.js';
+import { changeDiscoveryRoutes } from './routes/change-discovery.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
@@ -98,6 +99,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   app.addHook('onReady', async () => void store?.tree());
   await app.register(presentationRoutes, { store, search, publicUrl, limits: images.limits });
   await app.register(searchRoutes, { store, search, publicUrl });
+  await app.register(changeDiscoveryRoutes, { store, publicUrl, pageSize: config.activityPageSize });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);
   });

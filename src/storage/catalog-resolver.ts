@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { CatalogReader } from '../catalog/reader.js';
+import type { CatalogReader } from '../catalog/reader.js';
+import { notFound } from '../image-api/errors.js';
 import { FileResolver } from './file-resolver.js';
 
 /**
@@ -8,6 +9,7 @@ import { FileResolver } from './file-resolver.js';
  * while (the old one is removed only once the new one is recorded, and a kill can come in between);
  * resolving by the first extension found would serve the stale one. Identifiers the catalog does
  * not know (files put in images/ by hand), and names given with their extension, resolve as files.
+ * Pages of a withdrawn object are not served, even when their derivatives were kept on disk.
  */
 export class CatalogResolver {
   constructor(
@@ -16,7 +18,12 @@ export class CatalogResolver {
   ) {}
 
   async resolve(identifier: string): Promise<string> {
-    const recorded = path.extname(identifier) ? undefined : this.catalog.current()?.catalog.pageByIdentifier(identifier);
+    const catalog = this.catalog.current()?.catalog;
+    const stem = identifier.slice(0, identifier.length - path.extname(identifier).length);
+    if (catalog && (catalog.isWithdrawnIdentifier(identifier) || (stem !== identifier && catalog.isWithdrawnIdentifier(stem)))) {
+      throw notFound(`identifier '${identifier}': its object was withdrawn`);
+    }
+    const recorded = path.extname(identifier) ? undefined : catalog?.pageByIdentifier(identifier);
     return this.files.resolve(recorded ? `${identifier}${path.extname(recorded.derivativePath)}` : identifier);
   }
 

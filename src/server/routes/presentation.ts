@@ -79,8 +79,13 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
   function manifest(request: FastifyRequest, reply: FastifyReply, prefix: string, fixed?: 2 | 3): void {
     const id = pathAfter(request, prefix);
     if (id === '') throw notFound('no object id given: /iiif/manifest/{object id}');
-    const found = requireStore().manifestSource(id);
-    if (!found) throw notFound(`no object '${id}' with pages in the catalog`);
+    const store = requireStore();
+    const found = store.manifestSource(id);
+    if (!found) {
+      // A known object taken out of the catalog: Gone, so harvesters and caches drop it for good.
+      if (store.isWithdrawn(id)) throw new IiifError(410, `object '${id}' was withdrawn`);
+      throw notFound(`no object '${id}' with pages in the catalog`);
+    }
     const text = options.search?.index()?.objectPages(id);
     const source = text && text.size > 0 ? { ...found.source, text } : found.source;
     const { version, contentType } = presentationVariant(request.headers.accept, fixed);
