@@ -13,8 +13,8 @@ import { CatalogReader } from '../catalog/reader.js';
 import { CatalogResolver } from '../storage/catalog-resolver.js';
 import { FileResolver } from '../storage/file-resolver.js';
 import { isS3Url } from '../storage/s3-location.js';
-import { S3Resolver } from '../storage/s3-resolver.js';
-import { S3Storage, type S3Stats } from '../storage/s3-storage.js';
+import type { S3Resolver } from '../storage/s3-resolver.js';
+import type { S3Stats, S3Storage } from '../storage/s3-storage.js';
 import { tmpdir } from 'node:os';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { heavyLimits, RenderQueue } from './admission.js';
@@ -79,6 +79,8 @@ export class ImageService {
     let sources: SourceCache;
     let s3: S3Storage | undefined;
     if (isS3Url(config.images)) {
+      // Loaded only for S3: the AWS SDK would add to every start-up of a server over folders.
+      const [{ S3Storage }, { S3Resolver }] = await Promise.all([import('../storage/s3-storage.js'), import('../storage/s3-resolver.js')]);
       try {
         s3 = await S3Storage.create(config.images, {
           endpoint: config.s3Endpoint,
