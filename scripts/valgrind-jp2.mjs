@@ -7,6 +7,7 @@ import { open, readdir } from 'node:fs/promises';
 import { writeSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { readJp2Header } from '../dist/imaging/jp2/codestream.js';
+import { handleReader } from '../dist/storage/file-bytes.js';
 import { chooseJp2Decoder } from '../dist/imaging/jp2/decoder.js';
 import { nativeAddon } from '../dist/imaging/native.js';
 
@@ -21,13 +22,13 @@ let failures = 0;
 for (const name of (await readdir(folder)).filter((n) => /\.(jp2|j2k|j2c|jpc|jph|jhc)$/.test(n)).sort()) {
   const file = await open(path.join(folder, name));
   try {
-    const header = await readJp2Header(file, (await file.stat()).size).catch((error) => error);
+    const header = await readJp2Header(handleReader(file, (await file.stat()).size)).catch((error) => error);
     if (header instanceof Error) {
       failures++;
       console.log(`${name}: header error ${header.message}`);
       continue;
     }
-    const source = { path: path.join(folder, name), version: '1', descriptor: file.fd, readBytes: async () => Buffer.alloc(0) };
+    const source = { name: path.join(folder, name), version: '1', readBytes: async () => Buffer.alloc(0), localFile: async () => ({ path: path.join(folder, name), descriptor: file.fd }) };
     const level = (reduce) => ({ width: Math.ceil(header.x1 / 2 ** reduce) - Math.ceil(header.x0 / 2 ** reduce), height: Math.ceil(header.y1 / 2 ** reduce) - Math.ceil(header.y0 / 2 ** reduce) });
     const requests = [
       [0, { left: 0, top: 0, right: level(0).width, bottom: level(0).height }],

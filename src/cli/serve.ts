@@ -24,7 +24,7 @@ export function serveCommand(): Command {
         'or from the environment as VITRINE_<NAME> (e.g. VITRINE_MAX_AREA=16000000). Flags win over the\n' +
         'environment, which wins over the file.',
     )
-    .option('-i, --images <dir>', 'folder of images to serve')
+    .option('-i, --images <dir|s3://bucket/prefix>', 'folder of images to serve, or an S3 location')
     .option('-d, --data <dir>', 'output folder of `vitrine convert` to serve (its images/)')
     .option('-m, --masters <dir>', 'masters root: with --data, the ingest service converts object folders under it (queued by the ingest API) into the data folder')
     .option('--api-token <token>', 'bearer token of the ingest API (POST /api/ingest, /api/jobs); without it the API is disabled. Prefer VITRINE_API_TOKEN or the config file: a flag shows in the process list')
@@ -61,6 +61,12 @@ export function serveCommand(): Command {
     .option('--collection-label <text>', "label of the top collection and the home page (default: the masters root's collection.yml, else 'All objects')")
     .option('--activity-page-size <n>', 'activities per page of the Change Discovery stream /iiif/activity/all-changes (default 100)', int)
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
+    .option('--s3-endpoint <url>', 'S3-compatible store for s3:// images (MinIO, Ceph, s3rver…); default AWS S3')
+    .option('--s3-region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
+    .option('--s3-force-path-style', 'path-style S3 addressing (host/bucket/key); on by default with --s3-endpoint')
+    .option('--no-s3-force-path-style', 'virtual-host S3 addressing (bucket.host/key) even with --s3-endpoint')
+    .option('--cache-dir <dir>', 'local cache of byte ranges and copies read from S3 (default: <tmp>/vitrine-s3-cache)')
+    .option('--cache-size <MB>', 'bound of the local S3 cache in megabytes (default 1024)', int)
     .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')
     .option('--watch <dir>', 'masters folder to watch (with --data): new and changed objects are converted, removed ones withdrawn, while serving')
@@ -84,6 +90,7 @@ export function serveCommand(): Command {
         '  $ curl http://127.0.0.1:8182/iiif/3/page.tif/info.json\n' +
         '  $ vitrine serve --data ./vitrine-data --watch ./masters --watch-stable 10000   # convert what is copied in\n' +
         '  $ vitrine serve --images /data/images --host 0.0.0.0 --base-url https://iiif.example.org\n' +
+        '  $ AWS_PROFILE=iiif vitrine serve --images s3://my-bucket/derivatives --cache-dir /var/cache/vitrine --cache-size 20000\n' +
         '  $ VITRINE_MAX_AREA=16000000 vitrine serve -c vitrine.yml',
     )
     .action(async (opts: Record<string, unknown>) => {

@@ -44,8 +44,9 @@ function fromFile(file: string): Record<string, unknown> {
     const dir = path.dirname(path.resolve(file));
     const out = { ...(parsed as Record<string, unknown>) };
     // Paths in a config file are relative to the file, not to the working directory.
-    for (const key of ['images', 'data', 'watch', 'masters', 'tlsKey', 'tlsCert']) {
-      if (typeof out[key] === 'string') out[key] = path.resolve(dir, out[key] as string);
+    for (const key of ['images', 'data', 'watch', 'masters', 'tlsKey', 'tlsCert', 'cacheDir']) {
+      const value = out[key];
+      if (typeof value === 'string' && !value.startsWith('s3://')) out[key] = path.resolve(dir, value);
     }
     return out;
   } catch (error) {

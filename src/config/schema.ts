@@ -7,6 +7,7 @@ const positiveInt = z.number().int().positive();
 /** The settings themselves, before the cross-field rules (used to list keys for env variables). */
 export const serveConfigObject = z
   .object({
+    /** A folder of images, or s3://bucket/prefix for images in S3. */
     images: z.string().min(1).optional(),
     /** An output folder of `vitrine convert`: serves its images/ (and, later, its catalog). */
     data: z.string().min(1).optional(),
@@ -41,6 +42,15 @@ export const serveConfigObject = z
     heavyQueue: z.number().int().min(0).optional(),
     sourceCacheSize: positiveInt.default(256),
     sourceCheckIntervalMs: z.number().int().min(0).default(2000),
+    /** An S3-compatible store's URL (MinIO, Ceph…) for s3:// images; AWS S3 when absent. */
+    s3Endpoint: z.string().url('s3Endpoint: must be a URL such as http://127.0.0.1:9000').optional(),
+    s3Region: z.string().min(1).optional(),
+    /** Path-style addressing (host/bucket/key): default on when s3Endpoint is given. */
+    s3ForcePathStyle: z.boolean().optional(),
+    /** The local cache of ranges read from S3 and of local copies (s3:// images only). */
+    cacheDir: z.string().min(1).optional(),
+    /** Its bound, in megabytes. */
+    cacheSize: positiveInt.default(1024),
     tlsKey: z.string().optional(),
     tlsCert: z.string().optional(),
     /**
@@ -83,6 +93,9 @@ export const serveConfigSchema = serveConfigObject
   })
   .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
     message: 'tlsKey and tlsCert: give both for HTTPS, or neither',
+  })
+  .refine((c) => !(c.data !== undefined && c.images?.startsWith('s3://')), {
+    message: 'images: an s3:// images location serves plain images; --data (a converted folder with its catalog) is local only',
   })
   .refine((c) => c.maxHeight === undefined || c.maxWidth !== undefined, {
     message: 'maxHeight: requires maxWidth too (Image API rule)',

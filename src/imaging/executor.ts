@@ -130,7 +130,8 @@ export async function render(
       releaseRegion(decoded);
     }
   }
-  let image = sharp(source.path, {
+  // libvips reads a file: the source's own, or for an object its local copy (bounded cache).
+  let image = sharp((await source.localFile()).path, {
     ...level.address,
     autoOrient: info.autoOrient,
     limitInputPixels: info.tiled ? false : options.maxInputPixels,
@@ -182,7 +183,7 @@ async function renderLibtiff(
   }
   let pixels;
   try {
-    pixels = await decodeWithLibtiff(source.descriptor, ifdOffset, rect, native);
+    pixels = await decodeWithLibtiff((await source.localFile()).descriptor, ifdOffset, rect, native);
   } catch (error) {
     if (error instanceof LibtiffUnavailableError) throw new IiifError(501, error.message);
     throw new IiifError(500, `cannot decode image: ${(error as Error).message}`);

@@ -1,15 +1,12 @@
-import { read, readSync } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import { IiifError } from '../image-api/errors.js';
+import type { ByteSource, LocalFile } from '../storage/byte-source.js';
+import { FileBytes } from '../storage/file-bytes.js';
 import { Jp2FormatError } from './jp2/codestream.js';
 import { jp2Info } from './jp2/info.js';
 import type { ImageSource, SourceFormat, SourceInfo } from './source.js';
 import { readIfds, TiffFormatError } from './tiff/ifd.js';
 import { pyramidLevels } from './tiff/levels.js';
-
-/** Reads up to this size (stored tiles are tens of KB) are done synchronously: see readNow. */
-const SYNC_READ_MAX = 256 * 1024;
 
 /** Tile size advertised for sources without stored tiles (each request decodes the image anyway). */
 const UNTILED_TILE = 512;
@@ -24,52 +21,31 @@ export function sniffFormat(head: Buffer): SourceFormat | undefined {
   return undefined;
 }
 
-class FileImageSource implements ImageSource {
-  readonly descriptor: number;
+/** An image over its bytes: what the header said, and the bytes (closed with the source). */
+class StoredImageSource implements ImageSource {
+  readonly name: string;
+  readonly version: string;
+  readonly modified: Date;
 
   constructor(
-    readonly path: string,
-    readonly version: string,
-    readonly modified: Date,
     readonly info: SourceInfo,
-    private readonly file: FileHandle,
+    private readonly bytes: ByteSource,
   ) {
-    this.descriptor = file.fd;
+    this.name = bytes.name;
+    this.version = bytes.version;
+    this.modified = bytes.modified;
   }
 
   readBytes(offset: number, length: number): Promise<Buffer> {
-    if (length <= SYNC_READ_MAX) return this.readNow(offset, length);
-    // The callback API costs less per call than FileHandle.read, which matters at tile rates.
-    return new Promise((resolve, reject) => {
-      const buffer = Buffer.allocUnsafe(length);
-      read(this.file.fd, buffer, 0, length, offset, (error, bytesRead) => {
-        if (error) reject(new IiifError(500, `${this.path}: ${error.message}`));
-        else if (bytesRead !== length) reject(new IiifError(500, `${this.path}: short read (file truncated?)`));
-        else resolve(buffer);
-      });
-    });
+    return this.bytes.read(offset, length);
   }
 
-  /**
-   * A small read (a stored tile) done at once with pread on this thread: through libuv's thread
-   * pool it would wait behind every native job there (libvips encodes, OpenJPEG and libjpeg-turbo
-   * decodes, 4 threads by default), which is what made deep-zoom tiles slow under heavy renders.
-   * From the page cache it costs microseconds, less than the hop to the pool.
-   */
-  private readNow(offset: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
-    let bytesRead: number;
-    try {
-      bytesRead = readSync(this.file.fd, buffer, 0, length, offset);
-    } catch (error) {
-      return Promise.reject(new IiifError(500, `${this.path}: ${(error as Error).message}`));
-    }
-    if (bytesRead !== length) return Promise.reject(new IiifError(500, `${this.path}: short read (file truncated?)`));
-    return Promise.resolve(buffer);
+  localFile(): Promise<LocalFile> {
+    return this.bytes.localFile();
   }
 
-  async close(): Promise<void> {
-    await this.file.close().catch(() => undefined);
+  close(): Promise<void> {
+    return this.bytes.close();
   }
 }
 
@@ -77,27 +53,30 @@ export type OpenedSource = ImageSource & { close(): Promise<void> };
 
 /** Opens an image file and reads what requests need from its header, never its pixels. */
 export async function openSource(path: string): Promise<OpenedSource> {
-  const file = await open(path, 'r');
+  return openImage(await FileBytes.open(path));
+}
+
+/**
+ * Reads what requests need from an image's header, never its pixels, through its bytes; the source
+ * owns `bytes` from then on (closed with it, or at once when the header cannot be read).
+ */
+export async function openImage(bytes: ByteSource): Promise<OpenedSource> {
   try {
-    const info = await file.stat();
-    const head = Buffer.alloc(16);
-    await file.read(head, 0, 16, 0);
+    const head = await bytes.read(0, Math.min(16, bytes.size));
     const format = sniffFormat(head);
-    const version = `${info.ino.toString(36)}-${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}`;
     if (format === undefined) throw new IiifError(501, 'the file is not an image format Vitrine can read (TIFF, JPEG, PNG, JPEG 2000)');
-    const sourceInfo =
-      format === 'tiff' ? await tiffInfo(path, file, info.size) : format === 'jp2' ? await jp2Info(file, info.size) : await plainInfo(path, format);
-    return new FileImageSource(path, version, info.mtime, sourceInfo, file);
+    const sourceInfo = format === 'tiff' ? await tiffInfo(bytes) : format === 'jp2' ? await jp2Info(bytes) : await plainInfo(bytes, format);
+    return new StoredImageSource(sourceInfo, bytes);
   } catch (error) {
-    await file.close().catch(() => undefined);
+    await bytes.close().catch(() => undefined);
     if (error instanceof TiffFormatError || error instanceof Jp2FormatError) throw new IiifError(500, `cannot read image: ${error.message}`);
     throw error;
   }
 }
 
-async function tiffInfo(path: string, file: FileHandle, size: number): Promise<SourceInfo> {
+async function tiffInfo(bytes: ByteSource): Promise<SourceInfo> {
   // A damaged directory chain (a loop) keeps the directories before it; operators hear about it.
-  const ifds = await readIfds(file, size, (message) => process.emitWarning(`${path}: ${message}`, 'TiffWarning'));
+  const ifds = await readIfds(bytes, (message) => process.emitWarning(`${bytes.name}: ${message}`, 'TiffWarning'));
   const levels = pyramidLevels(ifds);
   const base = levels[0];
   if (!base) throw new TiffFormatError('TIFF has no image');
@@ -113,7 +92,9 @@ async function tiffInfo(path: string, file: FileHandle, size: number): Promise<S
   };
 }
 
-async function plainInfo(path: string, format: SourceFormat): Promise<SourceInfo> {
+/** A JPEG or PNG: libvips reads its header from a local file (for an object, the local copy). */
+async function plainInfo(bytes: ByteSource, format: SourceFormat): Promise<SourceInfo> {
+  const { path } = await bytes.localFile();
   const meta = await sharp(path, { autoOrient: true }).metadata().catch((error: Error) => {
     throw new IiifError(500, `cannot read image: ${error.message}`);
   });
@@ -130,5 +111,3 @@ async function plainInfo(path: string, format: SourceFormat): Promise<SourceInfo
     autoOrient: true,
   };
 }
-
-export { stat };

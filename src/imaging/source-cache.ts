@@ -1,6 +1,7 @@
-import { stat } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
-import { openSource, type OpenedSource } from './open-source.js';
+import type { SourceStorage } from '../storage/byte-source.js';
+import { fileStorage } from '../storage/file-bytes.js';
+import { openImage, type OpenedSource } from './open-source.js';
 
 /**
  * A request's use of an open source: the descriptor stays open until `release()`, even when the
@@ -33,8 +34,8 @@ class Held {
 
 /**
  * Keeps sources open with their parsed headers (bounded LRU), so a tile request costs no header
- * parse. A cached source is re-validated against the file's mtime, size and inode at most once per
- * `checkIntervalMs`; a changed file is re-opened. Sources are reference-counted: eviction (LRU,
+ * parse. A cached source is re-validated against its storage (a file's mtime, size and inode; an
+ * object's ETag) at most once per `checkIntervalMs`; a changed one is re-opened. Sources are reference-counted: eviction (LRU,
  * file changed, clear) only marks a source, and its descriptor is closed when the last request
  * using it releases it, so a slow decode never reads a closed (or reused) descriptor, and evicted
  * sources give their descriptor back at once rather than after a delay.
@@ -46,6 +47,7 @@ export class SourceCache {
   constructor(
     max: number,
     private readonly checkIntervalMs: number,
+    private readonly storage: SourceStorage = fileStorage,
   ) {
     this.entries = new LRUCache<string, Held>({
       max,
@@ -56,7 +58,7 @@ export class SourceCache {
     });
   }
 
-  /** The open source for `path`, held for the caller until it releases the lease. */
+  /** The open source `path` names (a locator of the storage), held for the caller until it releases the lease. */
   async acquire(path: string): Promise<SourceLease> {
     for (;;) {
       const held = await this.current(path);
@@ -81,8 +83,7 @@ export class SourceCache {
     const now = Date.now();
     if (held) {
       if (now - held.checkedAt < this.checkIntervalMs) return held;
-      const info = await stat(path).catch(() => undefined);
-      const version = info && `${info.ino.toString(36)}-${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}`;
+      const version = await this.storage.version(path).catch(() => undefined);
       if (version === held.source.version) {
         held.checkedAt = now;
         return held;
@@ -91,7 +92,9 @@ export class SourceCache {
     }
     let pending = this.opening.get(path);
     if (!pending) {
-      pending = openSource(path)
+      pending = this.storage
+        .open(path)
+        .then((bytes) => openImage(bytes))
         .then((source) => {
           const opened = new Held(source, now);
           this.entries.set(path, opened);

@@ -1,4 +1,5 @@
 import type { Dimensions } from '../image-api/request.js';
+import type { LocalFile } from '../storage/byte-source.js';
 import type { Jp2Header } from './jp2/codestream.js';
 
 export type SourceFormat = 'tiff' | 'jpeg' | 'png' | 'jp2';
@@ -51,15 +52,22 @@ export interface SourceInfo extends Dimensions {
   readonly jp2?: Jp2Header | undefined;
 }
 
-/** An opened image file: its path, its identity for caching, and what was learnt from its header. */
+/**
+ * An opened image: its identity for caching, what was learnt from its header, and its bytes (read by
+ * range: a local file or an S3 object alike).
+ */
 export interface ImageSource {
-  readonly path: string;
-  /** Changes whenever the file changes (mtime, size, inode). */
+  /** Where it comes from, for messages and cache keys: a path, or s3://bucket/key. */
+  readonly name: string;
+  /** Changes whenever the stored bytes change (a file's mtime, size, inode; an object's ETag). */
   readonly version: string;
   readonly modified: Date;
   readonly info: SourceInfo;
-  /** The open file's descriptor, for native readers (pread: they never move its offset). */
-  readonly descriptor: number;
-  /** Reads `length` bytes at `offset` (for stored-tile passthrough). */
+  /** Reads `length` bytes at `offset` (stored-tile passthrough, region decoding). */
   readBytes(offset: number, length: number): Promise<Buffer>;
+  /**
+   * A local file with the same bytes and an open descriptor on it, for decoders that need one
+   * (libvips, libtiff, OpenJPEG's native reader): the file itself, or a bounded local download.
+   */
+  localFile(): Promise<LocalFile>;
 }

@@ -7,6 +7,7 @@ import { jp2QualityLayers } from '../imaging/jp2/encode.js';
 import { sniffFormat } from '../imaging/open-source.js';
 import { nativeAddon } from '../imaging/native.js';
 import { readIfds, TiffFormatError } from '../imaging/tiff/ifd.js';
+import { handleReader } from '../storage/file-bytes.js';
 import { renameDurably } from './durable.js';
 import { LibtiffUnavailableError } from '../imaging/tiff/libtiff.js';
 import { decodeLibtiffPage, libtiffPage, LibtiffPageError } from '../imaging/tiff/libtiff-page.js';
@@ -226,7 +227,7 @@ async function diagnose(master: string, error: unknown): Promise<string> {
       const text = /^[\t\n\r\x20-\x7e\u00a0-\uffff]*$/u.test(head.toString('utf8').replace(/\uFFFD$/, ''));
       return `not an image: the content is ${text ? 'text' : 'not TIFF, JPEG, PNG or JPEG 2000'} (${size} bytes)`;
     }
-    if (format === 'tiff') await readIfds(handle, size);
+    if (format === 'tiff') await readIfds(handleReader(handle, size));
     return `damaged ${format.toUpperCase()}${line && !/unsupported image format/i.test(line) ? `: ${line}` : ' (truncated or corrupt)'}`;
   } catch (inner) {
     if (inner instanceof TiffFormatError) return /^truncated/.test(inner.message) ? inner.message : `damaged TIFF: ${inner.message}`;

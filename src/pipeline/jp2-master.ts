@@ -1,5 +1,4 @@
-import { read } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { FileBytes } from '../storage/file-bytes.js';
 import { chooseJp2Decoder, type Jp2Pixels } from '../imaging/jp2/decoder.js';
 import { jp2Info } from '../imaging/jp2/info.js';
 import { nativeAddon } from '../imaging/native.js';
@@ -24,11 +23,10 @@ export class Jp2MasterError extends Error {
  * strip by strip (memory follows a strip, not the image); the WebAssembly fallback decodes whole.
  */
 export async function decodeJp2MasterToTiff(path: string, tiff: string, maxInputPixels: number): Promise<{ width: number; height: number }> {
-  const file = await open(path, 'r');
+  const file = await FileBytes.open(path);
   let writer: StripTiffWriter | undefined;
   try {
-    const { size, mtimeMs } = await file.stat();
-    const info = await jp2Info(file, size).catch((error: Error) => {
+    const info = await jp2Info(file).catch((error: Error) => {
       throw new Jp2MasterError(`damaged JPEG 2000: ${error.message}`);
     });
     const header = info.jp2!;
@@ -36,20 +34,12 @@ export async function decodeJp2MasterToTiff(path: string, tiff: string, maxInput
       throw new Jp2MasterError(`too large: ${info.width}×${info.height} is over the maxInputPixels limit (${maxInputPixels})`);
     }
     const source: ImageSource = {
-      path,
-      version: `${size}-${mtimeMs}`,
-      modified: new Date(mtimeMs),
+      name: path,
+      version: file.version,
+      modified: file.modified,
       info,
-      descriptor: file.fd,
-      readBytes: (offset, length) =>
-        new Promise((resolve, reject) => {
-          const buffer = Buffer.allocUnsafe(length);
-          read(file.fd, buffer, 0, length, offset, (error, bytesRead) => {
-            if (error) reject(error);
-            else if (bytesRead !== length) reject(new Error('short read (file truncated?)'));
-            else resolve(buffer);
-          });
-        }),
+      readBytes: (offset, length) => file.read(offset, length),
+      localFile: () => file.localFile(),
     };
     const decoder = chooseJp2Decoder(nativeAddon().binding, 'auto', true);
     // The native decoder gives sRGB already; otherwise libvips applies the profile from the TIFF.

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { sniffFormat } from '../imaging/open-source.js';
 import { readIfds } from '../imaging/tiff/ifd.js';
+import { handleReader } from '../storage/file-bytes.js';
 import type { ScannedFile } from './scan.js';
 
 /**
@@ -17,7 +18,7 @@ export async function pageDirectories(file: ScannedFile): Promise<readonly numbe
     const head = Buffer.alloc(16);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     if (sniffFormat(head.subarray(0, bytesRead)) !== 'tiff') return [0];
-    const ifds = await readIfds(handle, file.size);
+    const ifds = await readIfds(handleReader(handle, file.size));
     const pages = ifds.flatMap((ifd, index) => ((ifd.subfileType & 1) === 0 ? [index] : []));
     return pages.length > 0 ? pages : [0];
   } catch {

@@ -72,6 +72,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   await app.register(healthRoutes, {
     jp2Decoder: images.jp2.kind,
     heavyRenders: () => ({ ...images.heavy.load, concurrency: images.heavy.concurrency, queue: images.heavy.maxWaiting }),
+    storage: () => images.storageStats(),
   });
   const publicUrl = new PublicBaseUrl(config.baseUrl, config.trustProxy);
   await app.register(imageApiRoutes, { images, publicUrl, cacheControl: config.cacheControl });

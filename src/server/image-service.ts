@@ -12,6 +12,10 @@ import path from 'node:path';
 import { CatalogReader } from '../catalog/reader.js';
 import { CatalogResolver } from '../storage/catalog-resolver.js';
 import { FileResolver } from '../storage/file-resolver.js';
+import { isS3Url } from '../storage/s3-location.js';
+import type { S3Resolver } from '../storage/s3-resolver.js';
+import type { S3Stats, S3Storage } from '../storage/s3-storage.js';
+import { tmpdir } from 'node:os';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { heavyLimits, RenderQueue } from './admission.js';
 
@@ -33,7 +37,7 @@ export class ImageService {
   readonly heavy: RenderQueue;
 
   private constructor(
-    private readonly resolver: FileResolver | CatalogResolver,
+    private readonly resolver: FileResolver | CatalogResolver | S3Resolver,
     private readonly sources: SourceCache,
     readonly limits: SizeLimits,
     readonly render: RenderOptions,
@@ -42,6 +46,8 @@ export class ImageService {
     jp2Decoder: ServeConfig['jp2Decoder'],
     jp2CacheMb: number,
     heavy: { concurrency: number; queue: number },
+    /** The S3 storage when images are in S3 (its request counters go to /health). */
+    readonly s3?: S3Storage,
   ) {
     this.heavy = new RenderQueue(heavy.concurrency, heavy.queue, () => this.trimSoon());
     try {
@@ -69,11 +75,34 @@ export class ImageService {
   }
 
   static async create(config: ServeConfig): Promise<ImageService> {
-    const files = await FileResolver.create(config.images);
-    return new ImageService(
+    let resolver: FileResolver | CatalogResolver | S3Resolver;
+    let sources: SourceCache;
+    let s3: S3Storage | undefined;
+    if (isS3Url(config.images)) {
+      // Loaded only for S3: the AWS SDK would add to every start-up of a server over folders.
+      const [{ S3Storage }, { S3Resolver }] = await Promise.all([import('../storage/s3-storage.js'), import('../storage/s3-resolver.js')]);
+      try {
+        s3 = await S3Storage.create(config.images, {
+          endpoint: config.s3Endpoint,
+          region: config.s3Region,
+          forcePathStyle: config.s3ForcePathStyle,
+          cacheDir: config.cacheDir ?? path.join(tmpdir(), 'vitrine-s3-cache'),
+          cacheBytes: config.cacheSize * 2 ** 20,
+        });
+      } catch (error) {
+        throw new ConfigError((error as Error).message);
+      }
+      resolver = new S3Resolver(s3);
+      sources = new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs, s3);
+    } else {
+      const files = await FileResolver.create(config.images);
       // A data folder's catalog knows each page's current derivative; a plain folder has only files.
-      config.data !== undefined ? new CatalogResolver(files, new CatalogReader(path.join(config.data, CATALOG_FILE))) : files,
-      new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs),
+      resolver = config.data !== undefined ? new CatalogResolver(files, new CatalogReader(path.join(config.data, CATALOG_FILE))) : files;
+      sources = new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs);
+    }
+    return new ImageService(
+      resolver,
+      sources,
       { maxWidth: config.maxWidth, maxHeight: config.maxHeight, maxArea: config.maxArea },
       { jpegQuality: config.jpegQuality, maxInputPixels: config.maxInputPixels, kernel: config.resampling },
       config.sourceCacheSize,
@@ -81,11 +110,19 @@ export class ImageService {
       config.jp2Decoder,
       config.jp2CacheMb,
       heavyLimits(config),
+      s3,
     );
   }
 
   close(): void {
     if (this.resolver instanceof CatalogResolver) this.resolver.close();
+    // Open sources hold descriptors (and, for S3, pinned local copies): give them back.
+    this.sources.clear();
+  }
+
+  /** For /health: what was asked of S3 and of its local cache, when images are in S3. */
+  storageStats(): (S3Stats & { cacheBytes: number; cacheFiles: number }) | undefined {
+    return this.s3 && { ...this.s3.stats, cacheBytes: this.s3.cache.bytes, cacheFiles: this.s3.cache.files };
   }
 
   /**

@@ -6,6 +6,20 @@ import { IiifError, badRequest, notFound } from '../image-api/errors.js';
 export const IMAGE_EXTENSIONS = ['.tif', '.tiff', '.ptif', '.jpg', '.jpeg', '.png', '.jp2', '.j2k'];
 
 /**
+ * Refuses identifiers that could name something outside the images root: empty, NUL bytes,
+ * backslashes, absolute paths, '.' or '..' segments (an encoded slash is decoded before this).
+ */
+export function checkIdentifier(identifier: string): void {
+  if (identifier === '' || identifier.includes('\0') || identifier.includes('\\')) {
+    throw badRequest(`identifier '${identifier}': contains characters that are not allowed`);
+  }
+  const segments = identifier.split('/');
+  if (segments.some((s) => s === '..' || s === '.') || path.isAbsolute(identifier)) {
+    throw badRequest(`identifier '${identifier}': must be a relative path without '.' or '..' segments`);
+  }
+}
+
+/**
  * Maps identifiers to files under one root folder, and refuses anything that would leave it:
  * `..` segments, absolute paths, NUL bytes, and symbolic links that point outside the root.
  */
@@ -22,13 +36,7 @@ export class FileResolver {
 
   /** The real path of the file an identifier names (404 when there is none). */
   async resolve(identifier: string): Promise<string> {
-    if (identifier === '' || identifier.includes('\0') || identifier.includes('\\')) {
-      throw badRequest(`identifier '${identifier}': contains characters that are not allowed`);
-    }
-    const segments = identifier.split('/');
-    if (segments.some((s) => s === '..' || s === '.') || path.isAbsolute(identifier)) {
-      throw badRequest(`identifier '${identifier}': must be a relative path without '.' or '..' segments`);
-    }
+    checkIdentifier(identifier);
     const direct = path.join(this.root, identifier);
     const candidates = path.extname(identifier) ? [direct] : [];
     candidates.push(...IMAGE_EXTENSIONS.flatMap((ext) => [direct + ext, direct + ext.toUpperCase()]));

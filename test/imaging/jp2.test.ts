@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { blockCacheStats } from '../../src/imaging/jp2/block-cache.js';
 import { readJp2Header } from '../../src/imaging/jp2/codestream.js';
+import { handleReader } from '../../src/storage/file-bytes.js';
 import { chooseJp2Decoder, type Jp2DecoderKind } from '../../src/imaging/jp2/decoder.js';
 import { nativeAddon } from '../../src/imaging/native.js';
 import { expectError, get, getImage } from '../helpers/iiif.js';
@@ -60,7 +61,7 @@ describe('JPEG 2000 header', () => {
   it('reads geometry, tiling, resolutions and coding style from the JP2 boxes and the main header', async () => {
     const file = await open(REFERENCE_JP2, 'r');
     try {
-      const header = await readJp2Header(file, (await file.stat()).size);
+      const header = await readJp2Header(handleReader(file, (await file.stat()).size));
       assert.equal(header.container, 'jp2');
       assert.deepEqual([header.x0, header.y0, header.x1, header.y1], [0, 0, 1000, 1000]);
       assert.deepEqual([header.tileWidth, header.tileHeight, header.components, header.precision], [1000, 1000, 3, 8]);
@@ -77,7 +78,7 @@ describe('JPEG 2000 header', () => {
     ] as const) {
       const file = await open(path.join(dir, name), 'r');
       try {
-        const header = await readJp2Header(file, (await file.stat()).size);
+        const header = await readJp2Header(handleReader(file, (await file.stat()).size));
         assert.equal(header.container, 'j2k', name);
         assert.equal(header.codestreamOffset, 0, name);
         for (const [key, value] of Object.entries(expected)) assert.equal(header[key as keyof typeof header], value, `${name}: ${key}`);
@@ -92,7 +93,7 @@ describe('JPEG 2000 header', () => {
     await writeFile(bad, Buffer.from([0xff, 0x4f, 0xff, 0x51, 0, 0]));
     const file = await open(bad, 'r');
     try {
-      await assert.rejects(readJp2Header(file, 6), /truncated|SIZ/);
+      await assert.rejects(readJp2Header(handleReader(file, 6)), /truncated|SIZ/);
     } finally {
       await file.close();
     }

@@ -54,7 +54,7 @@ describe('open sources are reference-counted', () => {
     other.release();
     const expected = (await readFile(first)).subarray(100, 4196);
     assert.deepEqual(await lease.source.readBytes(100, 4096), expected, 'evicted but leased: still reads its own file');
-    assert.equal(await readlink(`/proc/self/fd/${lease.source.descriptor}`), first);
+    assert.equal(await readlink(`/proc/self/fd/${(await lease.source.localFile()).descriptor}`), first);
     lease.release();
     lease.release(); // a second release is harmless
     await new Promise((resolve) => setImmediate(resolve));

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { Compression, readIfds } from '../../src/imaging/tiff/ifd.js';
+import { handleReader } from '../../src/storage/file-bytes.js';
 import { sha256File } from '../../src/pipeline/convert.js';
 import type { ConversionReport } from '../../src/pipeline/run.js';
 import { buildCorpus, expectedPage, pagePicture } from '../helpers/corpus.js';
@@ -117,7 +118,7 @@ describe('vitrine convert on a corpus of every flavour and defect', () => {
     for (const [i, n] of [1, 3, 4].entries()) {
       const file = pages[i]!.derivativePath;
       const handle = await open(file, 'r');
-      const ifds = await readIfds(handle, (await handle.stat()).size).finally(() => handle.close());
+      const ifds = await readIfds(handleReader(handle, (await handle.stat()).size)).finally(() => handle.close());
       assert.ok(ifds.length >= 2, 'a pyramid has reduced levels');
       for (const ifd of ifds) {
         assert.equal(ifd.compression, Compression.JPEG);

@@ -55,7 +55,7 @@ export function withBlockCache(decoder: Jp2Decoder, maxBytes: number): Jp2Decode
       const levelWidth = Math.ceil(header.x1 / f) - Math.ceil(header.x0 / f);
       const levelHeight = Math.ceil(header.y1 / f) - Math.ceil(header.y0 / f);
       const clipped = { ...block, right: Math.min(block.right, levelWidth), bottom: Math.min(block.bottom, levelHeight) };
-      const key = `${source.path}\0${source.version}\0${reduce}\0${column}\0${row}`;
+      const key = `${source.name}\0${source.version}\0${reduce}\0${column}\0${row}`;
       let pixels = blocks.get(key);
       if (pixels) blockCacheStats.hits++;
       else {

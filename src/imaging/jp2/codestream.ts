@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import type { RangeReader } from '../../storage/byte-source.js';
 
 /** What serving needs from a JPEG 2000 file, read from its boxes and main header only. */
 export interface Jp2Header {
@@ -57,11 +57,10 @@ const PROGRESSIONS = ['LRCP', 'RLCP', 'RPCL', 'PCRL', 'CPRL'] as const;
 /** How much of the codestream is read to find SIZ and COD: main headers are a few hundred bytes. */
 const MAIN_HEADER_BYTES = 64 * 1024;
 
-async function readAt(file: FileHandle, offset: number, length: number, size: number): Promise<Buffer> {
-  const wanted = Math.max(0, Math.min(length, size - offset));
-  const buffer = Buffer.alloc(wanted);
-  const { bytesRead } = await file.read(buffer, 0, wanted, offset);
-  return buffer.subarray(0, bytesRead);
+/** Up to `length` bytes at `offset`: fewer where the file (or `size`, the end of a box) ends first. */
+async function readAt(file: RangeReader, offset: number, length: number, size: number): Promise<Buffer> {
+  const wanted = Math.max(0, Math.min(length, size - offset, file.size - offset));
+  return wanted === 0 ? Buffer.alloc(0) : file.read(offset, wanted);
 }
 
 interface Box {
@@ -72,7 +71,7 @@ interface Box {
 }
 
 /** The boxes from `start` to `end`, top level only; stops after `last`. */
-async function* boxes(file: FileHandle, start: number, end: number, last?: string): AsyncGenerator<Box> {
+async function* boxes(file: RangeReader, start: number, end: number, last?: string): AsyncGenerator<Box> {
   let offset = start;
   while (offset + 8 <= end) {
     const head = await readAt(file, offset, 16, end);
@@ -100,7 +99,7 @@ async function* boxes(file: FileHandle, start: number, end: number, last?: strin
  * and an enumerated sRGB or greyscale one needs nothing).
  */
 async function findCodestream(
-  file: FileHandle,
+  file: RangeReader,
   size: number,
 ): Promise<{ offset: number; length: number } & Pick<Jp2Header, 'icc' | 'enumeratedColour' | 'palette'>> {
   let icc: Jp2Header['icc'];
@@ -126,7 +125,7 @@ async function findCodestream(
  * Reads a JPEG 2000 file's header: the JP2 boxes up to the codestream, then the codestream's main
  * header markers up to the first tile (SIZ for the geometry, COD for resolutions and coding).
  */
-export async function readJp2Header(file: FileHandle, size: number): Promise<Jp2Header> {
+export async function readJp2Header(file: RangeReader, size: number = file.size): Promise<Jp2Header> {
   const start = await readAt(file, 0, 12, size);
   const raw = start.length >= 4 && start.readUInt32BE(0) === 0xff4fff51;
   const { offset, length, icc, enumeratedColour, palette } = raw

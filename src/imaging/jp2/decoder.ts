@@ -114,9 +114,11 @@ function nativeDecoder(native: NativeBinding & Required<Pick<NativeBinding, 'dec
       }
       const wanted = referenceArea(header, reduce, rect);
       const pixels = (rect.right - rect.left) * (rect.bottom - rect.top);
+      // OpenJPEG reads the file through a descriptor: an object's is its local copy.
+      const { descriptor } = await source.localFile();
       const decodeArea = async (area: typeof wanted): Promise<Jp2Pixels> => {
         const decoded = await native.decodeJp2({
-          fd: source.descriptor,
+          fd: descriptor,
           size: header.fileSize,
           codec: header.container === 'jp2' ? 1 : 0,
           reduce,

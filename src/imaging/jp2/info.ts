@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import type { RangeReader } from '../../storage/byte-source.js';
 import type { Level, SourceInfo } from '../source.js';
 import { readJp2Header, reducedSize } from './codestream.js';
 
@@ -12,8 +12,8 @@ export const JP2_TILE = 256;
  * A JPEG 2000 file's SourceInfo from its header alone: one level per resolution of the codestream
  * (the reduce factors OpenJPEG decodes directly), advertised as tiles since any area can be decoded.
  */
-export async function jp2Info(file: FileHandle, size: number): Promise<SourceInfo> {
-  const header = await readJp2Header(file, size);
+export async function jp2Info(file: RangeReader): Promise<SourceInfo> {
+  const header = await readJp2Header(file);
   const levels: Level[] = [];
   for (let reduce = 0; reduce < header.resolutions; reduce++) {
     const { width, height } = reducedSize(header, reduce);

@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import type { RangeReader } from '../../storage/byte-source.js';
 import { isSrgbProfile } from '../icc.js';
 
 /**
@@ -75,26 +75,27 @@ interface Entry {
 
 class Reader {
   private constructor(
-    private readonly file: FileHandle,
+    private readonly bytes: RangeReader,
     readonly little: boolean,
     readonly big: boolean,
     readonly size: number,
   ) {}
 
-  static async open(file: FileHandle, size: number): Promise<{ reader: Reader; firstIfd: number }> {
+  static async open(bytes: RangeReader): Promise<{ reader: Reader; firstIfd: number }> {
+    const { size } = bytes;
     if (size < 8) throw new TiffFormatError('file too short for a TIFF header');
     const header = Buffer.alloc(16);
-    await file.read(header, 0, Math.min(16, size), 0);
+    (await bytes.read(0, Math.min(16, size))).copy(header);
     const order = header.toString('latin1', 0, 2);
     if (order !== 'II' && order !== 'MM') throw new TiffFormatError('not a TIFF file (bad byte order mark)');
     const little = order === 'II';
     const magic = little ? header.readUInt16LE(2) : header.readUInt16BE(2);
     if (magic === 42) {
-      return { reader: new Reader(file, little, false, size), firstIfd: little ? header.readUInt32LE(4) : header.readUInt32BE(4) };
+      return { reader: new Reader(bytes, little, false, size), firstIfd: little ? header.readUInt32LE(4) : header.readUInt32BE(4) };
     }
     if (magic === 43) {
       const first = little ? header.readBigUInt64LE(8) : header.readBigUInt64BE(8);
-      return { reader: new Reader(file, little, true, size), firstIfd: Number(first) };
+      return { reader: new Reader(bytes, little, true, size), firstIfd: Number(first) };
     }
     throw new TiffFormatError(`not a TIFF file (magic number ${magic})`);
   }
@@ -103,10 +104,7 @@ class Reader {
     if (offset < 0 || length < 0 || offset + length > this.size) {
       throw new TiffFormatError(`truncated TIFF: ${length} bytes at offset ${offset} lie beyond the end of the file (${this.size} bytes)`);
     }
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await this.file.read(buffer, 0, length, offset);
-    if (bytesRead !== length) throw new TiffFormatError(`truncated TIFF: short read at offset ${offset}`);
-    return buffer;
+    return this.bytes.read(offset, length);
   }
 
   u16(b: Buffer, at: number): number {
@@ -217,8 +215,8 @@ async function readIfd(reader: Reader, offset: number, depth: number): Promise<{
  * back to a directory already read (a loop), or that runs past MAX_IFDS, ends there: the
  * directories read before are kept, as libtiff and libvips keep them, and `warn` says why.
  */
-export async function readIfds(file: FileHandle, size: number, warn: (message: string) => void = () => undefined): Promise<Ifd[]> {
-  const { reader, firstIfd } = await Reader.open(file, size);
+export async function readIfds(bytes: RangeReader, warn: (message: string) => void = () => undefined): Promise<Ifd[]> {
+  const { reader, firstIfd } = await Reader.open(bytes);
   const ifds: Ifd[] = [];
   const seen = new Set<number>();
   let offset = firstIfd;

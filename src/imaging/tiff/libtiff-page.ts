@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { NativeBinding } from '../native.js';
 import { sniffFormat } from '../open-source.js';
+import { handleReader } from '../../storage/file-bytes.js';
 import { readIfds } from './ifd.js';
 import { decodeWithLibtiff, needsLibtiff } from './libtiff.js';
 import { StripTiffWriter } from './strip-writer.js';
@@ -32,7 +33,7 @@ export async function libtiffPage(master: string, page: number): Promise<Libtiff
     const head = Buffer.alloc(16);
     const { bytesRead } = await file.read(head, 0, 16, 0);
     if (sniffFormat(head.subarray(0, bytesRead)) !== 'tiff') return undefined;
-    const ifd = (await readIfds(file, size).catch(() => []))[page];
+    const ifd = (await readIfds(handleReader(file, size)).catch(() => []))[page];
     return ifd && needsLibtiff(ifd) ? { page, offset: ifd.offset, width: ifd.width, height: ifd.height } : undefined;
   } finally {
     await file.close();

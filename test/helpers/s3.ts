@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+import { tempDir } from './server.js';
+
+/** s3rver's fixed credentials; the server and the clients (Vitrine's included) read them from the SDK's chain. */
+export const S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+
+export interface RunningS3 {
+  /** The store's URL, e.g. http://127.0.0.1:40123, for --s3-endpoint. */
+  readonly endpoint: string;
+  readonly bucket: string;
+  /** Uploads a file (or bytes) as `key`, through the AWS SDK. */
+  put(key: string, body: string | Buffer): Promise<void>;
+  remove(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts s3rver (an S3-protocol server) on loopback, on a free port, storing in a temporary folder,
+ * with one bucket; sets the SDK's credential environment variables for this process.
+ */
+export async function startS3(bucket = 'images'): Promise<RunningS3> {
+  Object.assign(process.env, S3_CREDENTIALS);
+  const { dir, cleanup } = await tempDir('vitrine-s3rver-');
+  const server = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
+  const address = (await server.run()) as AddressInfo;
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true });
+  return {
+    endpoint,
+    bucket,
+    async put(key, body) {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? await readFile(body) : body }));
+    },
+    async remove(key) {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    },
+    async close() {
+      client.destroy();
+      await server.close();
+      await cleanup();
+    },
+  };
+}
