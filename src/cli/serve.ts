@@ -98,10 +98,14 @@ export function serveCommand(): Command {
       const config = loadServeConfig(flags, { configFile: configFile as string | undefined });
       const logger = createLogger(config.logLevel);
       const { checkWatchFolder, startWatching } = await import('../ingest/serve-watch.js');
+      const { QueueSink } = await import('../ingest/queue-sink.js');
       checkWatchFolder(config);
       // Loaded here, not at start-up: every other command (and --help) starts faster without Fastify.
       const { buildApp } = await import('../server/app.js');
       const app = await buildApp(config, logger);
+      // The watch starts before the server listens: whatever arrives once it answers is seen.
+      const sink = app.ingest && config.data !== undefined ? new QueueSink(app.ingest, config.data, config.withdrawDerivatives, logger) : undefined;
+      const watcher = await startWatching(config, logger, sink);
       const address = await app.listen({ port: config.port, host: config.host });
       const native = nativeAddon();
       logger.info(`native addon (libjpeg-turbo tile crops and region decoding, OpenJPEG): ${native.reason}`);
@@ -121,9 +125,11 @@ export function serveCommand(): Command {
         );
       }
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
-      const watcher = await startWatching(config, logger);
       const stop = (): void => {
-        void Promise.all([watcher?.close(), app.close()]).then(() => process.exit(0));
+        void Promise.all([watcher?.close(), app.close()]).then(() => {
+          sink?.close();
+          process.exit(0);
+        });
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

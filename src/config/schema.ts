@@ -88,6 +88,9 @@ export const serveConfigSchema = serveConfigObject
   .refine((c) => c.watch === undefined || c.data !== undefined, {
     message: 'watch: needs --data DIR too, the data folder the watched masters are converted into',
   })
+  .refine((c) => c.watch === undefined || c.masters === undefined || path.resolve(c.watch) === path.resolve(c.masters), {
+    message: 'watch: the watched folder is the masters root: give --watch alone, or the same folder as --masters',
+  })
   .refine((c) => c.masters === undefined || c.data !== undefined, {
     message: 'masters: the ingest service converts into a data folder: give --data DIR too',
   })
@@ -100,7 +103,12 @@ export const serveConfigSchema = serveConfigObject
   .refine((c) => c.maxHeight === undefined || c.maxWidth !== undefined, {
     message: 'maxHeight: requires maxWidth too (Image API rule)',
   })
-  .transform((c) => ({ ...c, images: c.images ?? path.join(c.data!, 'images') }));
+  .transform((c) => ({
+    ...c,
+    images: c.images ?? path.join(c.data!, 'images'),
+    // Watching a masters folder is ingesting from it: the watcher queues what the ingest service converts.
+    masters: c.masters ?? c.watch,
+  }));
 
 export type ServeConfig = z.infer<typeof serveConfigSchema>;
 export type ServeConfigInput = z.input<typeof serveConfigSchema>;

@@ -1,5 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { Catalog } from '../catalog/catalog.js';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { CATALOG_FILE } from '../presentation/store.js';
@@ -38,6 +39,9 @@ export class IngestService {
     if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
     await mkdir(path.join(config.data, IMAGES_DIR), { recursive: true });
     const catalogFile = path.join(config.data, CATALOG_FILE);
+    // The catalog's own tables exist before anything reads them (the folder watcher's catch-up, the
+    // manifest service): a new data folder gets them now, not when the worker first writes.
+    new Catalog(catalogFile).close();
     return new IngestService(new SqliteJobQueue(catalogFile), masters, { data: config.data, catalogFile, workers: config.ingestWorkers, logger });
   }
 

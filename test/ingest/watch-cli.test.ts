@@ -41,7 +41,7 @@ describe('vitrine serve --watch', () => {
       );
       await mkdir(path.join(masters, 'ms1'));
       await writeFile(path.join(masters, 'ms1', 'p1.png'), await pagePicture(1, 64, 48).png().toBuffer());
-      await until(() => output, /watch: ms1 is stable: would queue its conversion/);
+      await until(() => output, /watch: ms1 is stable: queued as job \S+/);
     } finally {
       child.kill('SIGTERM');
       if (child.exitCode === null) await once(child, 'exit');
