@@ -51,6 +51,14 @@ export const serveConfigObject = z
           .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]))),
       ], { error: "collectionLabel: expected a text, or a map of language → text such as { en: 'Letters', fr: 'Lettres' }" })
       .optional(),
+    /** Prometheus metrics at /metrics. */
+    metrics: z.enum(['on', 'off']).default('on'),
+    /** When set, /metrics asks `Authorization: Bearer <token>` (prefer VITRINE_METRICS_TOKEN to the flag: flags show in `ps`). */
+    metricsToken: z.string().min(16, 'metricsToken: at least 16 characters').optional(),
+    /** One structured log line per request (info level). */
+    accessLog: z.enum(['on', 'off']).default('on'),
+    /** Seconds given to requests in flight on SIGTERM/SIGINT before the server stops anyway. */
+    shutdownTimeout: z.number().min(0).default(10),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
+import { NO_COUNTERS, type ImagingCounters } from './counters.js';
 import { openSource, type OpenedSource } from './open-source.js';
 
 /**
@@ -23,9 +24,10 @@ class Held {
   ) {}
 
   /** Closes the descriptor once the source is out of the cache and no request uses it. */
-  closeIfDone(): void {
+  closeIfDone(onClose: () => void): void {
     if (this.evicted && this.users === 0 && !this.closed) {
       this.closed = true;
+      onClose();
       void this.source.close();
     }
   }
@@ -42,18 +44,27 @@ class Held {
 export class SourceCache {
   private readonly entries: LRUCache<string, Held>;
   private readonly opening = new Map<string, Promise<Held>>();
+  /** Sources opened and not yet closed: cached, or evicted but still used by a request. */
+  private openCount = 0;
+  private readonly closed = (): void => void this.openCount--;
 
   constructor(
     max: number,
     private readonly checkIntervalMs: number,
+    private readonly counters: ImagingCounters = NO_COUNTERS,
   ) {
     this.entries = new LRUCache<string, Held>({
       max,
       dispose: (held) => {
         held.evicted = true;
-        held.closeIfDone();
+        held.closeIfDone(this.closed);
       },
     });
+  }
+
+  /** Sources open now (each holds a descriptor), including evicted ones a request still uses. */
+  get open(): number {
+    return this.openCount;
   }
 
   /** The open source for `path`, held for the caller until it releases the lease. */
@@ -70,7 +81,7 @@ export class SourceCache {
           if (released) return;
           released = true;
           held.users--;
-          held.closeIfDone();
+          held.closeIfDone(this.closed);
         },
       };
     }
@@ -80,19 +91,26 @@ export class SourceCache {
     const held = this.entries.get(path);
     const now = Date.now();
     if (held) {
-      if (now - held.checkedAt < this.checkIntervalMs) return held;
+      if (now - held.checkedAt < this.checkIntervalMs) {
+        this.counters.sourceLookup(true);
+        return held;
+      }
       const info = await stat(path).catch(() => undefined);
       const version = info && `${info.ino.toString(36)}-${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}`;
       if (version === held.source.version) {
         held.checkedAt = now;
+        this.counters.sourceLookup(true);
         return held;
       }
       if (this.entries.peek(path) === held) this.entries.delete(path);
     }
+    // A request that joins another's opening still waits for an open: a miss.
+    this.counters.sourceLookup(false);
     let pending = this.opening.get(path);
     if (!pending) {
       pending = openSource(path)
         .then((source) => {
+          this.openCount++;
           const opened = new Held(source, now);
           this.entries.set(path, opened);
           return opened;

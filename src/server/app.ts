@@ -7,7 +7,10 @@ import { malformedUrlMessage } from './bad-url.js';
 import { PublicBaseUrl } from './base-url.js';
 import { answerClientError } from './client-errors.js';
 import { neverCacheErrors } from './http-cache.js';
+import { accessLogPlugin } from './access-log.js';
 import { ImageService } from './image-service.js';
+import { Metrics, metricsPlugin } from './metrics.js';
+import { trackRouteKinds } from './route-kind.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
@@ -19,12 +22,13 @@ import { WebAssets } from '../web/assets.js';
 
 /** Builds the HTTP application (not listening yet), so tests and the CLI share one wiring. */
 export async function buildApp(config: ServeConfig, logger: Logger): Promise<FastifyInstance> {
-  const images = await ImageService.create(config);
+  const metrics = config.metrics === 'on' ? new Metrics() : undefined;
+  const images = await ImageService.create(config, metrics?.imaging);
   const https =
     config.tlsKey && config.tlsCert ? { key: readFileSync(config.tlsKey), cert: readFileSync(config.tlsCert) } : null;
   const app = Fastify({
     loggerInstance: logger,
-    // Per-request logs would cost more than a tile; errors are logged where they happen.
+    // Fastify's two lines per request are replaced by the access log's one (--access-log).
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     // Identifiers carry encoded slashes; the Image API routes decode segments themselves.
@@ -48,6 +52,12 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   neverCacheErrors(app);
+  trackRouteKinds(app);
+  if (config.accessLog === 'on') await app.register(accessLogPlugin);
+  if (metrics) {
+    metrics.watchImages(images);
+    await app.register(metricsPlugin, { metrics, token: config.metricsToken });
+  }
   await app.register(cors, {
     origin: '*',
     methods: ['GET', 'HEAD', 'OPTIONS'],
@@ -72,7 +82,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   });
   // The collection tree (every object's label) is built before the first request, not during it.
   app.addHook('onReady', async () => void store?.tree());
-  await app.register(presentationRoutes, { store, publicUrl, limits: images.limits });
+  await app.register(presentationRoutes, { store, publicUrl, limits: images.limits, onCacheLookup: metrics && ((hit) => metrics.manifestLookup(hit)) });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);
   });

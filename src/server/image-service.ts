@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { ConfigError } from '../config/load.js';
 import type { ServeConfig } from '../config/schema.js';
 import type { Dimensions, SizeLimits } from '../image-api/request.js';
+import { NO_COUNTERS, type ImagingCounters } from '../imaging/counters.js';
 import type { RenderOptions } from '../imaging/executor.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder, type Jp2Decoder } from '../imaging/jp2/decoder.js';
@@ -42,10 +43,12 @@ export class ImageService {
     jp2Decoder: ServeConfig['jp2Decoder'],
     jp2CacheMb: number,
     heavy: { concurrency: number; queue: number },
+    /** What the pipeline reports for metrics (render strategies, cache hits). */
+    readonly counters: ImagingCounters,
   ) {
     this.heavy = new RenderQueue(heavy.concurrency, heavy.queue, () => this.trimSoon());
     try {
-      this.jp2 = withBlockCache(chooseJp2Decoder(this.native, jp2Decoder), jp2CacheMb * 2 ** 20);
+      this.jp2 = withBlockCache(chooseJp2Decoder(this.native, jp2Decoder), jp2CacheMb * 2 ** 20, counters);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
@@ -68,12 +71,12 @@ export class ImageService {
     }, TRIM_AFTER_MS).unref();
   }
 
-  static async create(config: ServeConfig): Promise<ImageService> {
+  static async create(config: ServeConfig, counters: ImagingCounters = NO_COUNTERS): Promise<ImageService> {
     const files = await FileResolver.create(config.images);
     return new ImageService(
       // A data folder's catalog knows each page's current derivative; a plain folder has only files.
       config.data !== undefined ? new CatalogResolver(files, new CatalogReader(path.join(config.data, CATALOG_FILE))) : files,
-      new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs),
+      new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs, counters),
       { maxWidth: config.maxWidth, maxHeight: config.maxHeight, maxArea: config.maxArea },
       { jpegQuality: config.jpegQuality, maxInputPixels: config.maxInputPixels, kernel: config.resampling },
       config.sourceCacheSize,
@@ -81,11 +84,19 @@ export class ImageService {
       config.jp2Decoder,
       config.jp2CacheMb,
       heavyLimits(config),
+      counters,
     );
   }
 
+  /** Sources open now (each holds a file descriptor). */
+  get openSources(): number {
+    return this.sources.open;
+  }
+
+  /** Closes the catalog and every open source (after the server has stopped taking requests). */
   close(): void {
     if (this.resolver instanceof CatalogResolver) this.resolver.close();
+    this.sources.clear();
   }
 
   /**
