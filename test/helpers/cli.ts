@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -22,6 +22,12 @@ export interface CliServer {
   readonly url: string;
   /** Stops it (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
+  /** The server's process, for tests that signal it themselves. */
+  readonly child: ChildProcess;
+  /** Resolves with its exit code (or the signal that killed it) once it has exited. */
+  readonly exited: Promise<number | NodeJS.Signals>;
+  /** Everything it wrote on stdout and stderr so far. */
+  output(): string;
 }
 
 /**
@@ -32,7 +38,7 @@ export interface CliServer {
 export function serveCli(args: string[], env: Record<string, string> = {}): Promise<CliServer> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITRINE_')));
   const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal!)));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
@@ -42,7 +48,7 @@ export function serveCli(args: string[], env: Record<string, string> = {}): Prom
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       const address = /Vitrine serving .* at (\S+)\/iiif\/3\//.exec(output);
-      if (address) resolve({ url: address[1]!, stop });
+      if (address) resolve({ url: address[1]!, stop, child, exited, output: () => output });
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
