@@ -204,12 +204,27 @@ interface Sample {
   readonly seconds: number;
   readonly rssMb: number;
   readonly fds: number;
+  /** From the server's /metrics: V8 heap in use and memory held outside it (Buffers), to tell a JavaScript leak from native growth. */
+  heapMb?: number;
+  externalMb?: number;
 }
 const samples: Sample[] = [];
+const metricMb = (text: string, name: string): number | undefined => {
+  const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+  return value === undefined ? undefined : Number(value) / 2 ** 20;
+};
 function sample(): void {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-  samples.push({ seconds: Math.round((performance.now() - started) / 1000), rssMb: rssKb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length });
+  const taken: Sample = { seconds: Math.round((performance.now() - started) / 1000), rssMb: rssKb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+  samples.push(taken);
+  void fetch(`${origin}/metrics`)
+    .then((r) => r.text())
+    .then((text) => {
+      taken.heapMb = metricMb(text, 'nodejs_heap_size_used_bytes');
+      taken.externalMb = metricMb(text, 'nodejs_external_memory_bytes');
+    })
+    .catch(() => undefined);
 }
 sample();
 const sampler = setInterval(sample, sampleSeconds * 1000);
@@ -217,6 +232,7 @@ console.log(`soak: ${minutes} min, ${connections} connections, against ${origin}
 await Promise.all(Array.from({ length: connections }, () => worker()));
 clearInterval(sampler);
 sample();
+await sleep(500); // the last sample's /metrics read
 
 // 5. The server's own count, then stop it as an operator would (SIGTERM: it must exit 0).
 const exposition = await (await fetch(`${origin}/metrics`)).text();
@@ -233,8 +249,11 @@ const fdsAfter = samples.filter((s) => s.seconds >= warm.seconds).map((s) => s.f
 const fdRise = Math.max(...fdsAfter) - warm.fds;
 
 console.log('\nRSS and descriptors (every sample):');
-console.log('   t (s)   RSS (MB)   fds');
-for (const s of samples) console.log(`${String(s.seconds).padStart(8)} ${s.rssMb.toFixed(1).padStart(10)} ${String(s.fds).padStart(5)}${s === warm ? '   ← end of warm-up' : ''}`);
+console.log('   t (s)   RSS (MB)   fds   heap used (MB)   external (MB)');
+const mb = (x: number | undefined, width: number): string => (x === undefined ? '–' : x.toFixed(1)).padStart(width);
+for (const s of samples) {
+  console.log(`${String(s.seconds).padStart(8)} ${s.rssMb.toFixed(1).padStart(10)} ${String(s.fds).padStart(5)} ${mb(s.heapMb, 16)} ${mb(s.externalMb, 15)}${s === warm ? '   ← end of warm-up' : ''}`);
+}
 console.log('\nLatency by kind (ms):');
 console.log('  kind           count     p50     p95     p99');
 for (const [kind, xs] of [...latencies].sort()) {
