@@ -15,7 +15,7 @@
  * Prints the RSS and descriptor curve, p50/p95/p99 per kind, counts by status and the errors, and
  * cross-checks the server's own /metrics against what was sent. Exits 1 when: any unintended
  * error; RSS grew more than 10 % from the end of the warm-up (the first 20 % of the run: 2 of 10
- * minutes) to the end; descriptors were not flat after the warm-up (more than 4 above their level
+ * minutes) to the end (each the median of three samples); descriptors were not flat after the warm-up (more than 4 above their level
  * at its end: sockets come and go).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -242,9 +242,15 @@ const exitCode = await new Promise<number | null>((resolve) => (exited ? resolve
 
 // 6. Report.
 const warmupSeconds = minutes * 60 * 0.2;
-const warm = samples.find((s) => s.seconds >= warmupSeconds) ?? samples[0]!;
+const warmIndex = Math.max(0, samples.findIndex((s) => s.seconds >= warmupSeconds));
+const warm = samples[warmIndex]!;
 const last = samples.at(-1)!;
-const growth = (last.rssMb - warm.rssMb) / warm.rssMb;
+// RSS swings by tens of MB between samples (a heavy render's buffers come and go): each end is the
+// median of three samples (the first three from the end of warm-up, the last three).
+const median3 = (xs: readonly Sample[]): number => [...xs].map((s) => s.rssMb).sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const rssWarm = median3(samples.slice(warmIndex, warmIndex + 3));
+const rssEnd = median3(samples.slice(-3));
+const growth = (rssEnd - rssWarm) / rssWarm;
 const fdsAfter = samples.filter((s) => s.seconds >= warm.seconds).map((s) => s.fds);
 const fdRise = Math.max(...fdsAfter) - warm.fds;
 
@@ -271,7 +277,7 @@ if (fdRise > THRESHOLDS.fdSlack) failures.push(`descriptors rose by ${fdRise} af
 if (counted < sent) failures.push(`/metrics counted ${counted} requests, fewer than the ${sent} sent`);
 if (exitCode !== 0) failures.push(`the server exited ${exitCode} on SIGTERM, not 0`);
 console.log(
-  `\nRSS ${warm.rssMb.toFixed(1)} MB at the end of warm-up (${warm.seconds} s) → ${last.rssMb.toFixed(1)} MB at the end: ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} % (limit +10 %); ` +
+  `\nRSS (median of 3 samples) ${rssWarm.toFixed(1)} MB from the end of warm-up (${warm.seconds} s) → ${rssEnd.toFixed(1)} MB at the end (${last.seconds} s): ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} % (limit +10 %); ` +
     `descriptors ${warm.fds} → at most ${Math.max(...fdsAfter)} (limit +${THRESHOLDS.fdSlack}); SIGTERM exit ${exitCode}`,
 );
 console.log(failures.length ? `FAIL: ${failures.join('; ')}` : 'PASS');
