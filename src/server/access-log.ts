@@ -4,6 +4,9 @@ import { routeKindOf } from './route-kind.js';
 /** The socket's bytes written when each request arrived: the difference at the end is what its response sent. */
 const bytesBefore = new WeakMap<FastifyRequest, number>();
 
+/** Log levels at which info lines are written. */
+const LOGS_INFO = new Set(['info', 'debug', 'trace']);
+
 /** The path of a URL without its query string, which may carry tokens. */
 const pathOf = (url: string): string => {
   const query = url.indexOf('?');
@@ -22,6 +25,8 @@ export async function accessLogPlugin(app: FastifyInstance): Promise<void> {
     bytesBefore.set(request, request.raw.socket?.bytesWritten ?? 0);
   });
   app.addHook('onResponse', async (request, reply) => {
+    // Nothing built when the level drops the line (--log-level warn).
+    if (!LOGS_INFO.has(request.log.level)) return;
     const socket = request.raw.socket;
     const before = bytesBefore.get(request);
     const agent = request.headers['user-agent'];
