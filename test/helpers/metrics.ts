@@ -24,8 +24,11 @@ export function parseExposition(text: string): Sample[] {
     assert.ok(match, `not a Prometheus sample line: ${JSON.stringify(line)}`);
     const labels: Record<string, string> = {};
     for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
-    const value = match[3] === '+Inf' ? Infinity : match[3] === '-Inf' ? -Infinity : Number(match[3]);
-    assert.ok(!Number.isNaN(value) || match[3] === 'NaN', `not a number in ${JSON.stringify(line)}`);
+    // As Prometheus reads values (Go's ParseFloat): NaN and Inf in any case (prom-client writes an
+    // empty event-loop histogram's mean as `Nan`).
+    const text = match[3]!;
+    const value = /^\+?inf$/i.test(text) ? Infinity : /^-inf$/i.test(text) ? -Infinity : Number(text);
+    assert.ok(!Number.isNaN(value) || /^nan$/i.test(text), `not a number in ${JSON.stringify(line)}`);
     samples.push({ name: match[1]!, labels, value });
   }
   return samples;
