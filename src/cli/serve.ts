@@ -5,11 +5,17 @@ import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon } from '../imaging/native.js';
 import { createLogger } from '../log.js';
 import { heavyLimits, threadPoolSize } from '../server/admission.js';
+import { stopOnSignals } from '../server/shutdown.js';
 
 // Commander names the option and exits as a usage error (2) for an InvalidArgumentError only.
 const int = (value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`'${value}' is not a whole number`);
+  return n;
+};
+const seconds = (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`'${value}' is not a number of seconds`);
   return n;
 };
 
@@ -78,6 +84,10 @@ export function serveCommand(): Command {
         'remove',
       ]),
     )
+    .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics (default on)').choices(['on', 'off']))
+    .option('--metrics-token <token>', 'ask `Authorization: Bearer <token>` for /metrics (16+ characters; prefer VITRINE_METRICS_TOKEN: flags show in ps)')
+    .addOption(new Option('--access-log <on|off>', 'one log line per request, at info level (default on)').choices(['on', 'off']))
+    .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, seconds given to requests in flight before they are cut (default 10)', seconds)
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('-c, --config <file>', 'config file (YAML or JSON)')
     .addHelpText(
@@ -125,13 +135,11 @@ export function serveCommand(): Command {
         );
       }
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
-      const stop = (): void => {
-        void Promise.all([watcher?.close(), app.close()]).then(() => {
-          sink?.close();
-          process.exit(0);
-        });
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // The watcher and its catalog connection stop with the app (app.close, which the signals call).
+      app.addHook('onClose', async () => {
+        await watcher?.close();
+        sink?.close();
+      });
+      stopOnSignals(app, logger, config.shutdownTimeout);
     });
 }

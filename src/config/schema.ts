@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
+/** A switch: on/off, or a boolean in a config file or the environment (VITRINE_METRICS=false). */
+const onOff = z.union([z.enum(['on', 'off']), z.boolean().transform((b) => (b ? 'on' : 'off'))], { error: 'expected on or off (or true, false)' });
 
 /** The whole configuration of `vitrine serve`, with its defaults. Flags, env and file all land here. */
 /** The settings themselves, before the cross-field rules (used to list keys for env variables). */
@@ -77,6 +79,14 @@ export const serveConfigObject = z
     withdrawDerivatives: z.enum(['keep', 'remove']).default('keep'),
     /** Activities per page of the Change Discovery stream (/iiif/activity/page/{n}). */
     activityPageSize: z.number().int().min(1).max(10_000).default(100),
+    /** Prometheus metrics at /metrics. */
+    metrics: onOff.default('on'),
+    /** When set, /metrics asks `Authorization: Bearer <token>` (prefer VITRINE_METRICS_TOKEN to the flag: flags show in `ps`). */
+    metricsToken: z.string().min(16, 'metricsToken: at least 16 characters').optional(),
+    /** One structured log line per request (info level). */
+    accessLog: onOff.default('on'),
+    /** Seconds given to requests in flight on SIGTERM/SIGINT before the server stops anyway. */
+    shutdownTimeout: z.number().min(0).default(10),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { SourceStorage } from '../storage/byte-source.js';
 import { fileStorage } from '../storage/file-bytes.js';
 import { openImage, type OpenedSource } from './open-source.js';
+import { NO_COUNTERS, type ImagingCounters } from './counters.js';
 
 /**
  * A request's use of an open source: the descriptor stays open until `release()`, even when the
@@ -24,9 +25,10 @@ class Held {
   ) {}
 
   /** Closes the descriptor once the source is out of the cache and no request uses it. */
-  closeIfDone(): void {
+  closeIfDone(onClose: () => void): void {
     if (this.evicted && this.users === 0 && !this.closed) {
       this.closed = true;
+      onClose();
       void this.source.close();
     }
   }
@@ -43,19 +45,28 @@ class Held {
 export class SourceCache {
   private readonly entries: LRUCache<string, Held>;
   private readonly opening = new Map<string, Promise<Held>>();
+  /** Sources opened and not yet closed: cached, or evicted but still used by a request. */
+  private openCount = 0;
+  private readonly closed = (): void => void this.openCount--;
 
   constructor(
     max: number,
     private readonly checkIntervalMs: number,
     private readonly storage: SourceStorage = fileStorage,
+    private readonly counters: ImagingCounters = NO_COUNTERS,
   ) {
     this.entries = new LRUCache<string, Held>({
       max,
       dispose: (held) => {
         held.evicted = true;
-        held.closeIfDone();
+        held.closeIfDone(this.closed);
       },
     });
+  }
+
+  /** Sources open now (each holds a descriptor), including evicted ones a request still uses. */
+  get open(): number {
+    return this.openCount;
   }
 
   /** The open source `path` names (a locator of the storage), held for the caller until it releases the lease. */
@@ -72,7 +83,7 @@ export class SourceCache {
           if (released) return;
           released = true;
           held.users--;
-          held.closeIfDone();
+          held.closeIfDone(this.closed);
         },
       };
     }
@@ -82,20 +93,27 @@ export class SourceCache {
     const held = this.entries.get(path);
     const now = Date.now();
     if (held) {
-      if (now - held.checkedAt < this.checkIntervalMs) return held;
+      if (now - held.checkedAt < this.checkIntervalMs) {
+        this.counters.sourceLookup(true);
+        return held;
+      }
       const version = await this.storage.version(path).catch(() => undefined);
       if (version === held.source.version) {
         held.checkedAt = now;
+        this.counters.sourceLookup(true);
         return held;
       }
       if (this.entries.peek(path) === held) this.entries.delete(path);
     }
+    // A request that joins another's opening still waits for an open: a miss.
+    this.counters.sourceLookup(false);
     let pending = this.opening.get(path);
     if (!pending) {
       pending = this.storage
         .open(path)
         .then((bytes) => openImage(bytes))
         .then((source) => {
+          this.openCount++;
           const opened = new Held(source, now);
           this.entries.set(path, opened);
           return opened;

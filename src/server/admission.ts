@@ -49,6 +49,13 @@ export class RenderQueue {
 
   /** Waiting renders dropped because their client went away, since start. */
   private dropped = 0;
+  /** Renders refused (503) because the queue was full, since start. */
+  private refused = 0;
+
+  /** Renders refused with a 503 since start (for metrics). */
+  get rejected(): number {
+    return this.refused;
+  }
 
   /** Renders in flight and waiting, and how many were dropped (for /health). */
   get load(): { running: number; waiting: number; dropped: number } {
@@ -64,6 +71,7 @@ export class RenderQueue {
       this.running++;
     } else {
       if (this.waiting.length >= this.maxWaiting) {
+        this.refused++;
         const seconds = Math.max(1, Math.ceil((this.averageMs * (this.waiting.length + this.running)) / this.concurrency / 1000));
         throw new BusyError(
           seconds,

@@ -7,8 +7,11 @@ import { malformedUrlMessage } from './bad-url.js';
 import { PublicBaseUrl } from './base-url.js';
 import { answerClientError } from './client-errors.js';
 import { neverCacheErrors } from './http-cache.js';
+import { accessLogPlugin } from './access-log.js';
 import { ImageService } from './image-service.js';
 import { changeDiscoveryRoutes } from './routes/change-discovery.js';
+import { Metrics, metricsPlugin } from './metrics.js';
+import { trackRouteKinds } from './route-kind.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
@@ -34,12 +37,13 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   // The ingest service (a worker converting queued object folders, and the API that queues them)
   // first: it makes the data folder's images/ that an empty data folder lacks.
   const ingest = config.masters !== undefined && config.data !== undefined ? await IngestService.open({ ...config, masters: config.masters, data: config.data }, logger) : undefined;
-  const images = await ImageService.create(config);
+  const metrics = config.metrics === 'on' ? new Metrics() : undefined;
+  const images = await ImageService.create(config, metrics?.imaging);
   const https =
     config.tlsKey && config.tlsCert ? { key: readFileSync(config.tlsKey), cert: readFileSync(config.tlsCert) } : null;
   const app = Fastify({
     loggerInstance: logger,
-    // Per-request logs would cost more than a tile; errors are logged where they happen.
+    // Fastify's two lines per request are replaced by the access log's one (--access-log).
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     // Identifiers carry encoded slashes; the Image API routes decode segments themselves.
@@ -63,6 +67,12 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   neverCacheErrors(app);
+  trackRouteKinds(app);
+  if (config.accessLog === 'on') await app.register(accessLogPlugin);
+  if (metrics) {
+    metrics.watchImages(images);
+    await app.register(metricsPlugin, { metrics, token: config.metricsToken });
+  }
   await app.register(cors, {
     origin: '*',
     methods: ['GET', 'HEAD', 'OPTIONS'],
@@ -98,7 +108,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   });
   // The collection tree (every object's label) is built before the first request, not during it.
   app.addHook('onReady', async () => void store?.tree());
-  await app.register(presentationRoutes, { store, search, publicUrl, limits: images.limits });
+  await app.register(presentationRoutes, { store, search, publicUrl, limits: images.limits, onCacheLookup: metrics && ((hit) => metrics.manifestLookup(hit)) });
   await app.register(searchRoutes, { store, search, publicUrl });
   await app.register(changeDiscoveryRoutes, { store, publicUrl, pageSize: config.activityPageSize });
   app.setNotFoundHandler((request, reply) => {

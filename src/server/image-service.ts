@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { ConfigError } from '../config/load.js';
 import type { ServeConfig } from '../config/schema.js';
 import type { Dimensions, SizeLimits } from '../image-api/request.js';
+import { NO_COUNTERS, type ImagingCounters } from '../imaging/counters.js';
 import type { RenderOptions } from '../imaging/executor.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder, type Jp2Decoder } from '../imaging/jp2/decoder.js';
@@ -46,12 +47,14 @@ export class ImageService {
     jp2Decoder: ServeConfig['jp2Decoder'],
     jp2CacheMb: number,
     heavy: { concurrency: number; queue: number },
+    /** What the pipeline reports for metrics (render strategies, cache hits). */
+    readonly counters: ImagingCounters,
     /** The S3 storage when images are in S3 (its request counters go to /health). */
     readonly s3?: S3Storage,
   ) {
     this.heavy = new RenderQueue(heavy.concurrency, heavy.queue, () => this.trimSoon());
     try {
-      this.jp2 = withBlockCache(chooseJp2Decoder(this.native, jp2Decoder), jp2CacheMb * 2 ** 20);
+      this.jp2 = withBlockCache(chooseJp2Decoder(this.native, jp2Decoder), jp2CacheMb * 2 ** 20, counters);
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
@@ -74,7 +77,7 @@ export class ImageService {
     }, TRIM_AFTER_MS).unref();
   }
 
-  static async create(config: ServeConfig): Promise<ImageService> {
+  static async create(config: ServeConfig, counters: ImagingCounters = NO_COUNTERS): Promise<ImageService> {
     let resolver: FileResolver | CatalogResolver | S3Resolver;
     let sources: SourceCache;
     let s3: S3Storage | undefined;
@@ -93,12 +96,12 @@ export class ImageService {
         throw new ConfigError((error as Error).message);
       }
       resolver = new S3Resolver(s3);
-      sources = new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs, s3);
+      sources = new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs, s3, counters);
     } else {
       const files = await FileResolver.create(config.images);
       // A data folder's catalog knows each page's current derivative; a plain folder has only files.
       resolver = config.data !== undefined ? new CatalogResolver(files, new CatalogReader(path.join(config.data, CATALOG_FILE))) : files;
-      sources = new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs);
+      sources = new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs, undefined, counters);
     }
     return new ImageService(
       resolver,
@@ -110,10 +113,17 @@ export class ImageService {
       config.jp2Decoder,
       config.jp2CacheMb,
       heavyLimits(config),
+      counters,
       s3,
     );
   }
 
+  /** Sources open now (each holds a file descriptor). */
+  get openSources(): number {
+    return this.sources.open;
+  }
+
+  /** Closes the catalog and every open source (after the server has stopped taking requests). */
   close(): void {
     if (this.resolver instanceof CatalogResolver) this.resolver.close();
     // Open sources hold descriptors (and, for S3, pinned local copies): give them back.

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -24,7 +24,11 @@ export interface CliServer {
   stop(): Promise<void>;
   /** Kills it with a signal (SIGKILL: no clean-up at all) and waits for it to exit. */
   kill(signal: NodeJS.Signals): Promise<void>;
-  /** Everything it wrote to stdout and stderr so far. */
+  /** The server's process, for tests that signal it themselves. */
+  readonly child: ChildProcess;
+  /** Resolves with its exit code (or the signal that killed it) once it has exited. */
+  readonly exited: Promise<number | NodeJS.Signals>;
+  /** Everything it wrote on stdout and stderr so far. */
   output(): string;
 }
 
@@ -36,7 +40,7 @@ export interface CliServer {
 export function serveCli(args: string[], env: Record<string, string> = {}): Promise<CliServer> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITRINE_')));
   const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal!)));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
@@ -51,7 +55,7 @@ export function serveCli(args: string[], env: Record<string, string> = {}): Prom
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);
           await exited;
         };
-        resolve({ url: address[1]!, stop, kill, output: () => output });
+        resolve({ url: address[1]!, stop, kill, child, exited, output: () => output });
       }
     };
     child.stdout.on('data', onData);

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { NO_COUNTERS, type ImagingCounters } from '../counters.js';
 import type { ImageSource } from '../source.js';
 import type { Jp2Header } from './codestream.js';
 import { cut, type Jp2Decoder, type Jp2Pixels, type Jp2Rect } from './decoder.js';
@@ -32,7 +33,7 @@ export function blockSize(header: Jp2Header, reduce: number): { width: number; h
  * block go through it; larger or block-straddling ones are decoded directly (a viewer's tiles never
  * straddle: blocks are multiples of 256 aligned on the same grid).
  */
-export function withBlockCache(decoder: Jp2Decoder, maxBytes: number): Jp2Decoder {
+export function withBlockCache(decoder: Jp2Decoder, maxBytes: number, counters: ImagingCounters = NO_COUNTERS): Jp2Decoder {
   if (maxBytes <= 0 || !decoder.decodesArea) return decoder;
   const blocks = new LRUCache<string, Jp2Pixels>({ maxSize: maxBytes, sizeCalculation: (p) => Math.max(1, p.data.length) });
   const pending = new Map<string, Promise<Jp2Pixels>>();
@@ -57,12 +58,17 @@ export function withBlockCache(decoder: Jp2Decoder, maxBytes: number): Jp2Decode
       const clipped = { ...block, right: Math.min(block.right, levelWidth), bottom: Math.min(block.bottom, levelHeight) };
       const key = `${source.name}\0${source.version}\0${reduce}\0${column}\0${row}`;
       let pixels = blocks.get(key);
-      if (pixels) blockCacheStats.hits++;
-      else {
+      if (pixels) {
+        blockCacheStats.hits++;
+        counters.blockLookup(true);
+      } else {
         let decoding = pending.get(key);
-        if (decoding) blockCacheStats.hits++;
-        else {
+        if (decoding) {
+          blockCacheStats.hits++;
+          counters.blockLookup(true);
+        } else {
           blockCacheStats.decodes++;
+          counters.blockLookup(false);
           decoding = decoder.decode(source, header, reduce, clipped).finally(() => pending.delete(key));
           pending.set(key, decoding);
           void decoding.then((p) => blocks.set(key, p)).catch(() => undefined);

@@ -6,9 +6,9 @@ import { PROFILE_URIS, infoJson2, infoJson3 } from '../../image-api/info.js';
 import { MEDIA_TYPES, type ApiVersion, type ParsedImageRequest } from '../../image-api/request.js';
 import { resolveRequest } from '../../image-api/resolve.js';
 import { describeSource } from '../../imaging/describe.js';
-import { render } from '../../imaging/executor.js';
+import { render, renderGeometry, type RenderGeometry } from '../../imaging/executor.js';
 import { readStoredTile } from '../../imaging/passthrough.js';
-import { planRequest } from '../../imaging/plan.js';
+import { planRequest, type RenderPlan, type Strategy } from '../../imaging/plan.js';
 import type { ImageSource } from '../../imaging/source.js';
 import type { PublicBaseUrl } from '../base-url.js';
 import { addVary, etagFor, notModified } from '../http-cache.js';
@@ -32,6 +32,12 @@ function segmentsOf(url: string, prefix: string): string[] {
       throw badRequest(`'${segment}': malformed percent-encoding`);
     }
   });
+}
+
+/** The strategy that answered: the plan's, unless its stored tile could not be read and `geometry` was decoded instead. */
+function strategyUsed(plan: RenderPlan, geometry: RenderGeometry | undefined, source: ImageSource): Strategy {
+  if (!geometry || plan.strategy !== 'passthrough') return plan.strategy;
+  return source.info.jp2 ? 'jp2Area' : geometry.region ? 'jpegTiles' : 'vips';
 }
 
 /** Aborts when the client closes the connection before its response is sent (it no longer waits for it). */
@@ -82,16 +88,21 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       if (request.log.level === 'debug' || request.log.level === 'trace') {
         request.log.debug({ strategy: plan.strategy, heavy: plan.heavy, decodedPixels: plan.decodedPixels, outputPixels: plan.outputPixels }, 'plan');
       }
+      request.routeKind = plan.heavy ? 'region' : 'tile';
       const stored = plan.stored && (await readStoredTile(source, plan.stored, images.native).catch(() => undefined));
-      const draw = (): Promise<Buffer> => render(source, resolved, images.render, images.native, images.jp2, plan.geometry);
+      // A passthrough whose stored tile could not be read is decoded like any other request.
+      const geometry = stored ? undefined : (plan.geometry ?? renderGeometry(source.info, resolved, images.native));
+      const draw = (): Promise<Buffer> => render(source, resolved, images.render, images.native, images.jp2, geometry);
       // Expensive renders wait their turn in a bounded queue (503 when it is full); cheap ones never wait.
       const body = stored ?? (plan.heavy ? await images.heavy.run(draw, clientGone(reply)) : await draw());
+      images.counters.rendered(strategyUsed(plan, geometry, source));
       reply.type(MEDIA_TYPES[resolved.format]).send(body);
     }
 
     app.get(`${prefix}*`, async (request, reply) => {
       const segments = segmentsOf(request.raw.url ?? request.url, prefix);
       const [identifier, ...params] = segments;
+      request.routeKind = params.length === 4 ? 'tile' : 'info';
       if (!identifier) throw notFound('no identifier given');
       if (params.length === 0) {
         reply.redirect(`${serviceId(request, reply, identifier)}/info.json`, 303);

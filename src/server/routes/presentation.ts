@@ -20,6 +20,8 @@ export interface PresentationOptions {
   readonly search?: SearchStore | undefined;
   readonly publicUrl: PublicBaseUrl;
   readonly limits: SizeLimits;
+  /** Told of every manifest cache lookup (metrics). */
+  readonly onCacheLookup?: ((hit: boolean) => void) | undefined;
 }
 
 /**
@@ -66,6 +68,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
 
   function send(request: FastifyRequest, reply: FastifyReply, body: () => unknown, contentType: string, modified: Date, cacheKey?: string): void {
     let document = cacheKey === undefined ? undefined : documents.get(cacheKey);
+    if (cacheKey !== undefined) options.onCacheLookup?.(document !== undefined);
     if (!document) {
       const text = JSON.stringify(body());
       document = { text, etag: etagFor(text, contentType) };
