@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { convertCommand } from './convert.js';
 import { manifestsCommand } from './manifests.js';
 import { serveCommand } from './serve.js';
+import { usersCommand } from './users.js';
 
 // libuv's pool runs libvips pipelines and file reads; it is sized once, before its first use. A batch
 // needs room for every page in flight plus their checksum reads.
@@ -23,6 +24,7 @@ const program = new Command('vitrine')
   .addCommand(serveCommand())
   .addCommand(convertCommand())
   .addCommand(manifestsCommand())
+  .addCommand(usersCommand())
   .addHelpText('after', '\nRun `vitrine <command> --help` for the options of a command.');
 
 // Descriptions are written as paragraphs with line breaks for the source's sake; let Commander wrap
@@ -33,7 +35,7 @@ for (const command of program.commands) {
 
 // A usage error (unknown option, bad option value) exits 2, in a command as at the top: Commander
 // does not pass exitOverride on to commands added with addCommand.
-for (const command of [program, ...program.commands]) {
+for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
   command.exitOverride((error) => {
     process.exit(error.exitCode === 0 ? 0 : 2);
   });

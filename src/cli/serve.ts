@@ -59,6 +59,9 @@ export function serveCommand(): Command {
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
     .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')
+    .option('--auth-secret <text>', 'secret signing session cookies and access tokens, 32+ characters (default: generated once into DATA/auth-secret, mode 0600)')
+    .option('--kiosk-ranges <cidrs>', 'comma-separated IP ranges that meet the kiosk profile (the reading room), e.g. 192.168.10.0/24')
+    .option('--external-auth-header <name>', 'header an SSO reverse proxy sets to the signed-in user (external profile); trust only behind that proxy')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('-c, --config <file>', 'config file (YAML or JSON)')
     .addHelpText(

@@ -23,7 +23,7 @@ export interface PlannedObject {
 export interface Anomaly {
   readonly object: string;
   /** A naming anomaly of the object's masters, or a problem with its descriptive metadata. */
-  readonly kind: NamingAnomaly['kind'] | 'metadata';
+  readonly kind: NamingAnomaly['kind'] | 'metadata' | 'access';
   readonly detail: string;
 }
 

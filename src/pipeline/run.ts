@@ -3,6 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { FolderPolicies } from '../auth/folder-policies.js';
 import { Catalog, IdentifierConflictError } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
 import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, settingsFingerprint, sha256Master, type ConversionSettings } from './convert.js';
@@ -203,6 +204,8 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   progress();
   // What collection.yml files say, read as the plan reaches them; applied once every object is planned.
   const collections = new BatchCollections(masters);
+  // What access.yml files say, read as the plan reaches their folders (before the objects below them).
+  const policies = new FolderPolicies(masters);
 
   /** An object whose pages are under way: recorded whole (order, metadata) when its last page is done. */
   interface ObjectInProgress {
@@ -219,6 +222,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     catalog.setObjectPages(current.object, pages);
     // Every run, even when every page was skipped: an edited sidecar or CSV is picked up.
     if (current.described) catalog.setObjectMetadata(current.object.id, current.described.metadata, current.described.sources);
+    // Every run too: a changed access.yml reaches a running server without re-converting a page.
+    const access = policies.policyOf(current.object.folder, current.described?.policy);
+    catalog.setObjectAccess(current.object.id, access.policy, access.sources);
   };
   async function* jobs(): AsyncGenerator<{ current: ObjectInProgress; page: PlannedPage; sequence: number }> {
     for (let step = first; !step.done; step = await steps.next()) {
@@ -229,6 +235,12 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       anomalies.push(...step.value.anomalies);
       // Before the step's object: a folder's collection.yml may name the object of that same folder.
       await collections.addFiles(step.value.ignored);
+      const known = policies.anomalies.length;
+      await policies.addFiles(step.value.ignored);
+      for (const anomaly of policies.anomalies.slice(known)) {
+        log?.write({ event: 'anomaly', ...anomaly });
+        anomalies.push(anomaly);
+      }
       if (!object) continue;
       collections.addObject(object);
       counts.objects++;
