@@ -15,12 +15,14 @@ import { FileResolver } from '../storage/file-resolver.js';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { heavyLimits, RenderQueue } from './admission.js';
 import { decide, type Credentials, type Decision } from '../auth/gate.js';
+
+const ALLOWED: Decision = { kind: 'allow' };
 import { AccessDeniedError } from '../auth/degrade.js';
 import { OPEN, type AccessPolicy } from '../auth/policy.js';
 
 /** What the gate let through for one request: all of the image or a degraded view, and whether the image is protected at all. */
 export interface Granted {
-  readonly decision: Exclude<Decision, { kind: 'deny' }>;
+  readonly decision: Exclude<Decision, { readonly kind: 'deny' }>;
   /** The image's policy is not open: its answers depend on who asks (not for shared caches). */
   readonly protected: boolean;
   readonly policy: AccessPolicy;
@@ -121,10 +123,11 @@ export class ImageService {
    * opened; degraded, `use` is told the largest size it may give. IiifError 400/403/404/501 when
    * the image cannot be had.
    */
-  async withSource<T>(identifier: string, credentials: Credentials, use: (source: ImageSource, granted: Granted) => Promise<T> | T): Promise<T> {
+  async withSource<T>(identifier: string, credentials: () => Credentials, use: (source: ImageSource, granted: Granted) => Promise<T> | T): Promise<T> {
     const path = await this.realPath(identifier);
     const policy = this.resolver instanceof CatalogResolver ? this.resolver.policyOf(path) : OPEN;
-    const decision = decide(policy, credentials);
+    // Credentials are read (cookie signature, token) only for a protected image: an open tile costs nothing more.
+    const decision = policy.access === 'open' ? ALLOWED : decide(policy, credentials());
     if (decision.kind === 'deny') throw new AccessDeniedError(`identifier '${identifier}': restricted; its probe service says how to gain access`);
     return this.open(path, (source) => use(source, { decision, protected: policy.access !== 'open', policy }));
   }

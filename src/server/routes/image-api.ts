@@ -84,7 +84,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
 
     const info = async (request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> => {
       try {
-        await images.withSource(identifier, credentials(request, reply), (source, granted) => infoOf(request, reply, identifier, source, granted));
+        await images.withSource(identifier, () => credentials(request, reply), (source, granted) => infoOf(request, reply, identifier, source, granted));
       } catch (error) {
         if (!(error instanceof AccessDeniedError)) throw error;
         await deniedInfo(request, reply, identifier);
@@ -94,7 +94,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       // Syntax first: a malformed request is a 400 whether or not the identifier exists.
       const [region, size, rotation, qualityFormat] = params as [string, string, string, string];
       const parsed = parseImageRequest(version, region, size, rotation, qualityFormat);
-      return images.withSource(identifier, credentials(request, reply), (source, granted) => imageOf(request, reply, identifier, parsed, source, granted));
+      return images.withSource(identifier, () => credentials(request, reply), (source, granted) => imageOf(request, reply, identifier, parsed, source, granted));
     };
 
     /** Cache-Control for an answer: the configured one, or a private one for a protected image (which also varies by credentials). */
