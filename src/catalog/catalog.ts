@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { naturalCompare } from '../pipeline/naming.js';
 import { ACTIVITIES_SCHEMA, ActivityLog, stateDigest, type ActivityRecord } from './activities.js';
+import { OPEN, policyFromJson, type AccessPolicy } from '../auth/policy.js';
 import type { CollectionMetadata, ObjectMetadata } from './metadata.js';
 
 /** One page as the catalog records it: where it came from, where its derivative is, its size. */
@@ -86,6 +87,12 @@ CREATE INDEX IF NOT EXISTS identifiers_by_object ON identifiers (object_key);
 CREATE TABLE IF NOT EXISTS object_metadata (
   object_id TEXT PRIMARY KEY,
   metadata TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS object_access (
+  object_id TEXT PRIMARY KEY,
+  policy TEXT NOT NULL,
   sources TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -188,6 +195,8 @@ export class Catalog {
   private readonly hasCollections: boolean;
   /** The change log, once the catalog has one (a read-only catalog from before it: derived from the objects meanwhile). */
   private changeLog: ActivityLog | undefined;
+  /** Whether the catalog has the access policies table (a catalog from before it: everything open, as it was). */
+  private readonly hasAccess: boolean;
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -214,6 +223,7 @@ export class Catalog {
       : "(SELECT '' AS source, 0 AS source_page, '' AS object_id, '' AS identifier, '' AS object_key, '' AS identifier_key WHERE 0)";
     this.hasCollections = hasTable('collection_metadata');
     this.changeLog = hasTable('activities') ? new ActivityLog((sql) => this.statement(sql)) : undefined;
+    this.hasAccess = hasTable('object_access');
   }
 
   /**
@@ -532,6 +542,21 @@ export class Catalog {
     if (!this.hasCollections) return undefined;
     const row = this.statement('SELECT metadata, sources, updated_at FROM collection_metadata WHERE path = ?').get(path) as CollectionRow | undefined;
     return row && toCollection(row);
+  }
+
+  /** Replaces an object's effective access policy (every run does, so an edited access.yml applies without re-converting). */
+  setObjectAccess(id: string, policy: AccessPolicy, sources: readonly string[]): void {
+    this.statement(
+      `INSERT INTO object_access (object_id, policy, sources, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (object_id) DO UPDATE SET policy = excluded.policy, sources = excluded.sources, updated_at = excluded.updated_at`,
+    ).run(id, JSON.stringify(policy), JSON.stringify(sources), new Date().toISOString());
+  }
+
+  /** An object's access policy: open when none was recorded (no access.yml anywhere above it). */
+  objectAccess(id: string): AccessPolicy {
+    if (!this.hasAccess) return OPEN;
+    const row = this.statement('SELECT policy FROM object_access WHERE object_id = ?').get(id) as { policy: string } | undefined;
+    return row ? policyFromJson(row.policy) : OPEN;
   }
 
   /** An object's pages in reading order. */

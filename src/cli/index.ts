@@ -7,6 +7,7 @@ import { convertCommand } from './convert.js';
 import { exportCommand } from './export.js';
 import { manifestsCommand } from './manifests.js';
 import { serveCommand } from './serve.js';
+import { usersCommand } from './users.js';
 
 // libuv's pool runs libvips pipelines and file reads; it is sized once, before its first use. A batch
 // needs room for every page in flight plus their checksum reads.
@@ -25,6 +26,7 @@ const program = new Command('vitrine')
   .addCommand(convertCommand())
   .addCommand(manifestsCommand())
   .addCommand(exportCommand())
+  .addCommand(usersCommand())
   .addHelpText('after', '\nRun `vitrine <command> --help` for the options of a command.');
 
 // Descriptions are written as paragraphs with line breaks for the source's sake; let Commander wrap
@@ -35,7 +37,7 @@ for (const command of program.commands) {
 
 // A usage error (unknown option, bad option value) exits 2, in a command as at the top: Commander
 // does not pass exitOverride on to commands added with addCommand.
-for (const command of [program, ...program.commands]) {
+for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
   command.exitOverride((error) => {
     process.exit(error.exitCode === 0 ? 0 : 2);
   });

@@ -88,6 +88,9 @@ export function serveCommand(): Command {
     .option('--metrics-token <token>', 'ask `Authorization: Bearer <token>` for /metrics (16+ characters; prefer VITRINE_METRICS_TOKEN: flags show in ps)')
     .addOption(new Option('--access-log <on|off>', 'one log line per request, at info level (default on)').choices(['on', 'off']))
     .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, seconds given to requests in flight before they are cut (default 10)', seconds)
+    .option('--auth-secret <text>', 'secret signing session cookies and access tokens, 32+ characters (default: generated once into DATA/auth-secret, mode 0600)')
+    .option('--kiosk-ranges <cidrs>', 'comma-separated IP ranges that meet the kiosk profile (the reading room), e.g. 192.168.10.0/24')
+    .option('--external-auth-header <name>', 'header an SSO reverse proxy sets to the signed-in user (external profile); trust only behind that proxy')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('-c, --config <file>', 'config file (YAML or JSON)')
     .addHelpText(

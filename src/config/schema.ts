@@ -87,6 +87,25 @@ export const serveConfigObject = z
     accessLog: onOff.default('on'),
     /** Seconds given to requests in flight on SIGTERM/SIGINT before the server stops anyway. */
     shutdownTimeout: z.number().min(0).default(10),
+    /**
+     * Secret that signs session cookies and access tokens (at least 32 characters). Default: one
+     * generated once and kept in DATA/auth-secret (mode 0600); with --images only, one per process.
+     */
+    authSecret: z.string().min(32, 'authSecret: at least 32 characters').optional(),
+    /** IP ranges (CIDR, comma-separated or a list) whose clients meet the `kiosk` profile: the reading room. */
+    kioskRanges: z
+      .union([z.string().transform((t) => t.split(',').map((r) => r.trim()).filter(Boolean)), z.array(z.string().min(1))])
+      .default([]),
+    /** Header an SSO reverse proxy sets to the signed-in user's name (`external` profile); only trust it behind that proxy. */
+    externalAuthHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'externalAuthHeader: a header name such as X-Remote-User').transform((h) => h.toLowerCase()).optional(),
+    /** Hours a session (login, clickthrough, kiosk) lasts. */
+    sessionHours: z.number().positive().default(8),
+    /** Seconds an Auth 2.0 access token lasts. */
+    tokenSeconds: positiveInt.default(3600),
+    /** The text a `clickthrough` access service asks people to accept. */
+    clickthroughTerms: z.string().min(1).default('These images are shown for private study and research only; do not republish them without permission.'),
+    /** Login attempts allowed per client address per minute (then 429). */
+    loginRateLimit: positiveInt.default(10),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();

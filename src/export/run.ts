@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { AccessDeniedError } from '../auth/degrade.js';
+import { ANONYMOUS } from '../auth/gate.js';
 import { Catalog, type PageRecord } from '../catalog/catalog.js';
 import { loadServeConfig } from '../config/load.js';
 import type { ApiVersion, Dimensions } from '../image-api/request.js';
@@ -82,7 +84,10 @@ export async function exportStatic(options: StaticExportOptions): Promise<Static
     // An image converted again since its copy was made is written again whole.
     const upToDate = previous === stampOf(page);
     let written = 0;
-    await images.withSource(identifier, async (source) => {
+    // As an anonymous visitor: a static copy never holds pixels the access gate would refuse.
+    await images.withSource(identifier, () => ANONYMOUS, async (source, granted) => {
+      // A degraded image is not copied (a level-0 copy of its reduced size is for later): its full-size tiles would leak.
+      if (granted.protected) throw new AccessDeniedError(`identifier '${identifier}': access is ${granted.policy.access}; a static copy holds open images only`);
       const layout = level0Layout(describeSource(source.info));
       sizes.set(identifier, layout.sizes);
       if (upToDate) return;

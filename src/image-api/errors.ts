@@ -1,7 +1,7 @@
 /** An error the Image API reports to the client with an HTTP status and a message naming the cause. */
 export class IiifError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 406 | 410 | 500 | 501 | 502 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 406 | 410 | 500 | 501 | 502 | 503,
     message: string,
   ) {
     super(message);

@@ -87,11 +87,14 @@ function sizesOf(image: ImageDescription, limits: SizeLimits): Dimensions[] {
 
 /** Scale factors whose tiles fit the limits (a tile request's output is at most one tile). */
 function tilesOf(image: ImageDescription, limits: SizeLimits): Array<Record<string, unknown>> {
-  if (!withinLimits(image.tile, limits)) return [];
+  if (!withinLimits(image.tile, limits) || image.scaleFactors.length === 0) return [];
   return [{ width: image.tile.width, height: image.tile.height, scaleFactors: [...image.scaleFactors] }];
 }
 
-export function infoJson3(id: string, image: ImageDescription, limits: SizeLimits): Record<string, unknown> {
+/** Services attached to an image service (Auth 2.0 probes), one hook per version: see src/auth/services.ts. */
+export type ServiceBlocks = readonly Record<string, unknown>[];
+
+export function infoJson3(id: string, image: ImageDescription, limits: SizeLimits, services: ServiceBlocks = []): Record<string, unknown> {
   return {
     '@context': CONTEXTS[3],
     id,
@@ -107,10 +110,11 @@ export function infoJson3(id: string, image: ImageDescription, limits: SizeLimit
     extraFormats: FORMATS.filter((f) => f !== 'jpg' && f !== 'png'),
     extraQualities: QUALITIES.filter((q) => q !== 'default'),
     extraFeatures: [...FEATURES_3],
+    ...(services.length > 0 ? { service: [...services] } : {}),
   };
 }
 
-export function infoJson2(id: string, image: ImageDescription, limits: SizeLimits): Record<string, unknown> {
+export function infoJson2(id: string, image: ImageDescription, limits: SizeLimits, services: ServiceBlocks = []): Record<string, unknown> {
   return {
     '@context': CONTEXTS[2],
     '@id': id,
@@ -128,5 +132,6 @@ export function infoJson2(id: string, image: ImageDescription, limits: SizeLimit
         ...limitProperties(limits),
       },
     ],
+    ...(services.length > 0 ? { service: [...services] } : {}),
   };
 }

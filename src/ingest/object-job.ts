@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { FolderPolicies } from '../auth/folder-policies.js';
 import { stat } from 'node:fs/promises';
 import { derivativePathOf, isUpToDate, pageKey, recordObject } from '../pipeline/page-step.js';
 import { planFolderStep } from '../pipeline/plan-steps.js';
@@ -47,6 +48,10 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
   });
   const object = step.object;
   if (!object) return { kind: 'failed', reason: `no masters in ${data.folder} (TIFF, JPEG, PNG or JPEG 2000 files)` };
+  // The object's access policy before any page is converted (each is served once recorded), as a
+  // whole-tree run records it: a restricted folder's new scans are never served open meanwhile.
+  const access = (await FolderPolicies.forFolder(masters, object.folder)).policyOf(object.folder, step.described?.policy);
+  catalog.setObjectAccess(object.id, access.policy, access.sources);
 
   const children = new Map<string, Job>();
   for (const [i, page] of object.pages.entries()) {

@@ -22,8 +22,8 @@ export interface PlannedObject {
 
 export interface Anomaly {
   readonly object: string;
-  /** A naming anomaly of the object's masters, a problem with its descriptive metadata, or an OCR sidecar that cannot be read. */
-  readonly kind: NamingAnomaly['kind'] | 'metadata' | 'ocr';
+  /** A naming anomaly of the object's masters, a problem with its descriptive metadata or its access policy, or an OCR sidecar that cannot be read. */
+  readonly kind: NamingAnomaly['kind'] | 'metadata' | 'access' | 'ocr';
   readonly detail: string;
 }
 

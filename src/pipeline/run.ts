@@ -3,6 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { FolderPolicies } from '../auth/folder-policies.js';
 import { Catalog } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';
 import { settingsFingerprint, type ConversionSettings } from './convert.js';
@@ -218,6 +219,8 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   progress();
   // What collection.yml files say, read as the plan reaches them; applied once every object is planned.
   const collections = new BatchCollections(masters);
+  // What access.yml files say, read as the plan reaches their folders (before the objects below them).
+  const policies = new FolderPolicies(masters);
 
   /** An object whose pages are under way: recorded whole (order, metadata) when its last page is done. */
   interface ObjectInProgress {
@@ -238,7 +241,19 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       anomalies.push(...step.value.anomalies);
       // Before the step's object: a folder's collection.yml may name the object of that same folder.
       await collections.addFiles(step.value.ignored);
+      const known = policies.anomalies.length;
+      await policies.addFiles(step.value.ignored);
+      for (const anomaly of policies.anomalies.slice(known)) {
+        log?.write({ event: 'anomaly', ...anomaly });
+        anomalies.push(anomaly);
+      }
       if (!object) continue;
+      // Before any of its pages is converted (each is served once recorded), and every run: a
+      // changed access.yml reaches a running server without re-converting a page.
+      if (catalog && !options.dryRun) {
+        const access = policies.policyOf(object.folder, described?.policy);
+        catalog.setObjectAccess(object.id, access.policy, access.sources);
+      }
       collections.addObject(object);
       planned.add(object.id);
       counts.objects++;

@@ -15,6 +15,9 @@ const SIDECARS = new Set(['manifest.yml', 'manifest.yaml', 'manifest.json']);
 /** A folder's own description, as a collection (see docs/metadata.md). */
 export const COLLECTION_SIDECARS = ['collection.yml', 'collection.yaml', 'collection.json'];
 export const COLLECTION_DESCRIPTION = 'collection description';
+/** A folder's access policy for every object below it (see src/auth/policy.ts). */
+export const ACCESS_FILES = ['access.yml', 'access.yaml', 'access.json'];
+export const ACCESS_POLICY = 'access policy';
 /** What scanners, desktops and people leave next to masters. */
 const JUNK_NAMES = new Set(['thumbs.db', 'ehthumbs.db', 'desktop.ini', '.ds_store', 'icon\r', '.directory']);
 const NOTE_EXTENSIONS = new Set(['.txt', '.md', '.rtf', '.doc', '.docx', '.pdf', '.xml', '.csv', '.log', '.nfo', '.xmp']);
@@ -56,6 +59,7 @@ export function ignoreReason(name: string): string | undefined {
   if (lower.startsWith('.')) return 'hidden file';
   if (SIDECARS.has(lower)) return 'metadata sidecar';
   if (COLLECTION_SIDECARS.includes(lower)) return COLLECTION_DESCRIPTION;
+  if (ACCESS_FILES.includes(lower)) return ACCESS_POLICY;
   const ext = path.extname(lower);
   if (MASTER_EXTENSIONS.has(ext)) return undefined;
   if (NOTE_EXTENSIONS.has(ext)) return 'note or document';

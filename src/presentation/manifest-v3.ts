@@ -1,3 +1,5 @@
+import { AUTH2_CONTEXT, authServices2 } from '../auth/services.js';
+import { OPEN, type AccessPolicy } from '../auth/policy.js';
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LinkedResource, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
 import { canvasText3, manifestServices3 } from '../search/links.js';
@@ -25,7 +27,7 @@ export function thumbnail(page: ThumbnailPage, options: ThumbnailOptions): Json 
   };
 }
 
-function canvas(page: PageRecord, metadata: ObjectMetadata, options: BuildOptions, text: ManifestSource['text']): Json {
+function canvas(page: PageRecord, metadata: ObjectMetadata, options: BuildOptions, text: ManifestSource['text'], access: AccessPolicy): Json {
   const { urls } = options;
   const canvasId = urls.canvas(page.identifier);
   const full = maxImageSize(page, options.limits);
@@ -53,7 +55,8 @@ function canvas(page: PageRecord, metadata: ObjectMetadata, options: BuildOption
               format: 'image/jpeg',
               width: full.width,
               height: full.height,
-              service: [imageService(page, options)],
+              // The Auth 2.0 hook: a protected image's body names its probe (with the access service nested).
+              service: [imageService(page, options), ...authServices2(options.urls.imageBase, page.identifier, access)],
             },
           },
         ],
@@ -99,8 +102,10 @@ export function manifest3(source: ManifestSource, options: BuildOptions): Json {
   const label = objectLabel(object, metadata);
   const first = pages[0];
   const structures = metadata.structure ? ranges(object.id, metadata.structure, new Set(pages.map((p) => p.identifier)), options) : [];
+  const access = source.access ?? OPEN;
   return {
-    '@context': CONTEXT_3,
+    // Extension contexts come before the Presentation one.
+    '@context': access.access === 'open' ? CONTEXT_3 : [AUTH2_CONTEXT, CONTEXT_3],
     id: options.urls.manifest(object.id, 3),
     type: 'Manifest',
     label,
@@ -108,7 +113,7 @@ export function manifest3(source: ManifestSource, options: BuildOptions): Json {
     ...(first ? { thumbnail: [thumbnail(first, options)] } : {}),
     partOf: [{ id: options.urls.collection(source.parent.path, 3), type: 'Collection', label: source.parent.label }],
     ...(source.text?.size ? { service: manifestServices3(options.urls.base, object.id) } : {}),
-    items: pages.map((page) => canvas(page, metadata, options, source.text)),
+    items: pages.map((page) => canvas(page, metadata, options, source.text, access)),
     ...(structures.length > 0 ? { structures } : {}),
   };
 }

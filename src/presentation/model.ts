@@ -1,3 +1,4 @@
+import type { AccessPolicy } from '../auth/policy.js';
 import path from 'node:path';
 import type { ObjectRecord, PageRecord } from '../catalog/catalog.js';
 import type { LanguageMap, ObjectMetadata } from '../catalog/metadata.js';
@@ -16,6 +17,8 @@ export interface ManifestSource {
   readonly metadata: ObjectMetadata;
   /** The collection the object sits in: its folder path ('' for the top) and label. */
   readonly parent: { readonly path: string; readonly label: LanguageMap };
+  /** Who may see its images (absent: open); manifests stay public and name the services that protect each image. */
+  readonly access?: AccessPolicy | undefined;
   /**
    * The pages with OCR text, by identifier (served manifests only): the manifest then declares the
    * search services, and those canvases link their OCR file and text annotations.

@@ -83,7 +83,7 @@ export class PresentationStore {
         : ((parentPath === '' ? this.topLabel : undefined) ?? open.catalog.collectionRecord(parentPath)?.metadata.label ?? node?.folderLabel ?? TOP_LABEL);
     const modified = Math.max(Date.parse(object.updatedAt) || 0, Date.parse(described?.updatedAt ?? '') || 0);
     return {
-      source: { object, pages, metadata: described?.metadata ?? {}, parent: { path: parentPath, label: parentLabel } },
+      source: { object, pages, metadata: described?.metadata ?? {}, parent: { path: parentPath, label: parentLabel }, access: open.catalog.objectAccess(objectId) },
       modified: new Date(modified),
       version,
     };

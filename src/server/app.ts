@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
+import { AccessControl } from '../auth/access-control.js';
+import { loadSecret } from '../auth/secret.js';
+import { UsersFile } from '../auth/users.js';
+import { authRoutes } from './routes/auth.js';
+import { ConfigError } from '../config/load.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/schema.js';
@@ -85,7 +91,25 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     storage: () => images.storageStats(),
   });
   const publicUrl = new PublicBaseUrl(config.baseUrl, config.trustProxy);
-  await app.register(imageApiRoutes, { images, publicUrl, cacheControl: config.cacheControl });
+  // Authorisation (src/auth): who a request is, read once per request by the one gate in ImageService.
+  const secret = await loadSecret(config.authSecret, config.data);
+  await app.register(cookie, { secret });
+  let access: AccessControl;
+  try {
+    access = new AccessControl({
+      secret,
+      users: config.data !== undefined ? UsersFile.inData(config.data) : undefined,
+      kioskRanges: config.kioskRanges,
+      externalAuthHeader: config.externalAuthHeader,
+      sessionHours: config.sessionHours,
+      tokenSeconds: config.tokenSeconds,
+      loginRateLimit: config.loginRateLimit,
+    });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  await app.register(imageApiRoutes, { images, publicUrl, cacheControl: config.cacheControl, access });
+  await app.register(authRoutes, { images, access, publicUrl, clickthroughTerms: config.clickthroughTerms });
   const store = config.data !== undefined ? new PresentationStore(config.data, config.collectionLabel) : undefined;
   const search = store ? new SearchStore(store.catalogFile) : undefined;
   // The web pages and viewers, when `npm run build` has bundled them.

@@ -19,6 +19,19 @@ import type { S3Stats, S3Storage } from '../storage/s3-storage.js';
 import { tmpdir } from 'node:os';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { heavyLimits, RenderQueue } from './admission.js';
+import { decide, type Credentials, type Decision } from '../auth/gate.js';
+
+const ALLOWED: Decision = { kind: 'allow' };
+import { AccessDeniedError } from '../auth/degrade.js';
+import { OPEN, type AccessPolicy } from '../auth/policy.js';
+
+/** What the gate let through for one request: all of the image or a degraded view, and whether the image is protected at all. */
+export interface Granted {
+  readonly decision: Exclude<Decision, { readonly kind: 'deny' }>;
+  /** The image's policy is not open: its answers depend on who asks (not for shared caches). */
+  readonly protected: boolean;
+  readonly policy: AccessPolicy;
+}
 
 /** Quiet time after the last heavy render before memory is trimmed. */
 const TRIM_AFTER_MS = 2000;
@@ -135,16 +148,38 @@ export class ImageService {
     return this.s3 && { ...this.s3.stats, cacheBytes: this.s3.cache.bytes, cacheFiles: this.s3.cache.files };
   }
 
-  /**
-   * Runs `use` on the open source an identifier names, which stays open until `use` settles (even
-   * if the cache evicts it meanwhile); IiifError 400/403/404/501 when it cannot be had.
-   */
-  async withSource<T>(identifier: string, use: (source: ImageSource) => Promise<T> | T): Promise<T> {
+  private async realPath(identifier: string): Promise<string> {
     let path = this.resolved?.get(identifier);
     if (path === undefined) {
       path = await this.resolver.resolve(identifier);
       this.resolved?.set(identifier, path);
     }
+    return path;
+  }
+
+  /** The access policy of the image an identifier names (404 when there is none); open without a catalog (--images). */
+  async policyOf(identifier: string): Promise<AccessPolicy> {
+    const path = await this.realPath(identifier);
+    return this.resolver instanceof CatalogResolver ? this.resolver.policyOf(path) : OPEN;
+  }
+
+  /**
+   * Runs `use` on the open source an identifier names for a request with `credentials`, which
+   * stays open until `use` settles (even if the cache evicts it meanwhile). The one gate before
+   * any pixel is here (auth/gate.ts): denied, it throws AccessDeniedError (401) before the image is
+   * opened; degraded, `use` is told the largest size it may give. IiifError 400/403/404/501 when
+   * the image cannot be had.
+   */
+  async withSource<T>(identifier: string, credentials: () => Credentials, use: (source: ImageSource, granted: Granted) => Promise<T> | T): Promise<T> {
+    const path = await this.realPath(identifier);
+    const policy = this.resolver instanceof CatalogResolver ? this.resolver.policyOf(path) : OPEN;
+    // Credentials are read (cookie signature, token) only for a protected image: an open tile costs nothing more.
+    const decision = policy.access === 'open' ? ALLOWED : decide(policy, credentials());
+    if (decision.kind === 'deny') throw new AccessDeniedError(`identifier '${identifier}': restricted; its probe service says how to gain access`);
+    return this.open(path, (source) => use(source, { decision, protected: policy.access !== 'open', policy }));
+  }
+
+  private async open<T>(path: string, use: (source: ImageSource) => Promise<T> | T): Promise<T> {
     const lease = await this.sources.acquire(path);
     try {
       return await use(lease.source);
@@ -153,8 +188,8 @@ export class ImageService {
     }
   }
 
-  /** An image's size, from its (cached) open source. */
+  /** An image's size, from its (cached) open source: not pixels, so not gated (manifests give it to everyone). */
   async dimensions(identifier: string): Promise<Dimensions> {
-    return this.withSource(identifier, ({ info: { width, height } }) => ({ width, height }));
+    return this.open(await this.realPath(identifier), ({ info: { width, height } }) => ({ width, height }));
   }
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { OPEN, type AccessPolicy } from '../auth/policy.js';
 import type { CatalogReader } from '../catalog/reader.js';
 import { notFound } from '../image-api/errors.js';
 import { FileResolver } from './file-resolver.js';
@@ -25,6 +26,20 @@ export class CatalogResolver {
     }
     const recorded = path.extname(identifier) ? undefined : catalog?.pageByIdentifier(identifier);
     return this.files.resolve(recorded ? `${identifier}${path.extname(recorded.derivativePath)}` : identifier);
+  }
+
+  /**
+   * The access policy of the page a resolved file is: found from the file (its path under images/,
+   * without extension), not from the identifier as asked, so every spelling of the identifier that
+   * reaches the file (with its extension, percent-encoded) meets the same policy. A file the catalog
+   * does not know (put in images/ by hand) is open.
+   */
+  policyOf(real: string): AccessPolicy {
+    const relative = path.relative(this.files.root, real).split(path.sep).join('/');
+    const identifier = relative.slice(0, relative.length - path.extname(relative).length);
+    const catalog = this.catalog.current()?.catalog;
+    const page = catalog?.pageByIdentifier(identifier);
+    return page ? catalog!.objectAccess(page.objectId) : OPEN;
   }
 
   close(): void {

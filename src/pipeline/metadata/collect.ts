@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parsePolicy, PolicyError, splitPolicyKeys, type PolicyInput } from '../../auth/policy.js';
 import type { ObjectMetadata } from '../../catalog/metadata.js';
 import type { Anomaly, Plan, PlannedObject } from '../plan.js';
 import { readMetadataCsv, type CsvDescription } from './csv.js';
@@ -13,6 +14,14 @@ export interface DescribedObject {
   readonly metadata: ObjectMetadata;
   /** The files the metadata came from (sidecar paths under the masters, `file.csv row N`). */
   readonly sources: string[];
+  /** The access keys of its sidecar (`access:`, `degradedSize:`, `profile:`), if it has any. */
+  readonly policy?: SourcedPolicy | undefined;
+}
+
+/** Access keys and the file they came from. */
+export interface SourcedPolicy {
+  readonly input: PolicyInput;
+  readonly source: string;
 }
 
 export interface Descriptions {
@@ -20,8 +29,31 @@ export interface Descriptions {
   readonly anomalies: Anomaly[];
 }
 
-async function readSidecar(file: string, relative: string): Promise<SourcedDescription> {
-  return { source: relative, description: parseDescription(await readSidecarFile(file, relative), relative) };
+/**
+ * A sidecar's description and its access keys, read apart: a bad access key never costs the
+ * description, and a bad description never costs the policy. A policy that cannot be read is
+ * `restricted` (closed, never open by mistake) and an anomaly says why.
+ */
+async function readSidecar(file: string, relative: string, anomalies: Anomaly[], object: string): Promise<{ described?: SourcedDescription; policy?: SourcedPolicy }> {
+  const { policy, rest } = splitPolicyKeys(await readSidecarFile(file, relative));
+  let sourcedPolicy: SourcedPolicy | undefined;
+  if (policy) {
+    try {
+      sourcedPolicy = { input: parsePolicy(policy, relative), source: relative };
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      anomalies.push({ object, kind: 'access', detail: `${error.message}; the object is restricted until it is fixed` });
+      sourcedPolicy = { input: { access: 'restricted' }, source: relative };
+    }
+  }
+  let described: SourcedDescription | undefined;
+  try {
+    described = { source: relative, description: parseDescription(rest, relative) };
+  } catch (error) {
+    if (!(error instanceof MetadataError)) throw error;
+    anomalies.push({ object, kind: 'metadata', detail: `${error.message}; sidecar not applied` });
+  }
+  return { ...(described ? { described } : {}), ...(sourcedPolicy ? { policy: sourcedPolicy } : {}) };
 }
 
 /** The object a CSV row names: by id, then by folder, then either ignoring case. */
@@ -48,6 +80,7 @@ function rowMatcher(objects: readonly PlannedObject[]): (name: string) => Planne
 export async function describeObjects(masters: string, plan: Plan, csvFile?: string): Promise<Descriptions> {
   const anomalies: Anomaly[] = [];
   const found = new Map<string, SourcedDescription[]>();
+  const policies = new Map<string, SourcedPolicy>();
   const add = (object: PlannedObject, description: SourcedDescription): void => {
     found.set(object.id, [...(found.get(object.id) ?? []), description]);
   };
@@ -107,7 +140,9 @@ export async function describeObjects(masters: string, plan: Plan, csvFile?: str
     const object = objects[0]!;
     if (others.length > 0) anomalies.push({ object: object.id, kind: 'metadata', detail: `${others.join(', ')} ignored: ${chosen} is read` });
     try {
-      add(object, await readSidecar(path.join(masters, ...chosen!.split('/')), chosen!));
+      const read = await readSidecar(path.join(masters, ...chosen!.split('/')), chosen!, anomalies, object.id);
+      if (read.policy) policies.set(object.id, read.policy);
+      if (read.described) add(object, read.described);
     } catch (error) {
       if (!(error instanceof MetadataError) && (error as NodeJS.ErrnoException).code === undefined) throw error;
       anomalies.push({ object: object.id, kind: 'metadata', detail: `${(error as Error).message}; sidecar not applied` });
@@ -119,7 +154,7 @@ export async function describeObjects(masters: string, plan: Plan, csvFile?: str
     const descriptions = [...defaults, ...(found.get(object.id) ?? [])];
     const { metadata, problems } = resolveObjectMetadata(object, descriptions);
     for (const detail of problems) anomalies.push({ object: object.id, kind: 'metadata', detail });
-    objects.set(object.id, { metadata, sources: descriptions.map((d) => d.source) });
+    objects.set(object.id, { metadata, sources: descriptions.map((d) => d.source), policy: policies.get(object.id) });
   }
   return { objects, anomalies };
 }

@@ -13,13 +13,26 @@ import type { ImageSource } from '../../imaging/source.js';
 import type { PublicBaseUrl } from '../base-url.js';
 import { addVary, etagFor, notModified } from '../http-cache.js';
 import { infoJsonType } from '../negotiation.js';
-import type { ImageService } from '../image-service.js';
+import type { Granted, ImageService } from '../image-service.js';
+import type { AccessControl } from '../../auth/access-control.js';
+import { degradedDescription, degradedLimits, resolveDegraded } from '../../auth/degrade.js';
+import { ANONYMOUS, type Credentials } from '../../auth/gate.js';
+import { AUTH2_CONTEXT, authServices2 } from '../../auth/services.js';
+import { AccessDeniedError } from '../../auth/degrade.js';
 
 export interface ImageApiOptions {
   readonly images: ImageService;
   readonly publicUrl: PublicBaseUrl;
   readonly cacheControl: string;
+  /** Who a request is (cookies, tokens, address); without it every request is anonymous. */
+  readonly access?: AccessControl | undefined;
 }
+
+/**
+ * Answers of a protected image depend on who asks: only the browser may keep them (and revalidates
+ * each time), and a cache in between must tell requests apart by their credentials.
+ */
+const PROTECTED_CACHE_CONTROL = 'private, no-cache';
 
 /** Splits the path after the version prefix into decoded segments; 400 on bad percent-encoding. */
 function segmentsOf(url: string, prefix: string): string[] {
@@ -59,31 +72,80 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
     const serviceId = (request: FastifyRequest, reply: FastifyReply, identifier: string): string =>
       `${options.publicUrl.of(request, reply)}${prefix}${encodeURIComponent(identifier)}`;
 
-    const info = (request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> =>
-      images.withSource(identifier, (source) => infoOf(request, reply, identifier, source));
+    const base = (request: FastifyRequest, reply: FastifyReply): string => options.publicUrl.of(request, reply);
+    const credentials = (request: FastifyRequest, reply: FastifyReply): Credentials =>
+      options.access?.credentialsOf(request, new URL(base(request, reply)).origin) ?? ANONYMOUS;
+
+    /** A restricted image's info.json, without its sizes and tiles, with the services that say how to gain access: 401. */
+    async function deniedInfo(request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> {
+      const { width, height } = await images.dimensions(identifier);
+      const description = { width, height, tile: { width, height }, scaleFactors: [], sizes: [] };
+      const services = authServices2(base(request, reply), identifier, await images.policyOf(identifier));
+      const id = serviceId(request, reply, identifier);
+      const body = version === 3 ? infoJson3(id, description, images.limits, services) : infoJson2(id, description, images.limits, services);
+      if (version === 3) body['@context'] = [AUTH2_CONTEXT, body['@context']];
+      addVary(reply, 'Cookie', 'Authorization');
+      reply.code(401).type(infoJsonType(request.headers.accept, version)).send(JSON.stringify(body));
+    }
+
+    const info = async (request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> => {
+      try {
+        await images.withSource(identifier, () => credentials(request, reply), (source, granted) => infoOf(request, reply, identifier, source, granted));
+      } catch (error) {
+        if (!(error instanceof AccessDeniedError)) throw error;
+        await deniedInfo(request, reply, identifier);
+      }
+    };
     const image = (request: FastifyRequest, reply: FastifyReply, identifier: string, params: string[]): Promise<void> => {
       // Syntax first: a malformed request is a 400 whether or not the identifier exists.
       const [region, size, rotation, qualityFormat] = params as [string, string, string, string];
       const parsed = parseImageRequest(version, region, size, rotation, qualityFormat);
-      return images.withSource(identifier, (source) => imageOf(request, reply, identifier, parsed, source));
+      return images.withSource(identifier, () => credentials(request, reply), (source, granted) => imageOf(request, reply, identifier, parsed, source, granted));
     };
 
-    function infoOf(request: FastifyRequest, reply: FastifyReply, identifier: string, source: ImageSource): void {
+    /** Cache-Control for an answer: the configured one, or a private one for a protected image (which also varies by credentials). */
+    function cachingFor(reply: FastifyReply, granted: Granted): string {
+      if (!granted.protected) return cacheControl;
+      addVary(reply, 'Cookie', 'Authorization');
+      return PROTECTED_CACHE_CONTROL;
+    }
+
+    function infoOf(request: FastifyRequest, reply: FastifyReply, identifier: string, source: ImageSource, granted: Granted): void {
       const id = serviceId(request, reply, identifier);
       const contentType = infoJsonType(request.headers.accept, version);
       addVary(reply, 'Accept');
       reply.header('Link', profileLink);
-      if (notModified(request, reply, etagFor(source.version, id, contentType), source.modified, cacheControl)) return;
-      const description = describeSource(source.info);
-      const body = version === 3 ? infoJson3(id, description, images.limits) : infoJson2(id, description, images.limits);
+      const { decision } = granted;
+      const view = decision.kind === 'degrade' ? `degraded ${decision.maxSize}` : 'full';
+      if (notModified(request, reply, etagFor(source.version, id, contentType, view), source.modified, cachingFor(reply, granted))) return;
+      let description = describeSource(source.info);
+      let limits = images.limits;
+      if (decision.kind === 'degrade') {
+        limits = degradedLimits(description, description, decision.maxSize, images.limits);
+        description = degradedDescription(description, decision.maxSize);
+      }
+      const services = granted.protected ? authServices2(base(request, reply), identifier, granted.policy) : [];
+      const body = version === 3 ? infoJson3(id, description, limits, services) : infoJson2(id, description, limits, services);
+      if (version === 3 && services.length > 0) body['@context'] = [AUTH2_CONTEXT, body['@context']];
       reply.type(contentType).send(JSON.stringify(body));
     }
 
-    async function imageOf(request: FastifyRequest, reply: FastifyReply, identifier: string, parsed: ParsedImageRequest, source: ImageSource): Promise<void> {
-      const resolved = resolveRequest(parsed, source.info, images.limits);
-      const canonical = canonicalPath(resolved, source.info, images.limits, version);
+    async function imageOf(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      identifier: string,
+      parsed: ParsedImageRequest,
+      source: ImageSource,
+      granted: Granted,
+    ): Promise<void> {
+      const { decision } = granted;
+      // Degraded: `max` is the degraded size and anything finer is a 401 (auth/degrade.ts).
+      const resolved =
+        decision.kind === 'degrade' ? resolveDegraded(parsed, source.info, decision.maxSize, images.limits) : resolveRequest(parsed, source.info, images.limits);
+      const limits = decision.kind === 'degrade' ? degradedLimits(source.info, resolved.region, decision.maxSize, images.limits) : images.limits;
+      const canonical = canonicalPath(resolved, source.info, limits, version);
       reply.header('Link', `<${serviceId(request, reply, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
-      if (notModified(request, reply, etagFor(source.version, canonical), source.modified, cacheControl)) return;
+      if (notModified(request, reply, etagFor(source.version, canonical), source.modified, cachingFor(reply, granted))) return;
       const plan = planRequest(source, resolved, images.native, images.jp2.decodesArea);
       if (request.log.level === 'debug' || request.log.level === 'trace') {
         request.log.debug({ strategy: plan.strategy, heavy: plan.heavy, decodedPixels: plan.decodedPixels, outputPixels: plan.outputPixels }, 'plan');
@@ -123,6 +185,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
     } else if (error instanceof IiifError && error.status >= 500) {
       request.log.error({ err: error, url: request.url }, error.message);
     }
+    if (error instanceof AccessDeniedError) addVary(reply, 'Cookie', 'Authorization');
     if (error instanceof IiifError) {
       reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.status} ${error.message}\n`);
       return;
