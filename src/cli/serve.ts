@@ -119,6 +119,11 @@ export function serveCommand(): Command {
       // The watch starts before the server listens: whatever arrives once it answers is seen.
       const sink = app.ingest && config.data !== undefined ? new QueueSink(app.ingest, config.data, config.withdrawDerivatives, logger) : undefined;
       const watcher = await startWatching(config, logger, sink);
+      // The watcher and its catalog connection stop with the app (app.close, which the signals call); hooks are added before listening.
+      app.addHook('onClose', async () => {
+        await watcher?.close();
+        sink?.close();
+      });
       const address = await app.listen({ port: config.port, host: config.host });
       const native = nativeAddon();
       logger.info(`native addon (libjpeg-turbo tile crops and region decoding, OpenJPEG): ${native.reason}`);
@@ -138,11 +143,6 @@ export function serveCommand(): Command {
         );
       }
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
-      // The watcher and its catalog connection stop with the app (app.close, which the signals call).
-      app.addHook('onClose', async () => {
-        await watcher?.close();
-        sink?.close();
-      });
       stopOnSignals(app, logger, config.shutdownTimeout);
     });
 }
