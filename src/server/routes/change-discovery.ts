@@ -1,7 +1,7 @@
 import compress from '@fastify/compress';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ActivityRecord } from '../../catalog/activities.js';
-import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
+import { badRequest, notFound } from '../../image-api/errors.js';
 import { DISCOVERY_CONTEXT } from '../../presentation/collections.js';
 import { CONTEXT_3 } from '../../presentation/manifest-v3.js';
 import type { PresentationStore } from '../../presentation/store.js';
@@ -9,6 +9,7 @@ import { PresentationUrls } from '../../presentation/urls.js';
 import type { PublicBaseUrl } from '../base-url.js';
 import { addVary, etagFor, notModified } from '../http-cache.js';
 import { preferredMediaType } from '../negotiation.js';
+import { answerErrorsAsText } from './json-routes.js';
 
 export interface ChangeDiscoveryOptions {
   readonly store: PresentationStore | undefined;
@@ -112,14 +113,5 @@ export async function changeDiscoveryRoutes(app: FastifyInstance, options: Chang
     return reply;
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof IiifError) {
-      if (error.status >= 500) request.log.error({ err: error, url: request.url }, error.message);
-      reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.status} ${error.message}\n`);
-      return;
-    }
-    request.log.error({ err: error, url: request.url }, 'request failed');
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${status < 500 ? (error as Error).message : 'internal error'}\n`);
-  });
+  answerErrorsAsText(app);
 }

@@ -1,6 +1,6 @@
 import compress from '@fastify/compress';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
+import { IiifError, notFound } from '../../image-api/errors.js';
 import type { SizeLimits } from '../../image-api/request.js';
 import { collection2, collection3 } from '../../presentation/collections.js';
 import { manifest2 } from '../../presentation/manifest-v2.js';
@@ -12,6 +12,7 @@ import type { PublicBaseUrl } from '../base-url.js';
 import { addVary, etagFor, notModified } from '../http-cache.js';
 import { presentationVariant } from '../negotiation.js';
 import { LRUCache } from 'lru-cache';
+import { answerErrorsAsText, pathAfter } from './json-routes.js';
 
 export interface PresentationOptions {
   /** The data folder's catalog; undefined when serving a plain images folder (no manifests then). */
@@ -30,17 +31,6 @@ export interface PresentationOptions {
  */
 const CACHE_CONTROL = 'public, no-cache';
 
-/** The decoded path after `prefix`: object ids and folder paths, with literal or encoded slashes. */
-function pathAfter(request: FastifyRequest, prefix: string): string {
-  const url = request.raw.url ?? request.url;
-  const query = url.indexOf('?');
-  const rest = (query === -1 ? url : url.slice(0, query)).slice(prefix.length);
-  try {
-    return decodeURIComponent(rest).replace(/\/+$/, '');
-  } catch {
-    throw badRequest(`'${rest}': malformed percent-encoding`);
-  }
-}
 
 /**
  * IIIF Presentation API: a manifest per object and the folder hierarchy as collections, 3.0 by
@@ -134,14 +124,5 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     return reply;
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof IiifError) {
-      if (error.status >= 500) request.log.error({ err: error, url: request.url }, error.message);
-      reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.status} ${error.message}\n`);
-      return;
-    }
-    request.log.error({ err: error, url: request.url }, 'request failed');
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${status < 500 ? (error as Error).message : 'internal error'}\n`);
-  });
+  answerErrorsAsText(app);
 }

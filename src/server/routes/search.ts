@@ -1,7 +1,7 @@
 import compress from '@fastify/compress';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { IiifError, badRequest, notFound } from '../../image-api/errors.js';
+import { badRequest, notFound } from '../../image-api/errors.js';
 import type { PresentationStore } from '../../presentation/store.js';
 import { PresentationUrls } from '../../presentation/urls.js';
 import { HITS_PER_PAGE, resultPage } from '../../search/results.js';
@@ -14,6 +14,7 @@ import { SearchUrls, type SearchVersion } from '../../search/urls.js';
 import { autocompleteResponse1, searchResponse1 } from '../../search/v1.js';
 import { autocompleteResponse2, searchResponse2 } from '../../search/v2.js';
 import type { PublicBaseUrl } from '../base-url.js';
+import { answerErrorsAsText, pathAfter } from './json-routes.js';
 
 export interface SearchOptions {
   readonly store: PresentationStore | undefined;
@@ -47,17 +48,6 @@ function qOf(query: Query): string | undefined {
 /** The request's parameters the service does not apply (the spec's motivation, date, user; and any other), sorted. */
 const ignoredOf = (query: Query, applied: readonly string[]): string[] => Object.keys(query).filter((k) => !applied.includes(k)).sort();
 
-/** The decoded path after `prefix` (object ids and identifiers keep their slashes; %2F accepted too). */
-function pathAfter(request: FastifyRequest, prefix: string): string {
-  const url = request.raw.url ?? request.url;
-  const query = url.indexOf('?');
-  const rest = (query === -1 ? url : url.slice(0, query)).slice(prefix.length);
-  try {
-    return decodeURIComponent(rest).replace(/\/+$/, '');
-  } catch {
-    throw badRequest(`'${rest}': malformed percent-encoding`);
-  }
-}
 
 /**
  * IIIF Content Search 1.0 and 2.0 over the OCR text the pipeline indexed, per object, with their
@@ -142,15 +132,6 @@ export async function searchRoutes(app: FastifyInstance, options: SearchOptions)
     return reply.header('Cache-Control', CACHE_CONTROL).type(SIDECAR_MEDIA_TYPES[state.format]).send(content);
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof IiifError) {
-      if (error.status >= 500) request.log.error({ err: error, url: request.url }, error.message);
-      reply.code(error.status).type('text/plain; charset=utf-8').send(`${error.status} ${error.message}\n`);
-      return;
-    }
-    request.log.error({ err: error, url: request.url }, 'request failed');
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${status < 500 ? (error as Error).message : 'internal error'}\n`);
-  });
+  answerErrorsAsText(app);
 }
 
