@@ -1,3 +1,5 @@
+import { OPEN, type AccessPolicy } from '../auth/policy.js';
+import { authServices1 } from '../auth/services-v1.js';
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LanguageMap, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
 import { canvasText2, manifestService2 } from '../search/links.js';
@@ -41,7 +43,9 @@ export function thumbnail2(page: ThumbnailPage, options: ThumbnailOptions): Json
   };
 }
 
-function canvas2(page: PageRecord, metadata: ObjectMetadata, options: BuildOptions, text: ManifestSource['text']): Json {
+function canvas2(page: PageRecord, metadata: ObjectMetadata, options: BuildOptions, text: ManifestSource['text'], access: AccessPolicy): Json {
+  // The Auth 1.0 hook (2.1 viewers speak 1.0 only): a protected image's service names its cookie service.
+  const auth = authServices1(options.urls.imageBase, access);
   const { urls } = options;
   const canvasId = urls.canvas(page.identifier);
   const full = maxImageSize(page, options.limits);
@@ -67,7 +71,7 @@ function canvas2(page: PageRecord, metadata: ObjectMetadata, options: BuildOptio
           format: 'image/jpeg',
           width: full.width,
           height: full.height,
-          service: service2(page, options),
+          service: auth.length > 0 ? { ...service2(page, options), service: auth } : service2(page, options),
         },
       },
     ],
@@ -138,7 +142,7 @@ export function manifest2(source: ManifestSource, options: BuildOptions): Json {
       {
         '@id': options.urls.sequence(object.id),
         '@type': 'sc:Sequence',
-        canvases: pages.map((page) => canvas2(page, metadata, options, source.text)),
+        canvases: pages.map((page) => canvas2(page, metadata, options, source.text, source.access ?? OPEN)),
       },
     ],
     ...(structures.length > 0 ? { structures } : {}),

@@ -1,4 +1,5 @@
 import { AUTH2_CONTEXT, authServices2 } from '../auth/services.js';
+import { authServices1 } from '../auth/services-v1.js';
 import { OPEN, type AccessPolicy } from '../auth/policy.js';
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LinkedResource, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
@@ -55,8 +56,9 @@ function canvas(page: PageRecord, metadata: ObjectMetadata, options: BuildOption
               format: 'image/jpeg',
               width: full.width,
               height: full.height,
-              // The Auth 2.0 hook: a protected image's body names its probe (with the access service nested).
-              service: [imageService(page, options), ...authServices2(options.urls.imageBase, page.identifier, access)],
+              // The auth hook: a protected image's body names its Auth 2.0 probe (with the access service
+              // nested) and its Auth 1.0 cookie service (for viewers that speak only 1.0).
+              service: [imageService(page, options), ...authServices2(options.urls.imageBase, page.identifier, access), ...authServices1(options.urls.imageBase, access)],
             },
           },
         ],

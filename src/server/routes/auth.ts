@@ -9,6 +9,7 @@ import { clickthroughPage, closingPage, loginPage, messagePage, tokenMessagePage
 import { ACCESS_PROFILES, type AccessProfile } from '../../auth/policy.js';
 import { accessToken2, AUTH2_PREFIX, probeResult2, tokenError2, type TokenErrorProfile } from '../../auth/services.js';
 import { sameText } from '../../auth/signed.js';
+import { accessToken1, AUTH1_PREFIX, TOKEN_ERROR_STATUS, tokenError1, type TokenError1 } from '../../auth/services-v1.js';
 import { badRequest, IiifError, notFound } from '../../image-api/errors.js';
 import type { PublicBaseUrl } from '../base-url.js';
 import type { ImageService } from '../image-service.js';
@@ -30,7 +31,7 @@ interface AccessForm {
 }
 
 /**
- * The IIIF Authorization Flow 2.0 services: a probe per image, an access service per profile
+ * The IIIF Authorization Flow 2.0 services (and the Auth 1.0 token service beside them): a probe per image, an access service per profile
  * (login and clickthrough forms with CSRF tokens, the login rate-limited; kiosk; external), the
  * access token services and logout. No answer here redirects anywhere a request names (no open
  * redirect); nothing here logs a password, a cookie or a token.
@@ -168,6 +169,39 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     if (!satisfies(profile, credentials)) return fail('missingAspect');
     const { accessToken, expiresIn } = access.issueToken(credentials, origin);
     return html(reply, 200, tokenMessagePage(accessToken2(accessToken, expiresIn, messageId), origin), true);
+  });
+
+  // Auth 1.0 § 3 Access Token Service: JSON for a client that calls it directly; with `messageId`
+  // (a browser client's iframe), the same JSON posted to `origin` by an HTML page. The token is bound
+  // to that origin, given only when the access service was opened from it; the same gate decides.
+  app.get(`${AUTH1_PREFIX}/token/:profile`, async (request, reply) => {
+    const profile = (request.params as { profile: string }).profile as AccessProfile;
+    if (!ACCESS_PROFILES.includes(profile)) throw notFound(`no access token service '${profile}' (there are ${ACCESS_PROFILES.join(', ')})`);
+    const query = request.query as Record<string, unknown>;
+    const messageId = typeof query.messageId === 'string' && query.messageId !== '' ? query.messageId : undefined;
+    const own = ownOrigin(request, reply);
+    // Through postMessage the origin is the query's (§ 3.3); called directly, the request's Origin header or our own.
+    const origin = messageId !== undefined ? (typeof query.origin === 'string' ? normalizeOrigin(query.origin) : undefined) : typeof request.headers.origin === 'string' ? normalizeOrigin(request.headers.origin) : own;
+    const answer = (status: number, body: Record<string, unknown>): FastifyReply =>
+      messageId !== undefined
+        ? html(reply, 200, tokenMessagePage(body, origin), true)
+        : reply.code(status).header('Cache-Control', 'no-store').type('application/json').send(JSON.stringify(body));
+    const fail = (error: TokenError1): FastifyReply => answer(TOKEN_ERROR_STATUS[error], tokenError1(error, messageId));
+    if (origin === undefined) return fail('invalidRequest');
+    let credentials: Credentials;
+    if (profile === 'login' || profile === 'clickthrough') {
+      const state = access.session(request);
+      if (state.kind === 'missing') return fail('missingCredentials');
+      if (state.kind !== 'valid') return fail('invalidCredentials');
+      // Tokens go only to origins the person opened the access service from (our own pages need no opening).
+      if (origin !== own && !state.session.origins.includes(origin)) return fail('invalidOrigin');
+      credentials = { user: state.session.user, clickthrough: state.session.clickthrough };
+    } else {
+      credentials = { kiosk: access.kiosk.has(request.ip) || undefined, external: access.externalUser(request) };
+    }
+    if (!satisfies(profile, credentials)) return fail('missingCredentials');
+    const { accessToken, expiresIn } = access.issueToken(credentials, origin);
+    return answer(200, accessToken1(accessToken, expiresIn, messageId));
   });
 
   // § Logout Service: ends the session (tokens run out on their own, within tokenSeconds).

@@ -18,6 +18,7 @@ import type { AccessControl } from '../../auth/access-control.js';
 import { degradedDescription, degradedLimits, resolveDegraded } from '../../auth/degrade.js';
 import { ANONYMOUS, type Credentials } from '../../auth/gate.js';
 import { AUTH2_CONTEXT, authServices2 } from '../../auth/services.js';
+import { AUTH1_PREFIX, authServices1 } from '../../auth/services-v1.js';
 import { AccessDeniedError } from '../../auth/degrade.js';
 
 export interface ImageApiOptions {
@@ -33,6 +34,13 @@ export interface ImageApiOptions {
  * each time), and a cache in between must tell requests apart by their credentials.
  */
 const PROTECTED_CACHE_CONTROL = 'private, no-cache';
+
+/**
+ * Auth 1.0 § 2.3 (tiered access): where the degraded view of a protected image is its own image
+ * service, with its own id. It serves what anyone may see (the gate asked with no credentials), so
+ * a restricted image stays a 401 there.
+ */
+export const degradedPrefix = (version: ApiVersion): string => `${AUTH1_PREFIX}/degraded/${version}/`;
 
 /** Splits the path after the version prefix into decoded segments; 400 on bad percent-encoding. */
 function segmentsOf(url: string, prefix: string): string[] {
@@ -65,22 +73,29 @@ function clientGone(reply: FastifyReply): AbortSignal {
 export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOptions): Promise<void> {
   const { images, cacheControl } = options;
 
-  for (const version of [3, 2] as const) {
-    const prefix = `/iiif/${version}/`;
+  // The image services, and beside each the degraded service of Auth 1.0 (see degradedPrefix): the
+  // same routes answering as to anyone, so the one gate decides there too.
+  const services = ([3, 2] as const).flatMap((version) => [
+    { version, prefix: `/iiif/${version}/`, degradedView: false },
+    { version, prefix: degradedPrefix(version), degradedView: true },
+  ]);
+  for (const { version, prefix, degradedView } of services) {
     const profileLink = `<${PROFILE_URIS[version]}>;rel="profile"`;
 
-    const serviceId = (request: FastifyRequest, reply: FastifyReply, identifier: string): string =>
-      `${options.publicUrl.of(request, reply)}${prefix}${encodeURIComponent(identifier)}`;
+    const serviceId = (request: FastifyRequest, reply: FastifyReply, identifier: string, at = prefix): string =>
+      `${options.publicUrl.of(request, reply)}${at}${encodeURIComponent(identifier)}`;
 
     const base = (request: FastifyRequest, reply: FastifyReply): string => options.publicUrl.of(request, reply);
     const credentials = (request: FastifyRequest, reply: FastifyReply): Credentials =>
-      options.access?.credentialsOf(request, new URL(base(request, reply)).origin) ?? ANONYMOUS;
+      degradedView ? ANONYMOUS : (options.access?.credentialsOf(request, new URL(base(request, reply)).origin) ?? ANONYMOUS);
 
     /** A restricted image's info.json, without its sizes and tiles, with the services that say how to gain access: 401. */
     async function deniedInfo(request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> {
       const { width, height } = await images.dimensions(identifier);
       const description = { width, height, tile: { width, height }, scaleFactors: [], sizes: [] };
-      const services = authServices2(base(request, reply), identifier, await images.policyOf(identifier));
+      const policy = await images.policyOf(identifier);
+      // Both flows: Auth 2.0 (probe) for today's spec, Auth 1.0 (cookie service) for the viewers that speak only it.
+      const services = [...authServices2(base(request, reply), identifier, policy), ...authServices1(base(request, reply), policy)];
       const id = serviceId(request, reply, identifier);
       const body = version === 3 ? infoJson3(id, description, images.limits, services) : infoJson2(id, description, images.limits, services);
       if (version === 3) body['@context'] = [AUTH2_CONTEXT, body['@context']];
@@ -124,10 +139,14 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
         limits = degradedLimits(description, description, decision.maxSize, images.limits);
         description = degradedDescription(description, decision.maxSize);
       }
-      const services = granted.protected ? authServices2(base(request, reply), identifier, granted.policy) : [];
-      const body = version === 3 ? infoJson3(id, description, limits, services) : infoJson2(id, description, limits, services);
+      const services = granted.protected ? [...authServices2(base(request, reply), identifier, granted.policy), ...authServices1(base(request, reply), granted.policy)] : [];
+      // Auth 1.0 tiered access: a degraded view of the full service is a 401 whose description is
+      // the degraded service's (another id), which 1.0 clients show while offering the login.
+      const degradedHere = decision.kind === 'degrade' && !degradedView;
+      const describedId = degradedHere ? serviceId(request, reply, identifier, degradedPrefix(version)) : id;
+      const body = version === 3 ? infoJson3(describedId, description, limits, services) : infoJson2(describedId, description, limits, services);
       if (version === 3 && services.length > 0) body['@context'] = [AUTH2_CONTEXT, body['@context']];
-      reply.type(contentType).send(JSON.stringify(body));
+      reply.code(degradedHere ? 401 : 200).type(contentType).send(JSON.stringify(body));
     }
 
     async function imageOf(

@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { convert, csrfOf, IDS, Jar, postedMessage, usersCli, writeProtectedMasters } from './fixture.js';
+
+const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
+const VIEWER = 'https://viewer.example.org';
+const OTHER = 'https://evil.example.net';
+const PASSWORD = 'correct horse battery';
+const AUTH1 = 'http://iiif.io/api/auth/1';
+const enc = encodeURIComponent;
+
+type Json = Record<string, unknown>;
+
+/** The Auth 1.0 cookie service among an info.json's services. */
+function cookieService(info: Json): Json {
+  const services = (Array.isArray(info.service) ? info.service : [info.service]) as Json[];
+  const found = services.find((s) => typeof s.profile === 'string' && s.profile.startsWith(`${AUTH1}/`));
+  assert.ok(found, `no Auth 1.0 service in ${JSON.stringify(info.service)}`);
+  return found;
+}
+
+const nested = (service: Json, profile: string): string => {
+  const found = (service.service as Json[]).find((s) => s.profile === `${AUTH1}/${profile}`);
+  assert.ok(found, `no ${profile} service in ${JSON.stringify(service)}`);
+  return found['@id'] as string;
+};
+
+const size = async (response: Response): Promise<[number?, number?]> => {
+  const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
+  return [meta.width, meta.height];
+};
+
+describe('IIIF Authentication API 1.0 over HTTP, step by step (beside 2.0)', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let server: RunningServer;
+  let base: string;
+
+  before(async () => {
+    ({ dir, cleanup } = await tempDir('vitrine-auth1-flow-'));
+    const masters = path.join(dir, 'masters');
+    const data = path.join(dir, 'data');
+    await writeProtectedMasters(masters);
+    await convert(masters, data);
+    const added = await usersCli(['add', 'alice', '--data', data], `${PASSWORD}\n`);
+    assert.equal(added.code, 0, added.stderr);
+    server = await startServer(undefined, { data, authSecret: SECRET, externalAuthHeader: 'X-Remote-User' });
+    base = server.url;
+  });
+  after(async () => {
+    await server?.close();
+    await cleanup();
+  });
+
+  /** The cookie service as a 1.0 client opens it: in a window, with ?origin=; the login form posted with its CSRF token. */
+  async function logIn(jar: Jar, accessService: string, origin = VIEWER): Promise<void> {
+    const form = await jar.fetch(`${accessService}?origin=${enc(origin)}`);
+    assert.equal(form.status, 200);
+    const posted = await jar.fetch(accessService, { method: 'POST', body: new URLSearchParams({ csrf: csrfOf(await form.text()), origin, username: 'alice', password: PASSWORD }) });
+    assert.equal(posted.status, 200);
+    assert.match(await posted.text(), /window\.close\(\)/, 'the access window closes itself (§ 2.1.1)');
+    assert.ok(jar.cookies.has('vitrine_session'), 'the access service sets the session cookie');
+  }
+
+  it('info.json 401 with services → login → token (JSON and messageId page) → info.json and image 200 with the bearer token → logout → 401', async () => {
+    // 1. info.json 3.0 and 2.1 of a restricted image: 401, naming the cookie service with token and logout nested.
+    const info3 = await fetch(`${base}/iiif/3/${enc(IDS.restricted)}/info.json`);
+    assert.equal(info3.status, 401);
+    const service = cookieService((await info3.json()) as Json);
+    assert.deepEqual(
+      [service['@context'], service['@id'], service.profile, typeof service.label, typeof service.header, typeof service.description, typeof service.confirmLabel, typeof service.failureHeader, typeof service.failureDescription],
+      [`${AUTH1}/context.json`, `${base}/iiif/auth/2/access/login`, `${AUTH1}/login`, 'string', 'string', 'string', 'string', 'string', 'string'],
+    );
+    const tokenService = nested(service, 'token');
+    const logoutService = nested(service, 'logout');
+    assert.equal(tokenService, `${base}/iiif/auth/1/token/login`);
+    const info2 = await fetch(`${base}/iiif/2/${enc(IDS.restricted)}/info.json`);
+    assert.equal(info2.status, 401);
+    assert.equal(cookieService((await info2.json()) as Json)['@id'], service['@id']);
+
+    // 2. The access (cookie) service sets the session cookie.
+    const jar = new Jar();
+    await logIn(jar, service['@id'] as string);
+
+    // 3a. Token service called directly from the viewer's origin: JSON.
+    const direct = await jar.fetch(tokenService, { headers: { origin: VIEWER } });
+    assert.equal(direct.status, 200);
+    assert.match(direct.headers.get('content-type') ?? '', /^application\/json/);
+    assert.equal(direct.headers.get('cache-control'), 'no-store');
+    const json = (await direct.json()) as { accessToken: string; expiresIn: number };
+    assert.equal(typeof json.accessToken, 'string');
+    assert.ok(json.expiresIn > 0);
+    // 3b. With messageId and origin (the viewer's iframe): a page that posts the JSON plus messageId to that origin only.
+    const framed = await jar.fetch(`${tokenService}?messageId=7&origin=${enc(VIEWER)}`);
+    assert.equal(framed.status, 200);
+    assert.match(framed.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(framed.headers.get('x-frame-options'), null, 'the token page must load in the viewer’s iframe');
+    const page = await framed.text();
+    assert.ok(!/postMessage\([^)]*['"]\*['"]/.test(page), 'never posted to *');
+    const { message, target } = postedMessage(page);
+    assert.equal(target, VIEWER);
+    assert.equal(message.messageId, '7');
+    assert.ok(typeof message.accessToken === 'string' && (message.expiresIn as number) > 0, JSON.stringify(message));
+
+    // 4. With the token, from the viewer's origin: info.json 200 (the full service's own id) and the full image.
+    const bearer = { authorization: `Bearer ${message.accessToken as string}`, origin: VIEWER };
+    const granted = await fetch(`${base}/iiif/3/${enc(IDS.restricted)}/info.json`, { headers: bearer });
+    assert.equal(granted.status, 200);
+    assert.equal(((await granted.json()) as Json).id, `${base}/iiif/3/${enc(IDS.restricted)}`);
+    const picture = await fetch(`${base}/iiif/3/${enc(IDS.restricted)}/full/max/0/default.jpg`, { headers: bearer });
+    assert.equal(picture.status, 200);
+    assert.deepEqual(await size(picture), [600, 450]);
+    const twoOne = await fetch(`${base}/iiif/2/${enc(IDS.restricted)}/full/full/0/default.jpg`, { headers: { authorization: `Bearer ${json.accessToken}`, origin: VIEWER } });
+    assert.equal(twoOne.status, 200, 'the JSON token works as well');
+
+    // 5. Logout: the session ends, the token service has nothing to give, info.json is 401 again.
+    const out = await jar.fetch(logoutService);
+    assert.equal(out.status, 200);
+    assert.ok(!jar.cookies.has('vitrine_session'), 'logout clears the session cookie');
+    const after = await jar.fetch(tokenService, { headers: { origin: VIEWER } });
+    assert.equal(after.status, 401);
+    assert.equal(((await after.json()) as Json).error, 'missingCredentials');
+    assert.equal((await jar.fetch(`${base}/iiif/3/${enc(IDS.restricted)}/info.json`)).status, 401);
+  });
+
+  it('token errors: missingCredentials without a cookie, invalidOrigin for an origin access was not opened from', async () => {
+    const token = `${base}/iiif/auth/1/token/login`;
+    const missing = await fetch(token, { headers: { origin: VIEWER } });
+    assert.equal(missing.status, 401);
+    const body = (await missing.json()) as Json;
+    assert.equal(body.error, 'missingCredentials');
+    assert.equal(typeof body.description, 'string');
+    assert.equal(body.accessToken, undefined);
+    const framedMissing = postedMessage(await (await fetch(`${token}?messageId=a&origin=${enc(VIEWER)}`)).text());
+    assert.deepEqual([framedMissing.message.error, framedMissing.message.messageId, framedMissing.target], ['missingCredentials', 'a', VIEWER]);
+
+    const jar = new Jar();
+    await logIn(jar, `${base}/iiif/auth/2/access/login`, VIEWER);
+    const wrong = await jar.fetch(token, { headers: { origin: OTHER } });
+    assert.equal(wrong.status, 403);
+    assert.equal(((await wrong.json()) as Json).error, 'invalidOrigin');
+    const framedWrong = postedMessage(await (await jar.fetch(`${token}?messageId=b&origin=${enc(OTHER)}`)).text());
+    assert.deepEqual([framedWrong.message.error, framedWrong.message.accessToken], ['invalidOrigin', undefined]);
+    const bad = await jar.fetch(`${token}?messageId=c&origin=${enc('javascript:alert(1)')}`);
+    assert.equal(postedMessage(await bad.text()).message.error, 'invalidRequest');
+    assert.equal((await fetch(`${base}/iiif/auth/1/token/nonsense`)).status, 404);
+  });
+
+  it('a degraded image: info.json 401 describing the degraded service (another id), which serves what anyone may see; clickthrough opens the full one', async () => {
+    for (const version of [3, 2] as const) {
+      const response = await fetch(`${base}/iiif/${version}/${enc(IDS.degraded)}/info.json`);
+      assert.equal(response.status, 401);
+      const info = (await response.json()) as Json;
+      const degradedId = `${base}/iiif/auth/1/degraded/${version}/${enc(IDS.degraded)}`;
+      assert.equal(info.id ?? info['@id'], degradedId, 'the id differs from the one asked for, so 1.0 clients switch to it');
+      assert.equal(cookieService(info).profile, `${AUTH1}/clickthrough`);
+      const own = await fetch(`${degradedId}/info.json`);
+      assert.equal(own.status, 200, 'the degraded service itself is open');
+      const described = (await own.json()) as Json;
+      assert.equal(described.id ?? described['@id'], degradedId);
+    }
+    const degraded = `${base}/iiif/auth/1/degraded/3/${enc(IDS.degraded)}`;
+    const small = await fetch(`${degraded}/full/max/0/default.jpg`);
+    assert.equal(small.status, 200);
+    assert.deepEqual(await size(small), [200, 150]);
+    assert.equal((await fetch(`${degraded}/full/600,/0/default.jpg`)).status, 401);
+
+    // Clickthrough through the 1.0 services, then the token: the full service answers 200 in full.
+    const jar = new Jar();
+    const clickthrough = cookieService((await (await fetch(`${base}/iiif/3/${enc(IDS.degraded)}/info.json`)).json()) as Json);
+    const terms = await jar.fetch(`${clickthrough['@id'] as string}?origin=${enc(VIEWER)}`);
+    const accepted = await jar.fetch(clickthrough['@id'] as string, { method: 'POST', body: new URLSearchParams({ csrf: csrfOf(await terms.text()), origin: VIEWER }) });
+    assert.equal(accepted.status, 200);
+    const { message } = postedMessage(await (await jar.fetch(`${nested(clickthrough, 'token')}?messageId=d&origin=${enc(VIEWER)}`)).text());
+    const bearer = { authorization: `Bearer ${message.accessToken as string}`, origin: VIEWER };
+    const full = await fetch(`${base}/iiif/3/${enc(IDS.degraded)}/info.json`, { headers: bearer });
+    assert.equal(full.status, 200);
+    assert.ok(((await full.json()) as { sizes: { width: number }[] }).sizes.some((s) => s.width === 600));
+    assert.deepEqual(await size(await fetch(`${base}/iiif/3/${enc(IDS.degraded)}/full/max/0/default.jpg`, { headers: bearer })), [600, 450]);
+    assert.equal((await fetch(`${degraded}/full/600,/0/default.jpg`, { headers: bearer })).status, 401, 'the degraded service stays degraded whoever asks');
+  });
+
+  it('no bypass: a 1.0 token is refused from another origin, without an origin, forged, or on the degraded service of a restricted image', async () => {
+    const jar = new Jar();
+    await logIn(jar, `${base}/iiif/auth/2/access/login`, VIEWER);
+    const { message } = postedMessage(await (await jar.fetch(`${base}/iiif/auth/1/token/login?messageId=n&origin=${enc(VIEWER)}`)).text());
+    const token = message.accessToken as string;
+    const paths = [`/iiif/3/${enc(IDS.restricted)}/info.json`, `/iiif/3/${enc(IDS.restricted)}/full/max/0/default.jpg`, `/iiif/2/${enc(IDS.restricted)}/full/full/0/default.jpg`];
+    for (const p of paths) {
+      assert.equal((await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}`, origin: VIEWER } })).status, 200, `${p} with the token from its origin`);
+      assert.equal((await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}`, origin: OTHER } })).status, 401, `${p} from another origin`);
+      assert.equal((await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } })).status, 401, `${p} without an Origin`);
+      assert.equal((await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token.slice(0, -2)}xx`, origin: VIEWER } })).status, 401, `${p} forged`);
+    }
+    for (const p of [`info.json`, `full/max/0/default.jpg`, `full/32,/0/default.jpg`]) {
+      const response = await fetch(`${base}/iiif/auth/1/degraded/3/${enc(IDS.restricted)}/${p}`, { headers: { authorization: `Bearer ${token}`, origin: VIEWER } });
+      assert.equal(response.status, 401, `the degraded service of a restricted image: ${p}`);
+      assert.doesNotMatch(response.headers.get('content-type') ?? '', /^image\//);
+    }
+  });
+
+  it('manifests 3.0 and 2.1 name the 1.0 cookie service of protected images only', async () => {
+    for (const url of [`${base}/iiif/manifest/Fonds/Letter`, `${base}/iiif/presentation/2/manifest/Fonds/Letter`]) {
+      const text = JSON.stringify(await (await fetch(url)).json());
+      assert.ok(text.includes(`"${AUTH1}/login"`) && text.includes(`${base}/iiif/auth/1/token/login`), `${url}: ${text.slice(0, 1500)}`);
+    }
+    for (const url of [`${base}/iiif/manifest/Open`, `${base}/iiif/presentation/2/manifest/Open`]) {
+      assert.ok(!JSON.stringify(await (await fetch(url)).json()).includes(AUTH1), `${url} names no auth service`);
+    }
+    const open = await fetch(`${base}/iiif/3/${enc(IDS.open)}/info.json`);
+    assert.equal(open.status, 200);
+    assert.equal(((await open.json()) as Json).service, undefined, 'an open image has no services');
+  });
+});
