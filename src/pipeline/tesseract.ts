@@ -54,11 +54,13 @@ export class TesseractOcr {
       // Page 0, upright as the derivative is (EXIF orientation applied), as an 8-bit PNG that
       // Tesseract's image library reads whatever the master's flavour: its boxes are then in the
       // master's (oriented) pixels, which the indexing scales to the canvas.
-      const picture = path.join(work, 'page.png');
+      let picture = path.join(work, 'page.png');
       try {
         await sharp(master.absolutePath, { page: 0, autoOrient: true, failOn: 'error', limitInputPixels: false }).greyscale().png().toFile(picture);
-      } catch (error) {
-        throw new TesseractError(`cannot render the page for Tesseract: ${(error as Error).message}`);
+      } catch {
+        // A master sharp cannot decode (JPEG 2000, which the pipeline decodes with OpenJPEG):
+        // Tesseract's own image library may (Debian's Leptonica reads JPEG 2000).
+        picture = master.absolutePath;
       }
       try {
         await run('tesseract', [picture, path.join(work, 'page'), '-l', this.lang, 'hocr'], { timeout: TIMEOUT_MS, maxBuffer: 16 << 20 });
@@ -66,7 +68,9 @@ export class TesseractOcr {
         const failure = error as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
         if (failure.code === 'ENOENT') throw new TesseractError('tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-eng)');
         if (failure.killed) throw new TesseractError(`tesseract took longer than ${TIMEOUT_MS / 1000} s`);
-        const reason = (failure.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? failure.message;
+        // Its stderr without the warnings, e.g. "Image too large: (40000, 20); Error during processing."
+        const said = (failure.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Warning'));
+        const reason = said.length > 0 ? said.slice(-3).join('; ') : failure.message;
         throw new TesseractError(`tesseract failed: ${reason}`);
       }
       this.runs += 1;
