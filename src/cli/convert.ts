@@ -28,7 +28,7 @@ function summary(report: ConversionReport): string {
   for (const a of report.anomalies.slice(0, 20)) lines.push(`anomaly: ${a.object}: ${a.kind}: ${a.detail}`);
   if (report.anomalies.length > 20) lines.push(`… and ${report.anomalies.length - 20} more anomalies (see the report)`);
   if (report.dryRun) for (const i of report.ignored.slice(0, 20)) lines.push(`ignored: ${i.relativePath} (${i.reason})`);
-  if (report.tesseract) lines.push(`tesseract (${report.tesseract.lang}): read ${report.tesseract.runs} pages (the others had a sidecar or an up-to-date kept hOCR)`);
+  if (report.tesseract) lines.push(`tesseract (${report.tesseract.lang}): read ${report.tesseract.runs} page${report.tesseract.runs === 1 ? '' : 's'} (the others had a sidecar or an up-to-date kept hOCR)`);
   if (report.reportPath) lines.push(`report: ${report.reportPath}`);
   return lines.join('\n');
 }
