@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`'s first step (pretest): the tests need system packages that a user's `npm ci` does not
-// install (OpenJPEG's and OpenJPH's tools, chromium, openssl, and the headers the native addon is
+// install (OpenJPEG's and OpenJPH's tools, chromium, openssl, tesseract with its English data, and the headers the native addon is
 // built with). Missing ones are installed when that is possible without asking (root, or
 // passwordless sudo); otherwise the run stops at once with one line naming them. Headers installed
 // after `npm ci` built the addon would leave it without their features, so it is then rebuilt.
@@ -16,7 +16,7 @@ const env = { ...process.env, VITRINE_NO_TEST_TOOLS: '' };
 
 const listed = spawnSync(depsScript, ['--missing'], { env, encoding: 'utf8' });
 if (listed.status === 3) {
-  say('not a Debian system: the tests need libjpeg-turbo and OpenJPEG (headers, opj_compress), OpenJPH (ojph_compress), chromium and openssl; install them yourself');
+  say('not a Debian system: the tests need libjpeg-turbo and OpenJPEG (headers, opj_compress), OpenJPH (ojph_compress), chromium, openssl and tesseract (with English data); install them yourself');
 } else if (listed.status !== 0) {
   say(`cannot check the system packages: ${listed.stderr || listed.error}`);
   process.exit(1);

@@ -28,8 +28,21 @@ function summary(report: ConversionReport): string {
   for (const a of report.anomalies.slice(0, 20)) lines.push(`anomaly: ${a.object}: ${a.kind}: ${a.detail}`);
   if (report.anomalies.length > 20) lines.push(`… and ${report.anomalies.length - 20} more anomalies (see the report)`);
   if (report.dryRun) for (const i of report.ignored.slice(0, 20)) lines.push(`ignored: ${i.relativePath} (${i.reason})`);
+  if (report.tesseract) lines.push(`tesseract (${report.tesseract.lang}): read ${report.tesseract.runs} page${report.tesseract.runs === 1 ? '' : 's'} (the others had a sidecar or an up-to-date kept hOCR)`);
   if (report.reportPath) lines.push(`report: ${report.reportPath}`);
   return lines.join('\n');
+}
+
+/** `--ocr tesseract[:lang]`, checked against the Tesseract installed (its languages) before anything is converted. */
+async function tesseractOption(value: string): Promise<{ lang: string }> {
+  const [engine, lang = 'eng', ...rest] = value.split(':');
+  if (engine !== 'tesseract' || rest.length > 0 || lang === '') {
+    throw new ConfigError(`--ocr: '${value}' is not tesseract or tesseract:<lang> (e.g. --ocr tesseract:eng+deu)`);
+  }
+  const { tesseractProblem } = await import('../pipeline/tesseract.js');
+  const problem = await tesseractProblem(lang);
+  if (problem) throw new ConfigError(`--ocr: ${problem}`);
+  return { lang };
 }
 
 export function convertCommand(): Command {
@@ -50,7 +63,12 @@ export function convertCommand(): Command {
         'Objects whose folder is gone from the masters are withdrawn: their manifest answers 410 Gone,\n' +
         'they leave their collections and the change stream gets a Delete (--keep-missing: not).\n\n' +
         'Descriptive metadata for the manifests: a manifest.yml (or .json) beside an object\'s masters,\n' +
-        'and/or one CSV for the whole batch (--metadata), read again on every run (see docs/metadata.md).',
+        'and/or one CSV for the whole batch (--metadata), read again on every run (see docs/metadata.md).\n\n' +
+        'Full-text search (IIIF Content Search) reads each page\'s OCR sidecar beside its master (same base\n' +
+        'name: p-001.alto.xml, p-001.hocr, p-001.txt). With --ocr tesseract, a page without one is read by\n' +
+        'Tesseract (first page only of a multi-page master); its hOCR is kept in OUT/ocr/<identifier>.hocr,\n' +
+        'never in the masters folder, and re-runs read it again only when the master changes. A page\n' +
+        'Tesseract cannot read is an ocr anomaly; the page is still converted.',
     )
     .argument('<masters>', 'folder of masters')
     .option('-o, --out <dir>', 'output folder: images/, catalog.sqlite, reports/')
@@ -63,6 +81,11 @@ export function convertCommand(): Command {
     .option('--max-input-pixels <px>', 'largest master accepted, in pixels', int('max-input-pixels', 1, Number.MAX_SAFE_INTEGER), DEFAULT_SETTINGS.maxInputPixels)
     .option('--keep-missing', 'keep objects whose folder is gone from the masters published (default: withdrawn, manifest 410)')
     .option('--remove-withdrawn', 'delete the derivatives of withdrawn objects too (default: kept on disk, not served)')
+    .option(
+      '--ocr <engine>',
+      'tesseract[:lang]: run Tesseract on pages whose master has no OCR sidecar (lang: eng, or several as eng+deu; default eng); ' +
+        'its hOCR is kept under OUT/ocr/ and made searchable',
+    )
     .option('-n, --dry-run', 'plan and report anomalies; write nothing')
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
@@ -73,6 +96,7 @@ export function convertCommand(): Command {
         '  $ vitrine convert ./masters --out ./vitrine-jp2 --format jp2 [--lossless]\n' +
         '  $ vitrine convert ./flat-scans --out ./vitrine-data --rules rules.yml --workers 4\n' +
         '  $ vitrine convert ./masters --out ./vitrine-data --metadata batch.csv\n' +
+        '  $ vitrine convert ./masters --out ./vitrine-data --ocr tesseract:eng+deu\n' +
         '  $ vitrine serve --data ./vitrine-data',
     )
     .action(async (masters: string, opts: Record<string, unknown>) => {
@@ -93,6 +117,7 @@ export function convertCommand(): Command {
         throw error;
       }
       if (opts.keepMissing && opts.removeWithdrawn) throw new ConfigError('--remove-withdrawn: nothing is withdrawn with --keep-missing; give one or the other');
+      const tesseract = opts.ocr === undefined ? undefined : await tesseractOption(opts.ocr as string);
       const workers = (opts.workers as number | undefined) ?? cpus().length;
       const progress = progressReporter();
       const { runConversion } = await import('../pipeline/run.js');
@@ -110,6 +135,7 @@ export function convertCommand(): Command {
         rules,
         metadataCsv: opts.metadata as string | undefined,
         dryRun: opts.dryRun === true,
+        tesseract,
         missing: opts.keepMissing ? 'keep' : opts.removeWithdrawn ? 'withdraw-and-remove' : 'withdraw',
         onProgress: (p) => progress.update(p),
       }).catch((error: unknown) => {

@@ -10,6 +10,7 @@ import { settingsFingerprint, type ConversionSettings } from './convert.js';
 import { renameDurably } from './durable.js';
 import { BatchCollections } from './metadata/collections.js';
 import { OcrIndexing } from './ocr.js';
+import { TesseractOcr } from './tesseract.js';
 import { SqliteSearchIndex } from '../search/sqlite-index.js';
 import { PageLog, type PageOutcome } from './page-log.js';
 import type { Anomaly, PlannedObject, PlannedPage } from './plan.js';
@@ -33,6 +34,11 @@ export interface ConversionOptions {
    * deletes their derivatives, 'keep' leaves them published.
    */
   readonly missing?: MissingPolicy | undefined;
+  /**
+   * Tesseract reads the first page of masters without an OCR sidecar, in these languages (`eng`,
+   * `eng+deu`); its hOCR is kept under OUT/ocr/ and indexed like a sidecar. Absent: sidecars only.
+   */
+  readonly tesseract?: { readonly lang: string } | undefined;
   readonly onProgress?: ((progress: Progress) => void) | undefined;
 }
 
@@ -85,11 +91,15 @@ export interface ConversionReport {
   readonly pages?: string | undefined;
   /** Where this summary was written (absent in a dry run). */
   readonly reportPath?: string | undefined;
+  /** With Tesseract: its languages and how many pages it read this run (the others' kept hOCR was current). */
+  readonly tesseract?: { readonly lang: string; readonly runs: number } | undefined;
 }
 
 export const CATALOG_FILE = 'catalog.sqlite';
 export { IMAGES_DIR };
 const TEMP_DIR = '.tmp';
+/** Tesseract's hOCR of pages without a sidecar (convert --ocr tesseract). */
+export const OCR_DIR = 'ocr';
 
 /** Runs the items of an async iterator through `worker` with at most `limit` in flight (none fetched in advance). */
 async function pool<T>(items: AsyncIterator<T>, limit: number, worker: (item: T) => Promise<void>): Promise<void> {
@@ -150,7 +160,8 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     await mkdir(path.join(out, TEMP_DIR), { recursive: true });
     catalog = new Catalog(catalogFile);
     catalog.adoptPublishedIdentifiers(masters);
-    ocr = new OcrIndexing(new SqliteSearchIndex(catalogFile));
+    const tesseract = options.tesseract ? new TesseractOcr(path.join(out, OCR_DIR), path.join(out, TEMP_DIR), options.tesseract.lang) : undefined;
+    ocr = new OcrIndexing(new SqliteSearchIndex(catalogFile), tesseract);
   } else if (existsSync(catalogFile)) {
     catalog = new Catalog(catalogFile, { readonly: true });
   }
@@ -321,6 +332,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     anomalies,
     withdrawn,
     pages: log?.file,
+    ...(ocr?.tesseract ? { tesseract: { lang: ocr.tesseract.lang, runs: ocr.tesseract.runs } } : {}),
   };
   if (options.dryRun) return report;
   const reportPath = path.join(out, 'reports', `convert-${stamp}.json`);
