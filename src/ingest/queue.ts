@@ -37,6 +37,8 @@ export interface JobQueue {
   get(id: string): Promise<Job | undefined>;
   /** Jobs, newest first. */
   list(filter: { state?: JobState | undefined; kind?: JobKind | undefined; limit?: number | undefined }): Promise<Job[]>;
+  /** How many jobs are in each state now (for metrics: the queue's depth). */
+  counts(): Promise<Record<JobState, number>>;
   /** The page jobs of an object job. */
   children(id: string): Promise<Job[]>;
   /** Calls `listener` on every change made through this queue; returns the unsubscribe. */

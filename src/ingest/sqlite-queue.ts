@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
-import { FINISHED_STATES, JobStateError, type Job, type JobData, type JobEvent, type JobKind, type JobProgress, type JobState, type NewJob } from './jobs.js';
+import { FINISHED_STATES, JOB_STATES, JobStateError, type Job, type JobData, type JobEvent, type JobKind, type JobProgress, type JobState, type NewJob } from './jobs.js';
 import type { JobQueue } from './queue.js';
 
 const SCHEMA = `
@@ -339,6 +339,14 @@ export class SqliteJobQueue implements JobQueue {
       )
       .all({ state: filter.state ?? null, kind: filter.kind ?? null, limit: filter.limit ?? 1000 }) as JobRow[];
     return rows.map(toJob);
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM ingest_jobs GROUP BY state').all() as { state: JobState; n: number }[]) {
+      counts[row.state] = row.n;
+    }
+    return counts;
   }
 
   async children(id: string): Promise<Job[]> {

@@ -77,6 +77,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   if (config.accessLog === 'on') await app.register(accessLogPlugin);
   if (metrics) {
     metrics.watchImages(images);
+    if (ingest) metrics.watchIngest(ingest.queue);
     await app.register(metricsPlugin, { metrics, token: config.metricsToken });
   }
   await app.register(cors, {

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ImagingCounters } from '../imaging/counters.js';
+import type { JobQueue } from '../ingest/queue.js';
 import type { RenderQueue } from './admission.js';
 import { routeKindOf } from './route-kind.js';
 
@@ -102,6 +103,41 @@ export class Metrics {
         this.reset();
         this.inc(read());
       },
+    });
+  }
+
+  /**
+   * The ingest queue: jobs by state when scraped (the queue's depth), and as jobs finish, their
+   * count by kind and outcome and their duration from queued to finished (pages/s is the rate of
+   * `vitrine_ingest_jobs_finished_total{kind="page",outcome="done"}`).
+   */
+  watchIngest(queue: Pick<JobQueue, 'counts' | 'subscribe'>): void {
+    new Gauge({
+      name: 'vitrine_ingest_jobs',
+      help: 'Ingest jobs by state now (queued, running, waiting, done, failed, cancelled)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const [state, n] of Object.entries(await queue.counts())) this.set({ state }, n as number);
+      },
+    });
+    const finished = new Counter({
+      name: 'vitrine_ingest_jobs_finished_total',
+      help: 'Ingest jobs finished since the server started, by kind (object, page) and outcome (done, failed, cancelled)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [this.registry],
+    });
+    const duration = new Histogram({
+      name: 'vitrine_ingest_job_duration_seconds',
+      help: 'Ingest jobs done, from queued to finished, by kind',
+      labelNames: ['kind'] as const,
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
+      registers: [this.registry],
+    });
+    queue.subscribe(({ type, job }) => {
+      if (type !== 'done' && type !== 'failed' && type !== 'cancelled') return;
+      finished.inc({ kind: job.kind, outcome: type });
+      if (type === 'done' && job.finishedAt) duration.observe({ kind: job.kind }, (Date.parse(job.finishedAt) - Date.parse(job.createdAt)) / 1000);
     });
   }
 
