@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CLI, vitrine } from '../helpers/cli.js';
 import { pagePicture } from '../helpers/corpus.js';
+import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
 
 /** Identifiers of the masters written by writeProtectedMasters (default naming: folder path + page). */
 export const IDS = {
@@ -97,4 +98,24 @@ export function csrfOf(page: string): string {
   const token = /name="csrf" value="([^"]+)"/.exec(page)?.[1];
   assert.ok(token, `no CSRF field in:\n${page}`);
   return token;
+}
+
+/** The secret and the user's password of protectedArchive's server. */
+export const ARCHIVE_SECRET = 'a-test-secret-that-is-long-enough-0123456789';
+export const ARCHIVE_PASSWORD = 'correct horse battery';
+
+/**
+ * The protected masters converted into a data folder with user `alice` (ARCHIVE_PASSWORD), served
+ * with ARCHIVE_SECRET and the external profile's header X-Remote-User: what the flow tests start from.
+ */
+export async function protectedArchive(prefix: string): Promise<{ data: string; server: RunningServer; cleanup: () => Promise<void> }> {
+  const { dir, cleanup } = await tempDir(prefix);
+  const masters = path.join(dir, 'masters');
+  const data = path.join(dir, 'data');
+  await writeProtectedMasters(masters);
+  await convert(masters, data);
+  const added = await usersCli(['add', 'alice', '--data', data], `${ARCHIVE_PASSWORD}\n`);
+  assert.equal(added.code, 0, added.stderr);
+  const server = await startServer(undefined, { data, authSecret: ARCHIVE_SECRET, externalAuthHeader: 'X-Remote-User' });
+  return { data, server, cleanup };
 }

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { convert, csrfOf, IDS, Jar, postedMessage, usersCli, writeProtectedMasters } from './fixture.js';
+import type { RunningServer } from '../helpers/server.js';
+import { ARCHIVE_PASSWORD, csrfOf, IDS, Jar, postedMessage, protectedArchive } from './fixture.js';
 
-const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const VIEWER = 'https://viewer.example.org';
 const OTHER = 'https://evil.example.net';
-const PASSWORD = 'correct horse battery';
+const PASSWORD = ARCHIVE_PASSWORD;
 const AUTH1 = 'http://iiif.io/api/auth/1';
 const enc = encodeURIComponent;
 
@@ -34,20 +32,12 @@ const size = async (response: Response): Promise<[number?, number?]> => {
 };
 
 describe('IIIF Authentication API 1.0 over HTTP, step by step (beside 2.0)', () => {
-  let dir: string;
   let cleanup: () => Promise<void>;
   let server: RunningServer;
   let base: string;
 
   before(async () => {
-    ({ dir, cleanup } = await tempDir('vitrine-auth1-flow-'));
-    const masters = path.join(dir, 'masters');
-    const data = path.join(dir, 'data');
-    await writeProtectedMasters(masters);
-    await convert(masters, data);
-    const added = await usersCli(['add', 'alice', '--data', data], `${PASSWORD}\n`);
-    assert.equal(added.code, 0, added.stderr);
-    server = await startServer(undefined, { data, authSecret: SECRET, externalAuthHeader: 'X-Remote-User' });
+    ({ server, cleanup } = await protectedArchive('vitrine-auth1-flow-'));
     base = server.url;
   });
   after(async () => {

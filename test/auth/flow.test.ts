@@ -1,15 +1,14 @@
 import { sign } from '@fastify/cookie';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { convert, csrfOf, IDS, Jar, postedMessage, usersCli, writeProtectedMasters } from './fixture.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { ARCHIVE_PASSWORD, ARCHIVE_SECRET, csrfOf, IDS, Jar, postedMessage, protectedArchive } from './fixture.js';
 
-const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
+const SECRET = ARCHIVE_SECRET;
 const VIEWER = 'https://viewer.example.org';
 const OTHER = 'https://evil.example.net';
-const PASSWORD = 'correct horse battery';
+const PASSWORD = ARCHIVE_PASSWORD;
 const enc = encodeURIComponent;
 
 interface ProbeResult {
@@ -20,21 +19,13 @@ interface ProbeResult {
 }
 
 describe('IIIF Authorization Flow 2.0 over HTTP, step by step', () => {
-  let dir: string;
   let cleanup: () => Promise<void>;
   let data: string;
   let server: RunningServer;
   let base: string;
 
   before(async () => {
-    ({ dir, cleanup } = await tempDir('vitrine-auth-flow-'));
-    const masters = path.join(dir, 'masters');
-    data = path.join(dir, 'data');
-    await writeProtectedMasters(masters);
-    await convert(masters, data);
-    const added = await usersCli(['add', 'alice', '--data', data], `${PASSWORD}\n`);
-    assert.equal(added.code, 0, added.stderr);
-    server = await startServer(undefined, { data, authSecret: SECRET, externalAuthHeader: 'X-Remote-User' });
+    ({ data, server, cleanup } = await protectedArchive('vitrine-auth-flow-'));
     base = server.url;
   });
   after(async () => {
