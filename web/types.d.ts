@@ -6,7 +6,10 @@ declare module 'mirador' {
     readonly windows?: ReadonlyArray<{ readonly manifestId: string; readonly [setting: string]: unknown }>;
     readonly [setting: string]: unknown;
   }
-  export function viewer(config: MiradorConfig, plugins?: readonly unknown[]): unknown;
+  export interface MiradorInstance {
+    readonly store: import('./mirador/redraw-on-access.js').MiradorStore;
+  }
+  export function viewer(config: MiradorConfig, plugins?: readonly unknown[]): MiradorInstance;
 }
 
 declare module '*.css';

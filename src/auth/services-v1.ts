@@ -1,5 +1,5 @@
 import type { AccessPolicy, AccessProfile } from './policy.js';
-import { accessUrl, logoutUrl } from './services.js';
+import { accessUrl, AUTH2_CONTEXT, logoutUrl } from './services.js';
 
 /**
  * IIIF Authentication API 1.0 (https://iiif.io/api/auth/1.0/) service descriptions and token
@@ -13,7 +13,7 @@ const PROFILE_BASE = 'http://iiif.io/api/auth/1';
 
 type Json = Record<string, unknown>;
 
-/** § 2.1 Access Cookie Service texts: `label` always; the active profiles also say what happens and what failure means. */
+/** § 2.1.1 Access Cookie Service texts: `label` always; the active profiles also say what happens and what failure means. */
 const TEXTS: Readonly<Record<AccessProfile, Json>> = {
   login: {
     label: 'Log in to see this image',
@@ -39,21 +39,42 @@ export const tokenUrl1 = (base: string, profile: AccessProfile): string => `${ba
 
 /**
  * The services protecting an image in Auth 1.0 form, for info.json (2.1 and 3.0) and manifests:
- * the access cookie service with its token service (§ 3) and, for sessions one can end, its logout
- * service (§ 4) nested. None for an open image.
+ * the access cookie service with its token service (§ 2.2) and, for sessions one can end, its
+ * logout service (§ 2.3) nested. None for an open image.
+ *
+ * In a 2.1 document they are written as the 1.0 spec shows them (`@context` in the service). In a
+ * 3.0 document (Image API 3.0 § 5.7, Presentation API 3.0 § 3.2 `service`) each has the `@type`
+ * Presentation 3.0 defines for it (AuthCookieService1, AuthTokenService1, AuthLogoutService1) and
+ * no `@context`: the 1.0 context goes in the document's own list (contexts3).
  */
-export function authServices1(base: string, policy: AccessPolicy): Json[] {
+export function authServices1(base: string, policy: AccessPolicy, version: 2 | 3 = 2): Json[] {
   if (policy.access === 'open') return [];
   const { profile } = policy;
-  const nested: Json[] = [{ '@id': tokenUrl1(base, profile), profile: `${PROFILE_BASE}/token` }];
-  if (profile === 'login' || profile === 'clickthrough') nested.push({ '@id': logoutUrl(base), profile: `${PROFILE_BASE}/logout`, label: 'Log out' });
-  return [{ '@context': AUTH1_CONTEXT, '@id': accessUrl(base, profile), profile: `${PROFILE_BASE}/${profile}`, ...TEXTS[profile], service: nested }];
+  const typed = (type: string): Json => (version === 3 ? { '@type': type } : {});
+  const nested: Json[] = [{ '@id': tokenUrl1(base, profile), ...typed('AuthTokenService1'), profile: `${PROFILE_BASE}/token` }];
+  if (profile === 'login' || profile === 'clickthrough') nested.push({ '@id': logoutUrl(base), ...typed('AuthLogoutService1'), profile: `${PROFILE_BASE}/logout`, label: 'Log out' });
+  return [
+    {
+      ...(version === 2 ? { '@context': AUTH1_CONTEXT } : {}),
+      '@id': accessUrl(base, profile),
+      ...typed('AuthCookieService1'),
+      profile: `${PROFILE_BASE}/${profile}`,
+      ...TEXTS[profile],
+      service: nested,
+    },
+  ];
 }
 
-/** § 3.2 Access Token Error Conditions. */
+/**
+ * The `@context` of a 3.0 document (info.json or manifest) that embeds auth services: the Auth 2.0
+ * and 1.0 contexts before the document's own, as Auth 2.0 and Presentation 3.0 ask.
+ */
+export const contexts3 = (own: string): string[] => [AUTH2_CONTEXT, AUTH1_CONTEXT, own];
+
+/** § 2.2.6 Access Token Error Conditions. */
 export type TokenError1 = 'invalidRequest' | 'missingCredentials' | 'invalidCredentials' | 'invalidOrigin' | 'unavailable';
 
-/** The HTTP status of an error answered as JSON (without messageId); the postMessage page is always 200. */
+/** The HTTP status of an error answered as JSON (without messageId; § 2.2.6 "for example 400, 401 or 503"); the postMessage page is always 200. */
 export const TOKEN_ERROR_STATUS: Readonly<Record<TokenError1, number>> = {
   invalidRequest: 400,
   missingCredentials: 401,
@@ -74,7 +95,7 @@ export function tokenError1(error: TokenError1, messageId: string | undefined): 
   return { error, description: ERROR_TEXTS[error], ...(messageId !== undefined ? { messageId } : {}) };
 }
 
-/** § 3.1 The access token response; `messageId` echoed when the client asked through postMessage. */
+/** § 2.2.2 The access token response; `messageId` echoed when the client asked through postMessage (§ 2.2.4). */
 export function accessToken1(accessToken: string, expiresIn: number, messageId: string | undefined): Json {
   return { accessToken, expiresIn, ...(messageId !== undefined ? { messageId } : {}) };
 }

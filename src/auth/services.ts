@@ -51,12 +51,21 @@ export function accessService2(base: string, profile: AccessProfile): Json {
 }
 
 /**
+ * A `profile` for the probe, which Auth 2.0 does not define but Image API 3.0 asks of every service
+ * in an info.json ("SHOULD have a profile"). Mirador 4.0 needs it: its token lookup calls
+ * `getProfile().match(…)` on every service of an info.json and stops on one without a profile, so
+ * a profile-less probe kept it from ever showing the Auth 1.0 login. Not an auth/1 URI, so Mirador
+ * does not take it for a 1.0 service.
+ */
+export const PROBE_PROFILE = 'AuthProbeService2';
+
+/**
  * The services protecting an image, for its info.json or its annotation body in a manifest
  * (§ Probe Service: AuthProbeService2 with the access service nested): none for an open image.
  */
 export function authServices2(base: string, identifier: string, policy: AccessPolicy): Json[] {
   if (policy.access === 'open') return [];
-  return [{ id: probeUrl(base, identifier), type: 'AuthProbeService2', service: [accessService2(base, policy.profile)] }];
+  return [{ id: probeUrl(base, identifier), type: 'AuthProbeService2', profile: PROBE_PROFILE, service: [accessService2(base, policy.profile)] }];
 }
 
 /** § Probe Service response: AuthProbeResult2; `substitute` points to what may be seen instead (the degraded size). */

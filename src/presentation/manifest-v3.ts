@@ -1,5 +1,5 @@
-import { AUTH2_CONTEXT, authServices2 } from '../auth/services.js';
-import { authServices1 } from '../auth/services-v1.js';
+import { authServices2 } from '../auth/services.js';
+import { authServices1, contexts3 } from '../auth/services-v1.js';
 import { OPEN, type AccessPolicy } from '../auth/policy.js';
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LinkedResource, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
@@ -14,6 +14,8 @@ type Json = Record<string, unknown>;
 function imageService(page: ThumbnailPage, options: ThumbnailOptions): Json {
   return { id: options.urls.imageService(page.identifier, 3), type: 'ImageService3', profile: options.urls.staticImages ? 'level0' : 'level2' };
 }
+
+const withServices = (service: Json, nested: Json[]): Json => (nested.length > 0 ? { ...service, service: nested } : service);
 
 /** A page's thumbnail (a manifest's, a canvas's, a collection's). */
 export function thumbnail(page: ThumbnailPage, options: ThumbnailOptions): Json {
@@ -57,8 +59,9 @@ function canvas(page: PageRecord, metadata: ObjectMetadata, options: BuildOption
               width: full.width,
               height: full.height,
               // The auth hook: a protected image's body names its Auth 2.0 probe (with the access service
-              // nested) and its Auth 1.0 cookie service (for viewers that speak only 1.0).
-              service: [imageService(page, options), ...authServices2(options.urls.imageBase, page.identifier, access), ...authServices1(options.urls.imageBase, access)],
+              // nested), and its image service names the Auth 1.0 cookie service (for viewers that speak
+              // only 1.0), where Presentation 3.0 § 5.7's example puts it and Mirador looks for it.
+              service: [withServices(imageService(page, options), authServices1(options.urls.imageBase, access, 3)), ...authServices2(options.urls.imageBase, page.identifier, access)],
             },
           },
         ],
@@ -107,7 +110,7 @@ export function manifest3(source: ManifestSource, options: BuildOptions): Json {
   const access = source.access ?? OPEN;
   return {
     // Extension contexts come before the Presentation one.
-    '@context': access.access === 'open' ? CONTEXT_3 : [AUTH2_CONTEXT, CONTEXT_3],
+    '@context': access.access === 'open' ? CONTEXT_3 : contexts3(CONTEXT_3),
     id: options.urls.manifest(object.id, 3),
     type: 'Manifest',
     label,

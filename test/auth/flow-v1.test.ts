@@ -59,17 +59,24 @@ describe('IIIF Authentication API 1.0 over HTTP, step by step (beside 2.0)', () 
     // 1. info.json 3.0 and 2.1 of a restricted image: 401, naming the cookie service with token and logout nested.
     const info3 = await fetch(`${base}/iiif/3/${enc(IDS.restricted)}/info.json`);
     assert.equal(info3.status, 401);
-    const service = cookieService((await info3.json()) as Json);
+    const body3 = (await info3.json()) as Json;
+    const service = cookieService(body3);
+    // In a 3.0 document (Image API 3.0 § 5.7, Presentation 3.0 `service`): the @type Presentation 3.0
+    // defines for 1.0 services, no @context inside, the 1.0 context in the document's list, before the Image API's.
     assert.deepEqual(
-      [service['@context'], service['@id'], service.profile, typeof service.label, typeof service.header, typeof service.description, typeof service.confirmLabel, typeof service.failureHeader, typeof service.failureDescription],
-      [`${AUTH1}/context.json`, `${base}/iiif/auth/2/access/login`, `${AUTH1}/login`, 'string', 'string', 'string', 'string', 'string', 'string'],
+      [service['@context'], service['@type'], service['@id'], service.profile, typeof service.label, typeof service.header, typeof service.description, typeof service.confirmLabel, typeof service.failureHeader, typeof service.failureDescription],
+      [undefined, 'AuthCookieService1', `${base}/iiif/auth/2/access/login`, `${AUTH1}/login`, 'string', 'string', 'string', 'string', 'string', 'string'],
     );
+    assert.deepEqual(body3['@context'], ['http://iiif.io/api/auth/2/context.json', `${AUTH1}/context.json`, 'http://iiif.io/api/image/3/context.json']);
+    assert.deepEqual((service.service as Json[]).map((s) => s['@type']), ['AuthTokenService1', 'AuthLogoutService1']);
     const tokenService = nested(service, 'token');
     const logoutService = nested(service, 'logout');
     assert.equal(tokenService, `${base}/iiif/auth/1/token/login`);
+    // In 2.1, as the 1.0 spec writes them (§ 2.4): @context in the service.
     const info2 = await fetch(`${base}/iiif/2/${enc(IDS.restricted)}/info.json`);
     assert.equal(info2.status, 401);
-    assert.equal(cookieService((await info2.json()) as Json)['@id'], service['@id']);
+    const service2 = cookieService((await info2.json()) as Json);
+    assert.deepEqual([service2['@context'], service2['@type'], service2['@id']], [`${AUTH1}/context.json`, undefined, service['@id']]);
 
     // 2. The access (cookie) service sets the session cookie.
     const jar = new Jar();
@@ -139,18 +146,19 @@ describe('IIIF Authentication API 1.0 over HTTP, step by step (beside 2.0)', () 
     assert.equal((await fetch(`${base}/iiif/auth/1/token/nonsense`)).status, 404);
   });
 
-  it('a degraded image: info.json 401 describing the degraded service (another id), which serves what anyone may see; clickthrough opens the full one', async () => {
+  it('a degraded image: info.json 302 to the degraded service (another id), which serves what anyone may see; clickthrough opens the full one', async () => {
     for (const version of [3, 2] as const) {
-      const response = await fetch(`${base}/iiif/${version}/${enc(IDS.degraded)}/info.json`);
-      assert.equal(response.status, 401);
-      const info = (await response.json()) as Json;
+      // § 3.2 Tiered Access: not authorised for this tier but a lower one exists → 302 to its description.
+      const response = await fetch(`${base}/iiif/${version}/${enc(IDS.degraded)}/info.json`, { redirect: 'manual' });
       const degradedId = `${base}/iiif/auth/1/degraded/${version}/${enc(IDS.degraded)}`;
-      assert.equal(info.id ?? info['@id'], degradedId, 'the id differs from the one asked for, so 1.0 clients switch to it');
-      assert.equal(cookieService(info).profile, `${AUTH1}/clickthrough`);
-      const own = await fetch(`${degradedId}/info.json`);
+      assert.deepEqual([response.status, response.headers.get('location'), response.headers.get('cache-control')], [302, `${degradedId}/info.json`, 'no-store']);
+      assert.match(response.headers.get('vary') ?? '', /Cookie.*Authorization/);
+      const own = await fetch(`${base}/iiif/${version}/${enc(IDS.degraded)}/info.json`);
       assert.equal(own.status, 200, 'the degraded service itself is open');
-      const described = (await own.json()) as Json;
-      assert.equal(described.id ?? described['@id'], degradedId);
+      assert.equal(own.url, `${degradedId}/info.json`);
+      const info = (await own.json()) as Json;
+      assert.equal(info.id ?? info['@id'], degradedId, 'the id differs from the one asked for, so 1.0 clients know it is another tier (§ 4)');
+      assert.equal(cookieService(info).profile, `${AUTH1}/clickthrough`);
     }
     const degraded = `${base}/iiif/auth/1/degraded/3/${enc(IDS.degraded)}`;
     const small = await fetch(`${degraded}/full/max/0/default.jpg`);
@@ -192,11 +200,18 @@ describe('IIIF Authentication API 1.0 over HTTP, step by step (beside 2.0)', () 
     }
   });
 
-  it('manifests 3.0 and 2.1 name the 1.0 cookie service of protected images only', async () => {
-    for (const url of [`${base}/iiif/manifest/Fonds/Letter`, `${base}/iiif/presentation/2/manifest/Fonds/Letter`]) {
-      const text = JSON.stringify(await (await fetch(url)).json());
-      assert.ok(text.includes(`"${AUTH1}/login"`) && text.includes(`${base}/iiif/auth/1/token/login`), `${url}: ${text.slice(0, 1500)}`);
-    }
+  it('manifests 3.0 and 2.1 name the 1.0 cookie service of protected images only, inside the image service', async () => {
+    // 3.0 (Presentation 3.0 § 5.7's example): the cookie service inside the ImageService3, typed, without @context.
+    const manifest3 = (await (await fetch(`${base}/iiif/manifest/Fonds/Letter`)).json()) as { '@context': string[]; items: { items: { items: { body: { service: Json[] } }[] }[] }[] };
+    assert.deepEqual(manifest3['@context'], ['http://iiif.io/api/auth/2/context.json', `${AUTH1}/context.json`, 'http://iiif.io/api/presentation/3/context.json']);
+    const [imageService, probe] = manifest3.items[0]!.items[0]!.items[0]!.body.service;
+    assert.deepEqual([imageService!.type, probe!.type], ['ImageService3', 'AuthProbeService2']);
+    const cookie3 = cookieService(imageService!);
+    assert.deepEqual([cookie3['@type'], cookie3['@context'], cookie3.profile, nested(cookie3, 'token')], ['AuthCookieService1', undefined, `${AUTH1}/login`, `${base}/iiif/auth/1/token/login`]);
+    // 2.1: inside the image service, as the 1.0 spec writes it.
+    const manifest2 = (await (await fetch(`${base}/iiif/presentation/2/manifest/Fonds/Letter`)).json()) as { sequences: { canvases: { images: { resource: { service: Json } }[] }[] }[] };
+    const cookie2 = cookieService(manifest2.sequences[0]!.canvases[0]!.images[0]!.resource.service);
+    assert.deepEqual([cookie2['@context'], cookie2.profile, nested(cookie2, 'token')], [`${AUTH1}/context.json`, `${AUTH1}/login`, `${base}/iiif/auth/1/token/login`]);
     for (const url of [`${base}/iiif/manifest/Open`, `${base}/iiif/presentation/2/manifest/Open`]) {
       assert.ok(!JSON.stringify(await (await fetch(url)).json()).includes(AUTH1), `${url} names no auth service`);
     }

@@ -96,6 +96,14 @@ export async function paintedShare(element: Locator): Promise<number> {
   return painted / (info.width * info.height);
 }
 
+/** The largest canvas in the viewer: the image, not a navigator or a thumbnail strip. */
+export async function mainCanvas(page: Page): Promise<Locator> {
+  const canvases = page.locator('#viewer canvas');
+  await waitUntil('a canvas in the viewer', async () => (await canvases.count()) > 0);
+  const areas = await canvases.evaluateAll((list) => list.map((c) => c.getBoundingClientRect().width * c.getBoundingClientRect().height));
+  return canvases.nth(areas.indexOf(Math.max(...areas)));
+}
+
 /** Polls `condition` until it holds (no fixed sleeps); fails with `what` after `timeoutMs`. */
 export async function waitUntil(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -2,16 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page, Response } from 'playwright-core';
 import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { GuardedPage, launch, paintedShare, waitUntil } from './browser.js';
+import { GuardedPage, launch, mainCanvas, paintedShare, waitUntil } from './browser.js';
 import { convertCorpus, MAP_PAGE } from './corpus.js';
-
-/** The largest canvas in the viewer: the image, not a navigator or a thumbnail strip. */
-async function mainCanvas(page: Page): Promise<ReturnType<Page['locator']>> {
-  const canvases = page.locator('#viewer canvas');
-  await waitUntil('a canvas in the viewer', async () => (await canvases.count()) > 0);
-  const areas = await canvases.evaluateAll((list) => list.map((c) => c.getBoundingClientRect().width * c.getBoundingClientRect().height));
-  return canvases.nth(areas.indexOf(Math.max(...areas)));
-}
 
 /** Waits until every thumbnail of the page has loaded (they load lazily). */
 async function thumbnailsLoaded(page: Page): Promise<void> {

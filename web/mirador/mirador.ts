@@ -7,17 +7,19 @@ import { viewer } from 'mirador';
 import { fetchJson, iiifLabel } from '../shared/load.js';
 import { clearStatus, titleWith } from '../shared/status.js';
 import { startViewer } from '../shared/start.js';
+import { redrawOnAccessChange } from './redraw-on-access.js';
 
 /** Mirador 4 with one window on the manifest; the workspace's own menus are hidden (one object, one view). */
 startViewer('manifest', async ({ element, source }) => {
   // Loaded first so a manifest that cannot be read gets a clear message, not an empty workspace.
   titleWith(iiifLabel(await fetchJson(source), source));
   clearStatus();
-  viewer({
+  const mirador = viewer({
     id: element.id,
     windows: [{ manifestId: source, thumbnailNavigationPosition: 'far-bottom' }],
     window: { allowClose: false, allowMaximize: false, defaultSideBarPanel: 'info', sideBarOpenByDefault: false },
     workspace: { type: 'mosaic', allowNewWindows: false },
     workspaceControlPanel: { enabled: false },
   });
+  redrawOnAccessChange(mirador.store);
 });

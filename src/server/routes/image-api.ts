@@ -17,8 +17,8 @@ import type { Granted, ImageService } from '../image-service.js';
 import type { AccessControl } from '../../auth/access-control.js';
 import { degradedDescription, degradedLimits, resolveDegraded } from '../../auth/degrade.js';
 import { ANONYMOUS, type Credentials } from '../../auth/gate.js';
-import { AUTH2_CONTEXT, authServices2 } from '../../auth/services.js';
-import { AUTH1_PREFIX, authServices1 } from '../../auth/services-v1.js';
+import { authServices2 } from '../../auth/services.js';
+import { AUTH1_PREFIX, authServices1, contexts3 } from '../../auth/services-v1.js';
 import { AccessDeniedError } from '../../auth/degrade.js';
 
 export interface ImageApiOptions {
@@ -36,11 +36,33 @@ export interface ImageApiOptions {
 const PROTECTED_CACHE_CONTROL = 'private, no-cache';
 
 /**
- * Auth 1.0 § 2.3 (tiered access): where the degraded view of a protected image is its own image
+ * Auth 1.0 § 3.2 (tiered access): where the degraded view of a protected image is its own image
  * service, with its own id. It serves what anyone may see (the gate asked with no credentials), so
  * a restricted image stays a 401 there.
  */
 export const degradedPrefix = (version: ApiVersion): string => `${AUTH1_PREFIX}/degraded/${version}/`;
+
+/**
+ * A protected image's description with no tile level to offer (a degraded size smaller than a tile,
+ * a restricted image) says it offers its `sizes` only: no `tiles` (OpenSeadragon 6, which Mirador
+ * draws with, takes `tiles: []` for tile levels and fails) and level 0, which a client reads as
+ * "ask for these sizes" (a level 2 service without tiles makes OpenSeadragon ask for 256 px tiles
+ * at full resolution, which a degraded view refuses). Claiming less than the server does is allowed.
+ */
+function sizesOnly(body: Record<string, unknown>, version: ApiVersion): void {
+  if (!Array.isArray(body.tiles) || body.tiles.length > 0) return;
+  delete body.tiles;
+  // Without the features that would let a client cut its own tiles (OpenSeadragon tiles any
+  // service that lists sizeByWh / sizeByW, whatever its level).
+  if (version === 3) {
+    body.profile = 'level0';
+    delete body.extraFeatures;
+  } else if (Array.isArray(body.profile)) {
+    const [, extra] = body.profile as [string, Record<string, unknown>];
+    body.profile = [LEVEL0_2, { ...extra, supports: [] }];
+  }
+}
+const LEVEL0_2 = 'http://iiif.io/api/image/2/level0.json';
 
 /** Splits the path after the version prefix into decoded segments; 400 on bad percent-encoding. */
 function segmentsOf(url: string, prefix: string): string[] {
@@ -92,13 +114,17 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
     /** A restricted image's info.json, without its sizes and tiles, with the services that say how to gain access: 401. */
     async function deniedInfo(request: FastifyRequest, reply: FastifyReply, identifier: string): Promise<void> {
       const { width, height } = await images.dimensions(identifier);
-      const description = { width, height, tile: { width, height }, scaleFactors: [], sizes: [] };
+      // Only the full size, as the manifest already gives it: a viewer that draws this description
+      // anyway (Mirador hands it to OpenSeadragon) asks for that one size (401) instead of failing
+      // on a description with no size at all.
+      const description = { width, height, tile: { width, height }, scaleFactors: [], sizes: [{ width, height }] };
       const policy = await images.policyOf(identifier);
       // Both flows: Auth 2.0 (probe) for today's spec, Auth 1.0 (cookie service) for the viewers that speak only it.
-      const services = [...authServices2(base(request, reply), identifier, policy), ...authServices1(base(request, reply), policy)];
+      const services = [...authServices2(base(request, reply), identifier, policy), ...authServices1(base(request, reply), policy, version)];
       const id = serviceId(request, reply, identifier);
       const body = version === 3 ? infoJson3(id, description, images.limits, services) : infoJson2(id, description, images.limits, services);
-      if (version === 3) body['@context'] = [AUTH2_CONTEXT, body['@context']];
+      sizesOnly(body, version);
+      if (version === 3) body['@context'] = contexts3(body['@context'] as string);
       addVary(reply, 'Cookie', 'Authorization');
       reply.code(401).type(infoJsonType(request.headers.accept, version)).send(JSON.stringify(body));
     }
@@ -131,6 +157,15 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
       addVary(reply, 'Accept');
       reply.header('Link', profileLink);
       const { decision } = granted;
+      if (decision.kind === 'degrade' && !degradedView) {
+        // Auth 1.0 § 3.2 Tiered Access: a client not authorised for this tier but allowed a lower one
+        // MUST be sent there with a 302; it sees the degraded service's id, not the one it asked for,
+        // and offers the access services that description names. Who may see what differs by
+        // credentials, so the redirect is never stored.
+        addVary(reply, 'Cookie', 'Authorization');
+        reply.header('Cache-Control', 'no-store').redirect(`${serviceId(request, reply, identifier, degradedPrefix(version))}/info.json`, 302);
+        return;
+      }
       const view = decision.kind === 'degrade' ? `degraded ${decision.maxSize}` : 'full';
       if (notModified(request, reply, etagFor(source.version, id, contentType, view), source.modified, cachingFor(reply, granted))) return;
       let description = describeSource(source.info);
@@ -139,14 +174,11 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
         limits = degradedLimits(description, description, decision.maxSize, images.limits);
         description = degradedDescription(description, decision.maxSize);
       }
-      const services = granted.protected ? [...authServices2(base(request, reply), identifier, granted.policy), ...authServices1(base(request, reply), granted.policy)] : [];
-      // Auth 1.0 tiered access: a degraded view of the full service is a 401 whose description is
-      // the degraded service's (another id), which 1.0 clients show while offering the login.
-      const degradedHere = decision.kind === 'degrade' && !degradedView;
-      const describedId = degradedHere ? serviceId(request, reply, identifier, degradedPrefix(version)) : id;
-      const body = version === 3 ? infoJson3(describedId, description, limits, services) : infoJson2(describedId, description, limits, services);
-      if (version === 3 && services.length > 0) body['@context'] = [AUTH2_CONTEXT, body['@context']];
-      reply.code(degradedHere ? 401 : 200).type(contentType).send(JSON.stringify(body));
+      const services = granted.protected ? [...authServices2(base(request, reply), identifier, granted.policy), ...authServices1(base(request, reply), granted.policy, version)] : [];
+      const body = version === 3 ? infoJson3(id, description, limits, services) : infoJson2(id, description, limits, services);
+      if (decision.kind === 'degrade') sizesOnly(body, version);
+      if (version === 3 && services.length > 0) body['@context'] = contexts3(body['@context'] as string);
+      reply.type(contentType).send(JSON.stringify(body));
     }
 
     async function imageOf(
