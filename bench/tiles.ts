@@ -22,6 +22,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { authBench } from './lib/auth-tiles.js';
 import { BENCH_DIR, benchWorkspace } from './lib/fixture.js';
 import { onePass, type PassResult } from './lib/pass.js';
 import { SAME_WORK_AS_IIPSRV, startIipsrv, startVitrine, type Peer } from './lib/peers.js';
@@ -31,15 +32,20 @@ import { median, quantile } from './lib/stats.js';
 import { openSeadragonTiles, randomRegions, sampleOf, type BenchRequest } from './lib/urls.js';
 import { wrk, writeScript, type WrkResult } from './lib/wrk.js';
 
-const { values: args } = parseArgs({ options: peerBenchOptions({ seconds: '10', rounds: '3', connections: '16', check: '50' }) });
+const { values: args } = parseArgs({ options: { ...peerBenchOptions({ seconds: '10', rounds: '3', connections: '16', check: '50' }), auth: { type: 'boolean', default: false } } });
 if (args.help) {
-  console.log('usage: npm run bench [-- --seconds 10 --rounds 3 --connections 16 --check 50 (URLs compared per workload)]');
+  console.log('usage: npm run bench [-- --seconds 10 --rounds 3 --connections 16 --check 50 (URLs compared per workload)] [--auth (what authorisation costs instead: bench/lib/auth-tiles.ts)]');
   process.exit(0);
 }
 const seconds = Number(args.seconds);
 const rounds = Number(args.rounds);
 const connections = Number(args.connections);
 prepareBench({ peers: true });
+if (args.auth) {
+  console.log(`\n== authorisation: tiles of one 4096×3072 page without auth, open with auth on, protected with a bearer token and with the session cookie; ${connections} connections, ${rounds} round(s), warm: wrk ${seconds} s per mode`);
+  await authBench({ seconds, rounds, connections, check: Math.min(Number(args.check), 30) });
+  process.exit(0);
+}
 
 const { width, height, images, work } = await benchWorkspace();
 

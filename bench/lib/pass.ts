@@ -5,7 +5,7 @@ export interface PassResult {
   readonly latencies: number[];
 }
 
-export async function onePass(origin: string, paths: readonly string[], connections: number): Promise<PassResult> {
+export async function onePass(origin: string, paths: readonly string[], connections: number, headers: Readonly<Record<string, string>> = {}): Promise<PassResult> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -14,7 +14,7 @@ export async function onePass(origin: string, paths: readonly string[], connecti
       while (next < paths.length) {
         const url = origin + paths[next++]!;
         const t0 = performance.now();
-        const response = await fetch(url);
+        const response = await fetch(url, { headers });
         const body = await response.arrayBuffer();
         if (response.status !== 200 || body.byteLength === 0) throw new Error(`${url} → ${response.status}: ${Buffer.from(body).toString().slice(0, 200)}`);
         latencies.push(performance.now() - t0);

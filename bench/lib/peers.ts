@@ -50,9 +50,11 @@ export const SAME_WORK_AS_IIPSRV: readonly string[] = ['--heavy-concurrency', St
  * Vitrine from the built CLI, exactly as a user runs it; `caches: false` switches libvips' operation
  * cache off; `args` are further `serve` flags.
  */
-export async function startVitrine(images: string, port: number, options: { caches: boolean; args?: readonly string[] }): Promise<Peer> {
+export async function startVitrine(images: string, port: number, options: { caches: boolean; args?: readonly string[]; data?: boolean }): Promise<Peer> {
   const preload = options.caches ? [] : ['--import', path.join(import.meta.dirname, 'no-vips-cache.mjs')];
-  const child = spawn(process.execPath, [...preload, CLI, 'serve', '--images', images, '--port', String(port), '--log-level', 'warn', ...(options.args ?? [])], {
+  // `data`: `images` is a data folder written by `vitrine convert` (catalog, policies), served with --data.
+  const source = options.data ? ['--data', images] : ['--images', images];
+  const child = spawn(process.execPath, [...preload, CLI, 'serve', ...source, '--port', String(port), '--log-level', 'warn', ...(options.args ?? [])], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const origin = `http://127.0.0.1:${port}`;

@@ -87,11 +87,13 @@ export async function wrk(
   origin: string,
   pathsFile: string,
   script: string,
-  options: { connections: number; threads: number; seconds: number; latency?: boolean; timeoutSeconds?: number },
+  options: { connections: number; threads: number; seconds: number; latency?: boolean; timeoutSeconds?: number; headers?: Readonly<Record<string, string>> },
 ): Promise<WrkResult> {
   // --latency always: the median and p99 are part of every result.
   const args = ['--latency', '-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '-s', script];
   if (options.timeoutSeconds !== undefined) args.push('--timeout', `${options.timeoutSeconds}s`);
+  // Sent with every request (the cycling script's wrk.format() takes wrk.headers, which -H fills).
+  for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
   args.push(origin, '--', pathsFile);
   const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 });
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
