@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Response } from 'playwright-core';
+import type { Browser, Locator, Page, Response } from 'playwright-core';
 import { pagePicture } from '../helpers/corpus.js';
 import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { GuardedPage, launch, mainCanvas, paintedShare, waitUntil } from '../web/browser.js';
@@ -90,8 +90,13 @@ describe('Auth 1.0 in Mirador 4 (Chromium): login and clickthrough, restricted a
     await page.getByRole('button', { name: /continue/i }).click();
     await page.getByText(profile === 'login' ? 'This image is restricted' : 'Terms of use', { exact: true }).waitFor();
     const confirm = profile === 'login' ? 'Log in' : 'Accept the terms';
-    const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: confirm, exact: true }).click()]);
-    assert.match(popup.url(), new RegExp(`/iiif/auth/2/access/${profile}\\?origin=`), 'the cookie service opens with ?origin= (Auth 1.0 § 2.1.2)');
+    await useAccessWindow(page, page.getByRole('button', { name: confirm, exact: true }), profile);
+  }
+
+  /** Clicks `confirm`, fills in the access window it opens (a popup) and waits until that window closed itself. */
+  async function useAccessWindow(page: Page, confirm: Locator, profile: Profile): Promise<void> {
+    const [popup] = await Promise.all([page.waitForEvent('popup'), confirm.click()]);
+    assert.match(popup.url(), new RegExp(`/iiif/auth/2/access/${profile}\\?origin=`), 'the access service opens with ?origin=');
     // The access page closes itself once access is granted (it may do so before the click returns).
     const closed = popup.waitForEvent('close', { timeout: 20_000 });
     if (profile === 'login') {
@@ -162,4 +167,37 @@ describe('Auth 1.0 in Mirador 4 (Chromium): login and clickthrough, restricted a
       await g.close();
     });
   }
+
+  it('Auth 2.0 only: the viewer page runs probe → access window → token → probe itself, then Mirador shows full resolution', async () => {
+    // A server that speaks only Auth 2.0, simulated by removing the 1.0 services from what the page receives.
+    const g = await GuardedPage.open(browser, base);
+    const { page } = g;
+    await page.route(/\/iiif\/(manifest\/.*|3\/[^/]+\/info\.json)$/, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, json: withoutAuth1(await response.json()) });
+    });
+    await page.goto(`${base}/viewer/mirador?manifest=${encodeURIComponent(`${base}/iiif/manifest/${object('login', 'restricted')}`)}`);
+    const panel = page.getByRole('region', { name: 'Access' });
+    await panel.getByRole('heading', { name: 'This image is restricted' }).waitFor();
+    assert.equal(await page.locator('#viewer canvas').count(), 0, 'Mirador waits for the flow');
+    const probe = `${base}/iiif/auth/2/probe/${encodeURIComponent(pageOf(object('login', 'restricted')))}`;
+    await useAccessWindow(page, panel.getByRole('button', { name: 'Log in' }), 'login');
+    await waitUntil('the probe asked again', () => g.responses.filter((r) => r.url() === probe).length >= 2);
+    assert.ok(g.responses.some((r) => r.url().startsWith(`${base}/iiif/auth/2/token/login?`)), 'the 2.0 token service was asked (in the iframe)');
+    await fullResolution(g, 0);
+    assert.equal(await panel.isHidden(), true, 'the prompt is gone');
+    assert.equal(await page.getByText('Log in to see this image').count(), 0, 'Mirador shows no 1.0 prompt: it saw no 1.0 service');
+    await g.screenshot('auth-mirador-auth2-only');
+    g.assertClean('Auth 2.0 only');
+    await g.close();
+  });
 });
+
+/** A IIIF document without its Auth 1.0 services (and their context). */
+function withoutAuth1(value: unknown): unknown {
+  const auth1 = (item: unknown): boolean =>
+    item === 'http://iiif.io/api/auth/1/context.json' || (typeof item === 'object' && item !== null && String((item as { profile?: unknown }).profile).startsWith('http://iiif.io/api/auth/1/'));
+  if (Array.isArray(value)) return value.filter((item) => !auth1(item)).map(withoutAuth1);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutAuth1(v)]));
+}

@@ -1,6 +1,7 @@
 import '../shared/page.css';
 import '../shared/viewer.css';
 import './uv.css';
+import { accessPanel, authorise2 } from '../shared/auth2.js';
 import { fetchJson, iiifLabel, LoadError } from '../shared/load.js';
 import { clearStatus, titleWith } from '../shared/status.js';
 import { startViewer } from '../shared/start.js';
@@ -30,6 +31,8 @@ startViewer('manifest', async ({ element, source, data }) => {
   titleWith(iiifLabel(document, source));
   if (!window.UV) throw new Error('the Universal Viewer script did not define UV');
   clearStatus();
+  // Auth 2.0 (which UV 4 does not speak) first: probe, access, token, probe.
+  await authorise2(document, accessPanel(element));
   // UV's style sheets are scoped to `.uv`.
   element.classList.add('uv');
   const uv = window.UV.init(element.id, { iiifManifestId: source, embedded: true, locales: [{ name: 'en-GB' }] });
