@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { assertValid2, assertValid3 } from '../helpers/presentation.js';
 import type { RunningServer } from '../helpers/server.js';
 import { ARCHIVE_PASSWORD, csrfOf, IDS, Jar, postedMessage, protectedArchive } from './fixture.js';
 
@@ -211,6 +212,9 @@ describe('IIIF Authentication API 1.0 over HTTP, step by step (beside 2.0)', () 
     // 2.1: inside the image service, as the 1.0 spec writes it.
     const manifest2 = (await (await fetch(`${base}/iiif/presentation/2/manifest/Fonds/Letter`)).json()) as { sequences: { canvases: { images: { resource: { service: Json } }[] }[] }[] };
     const cookie2 = cookieService(manifest2.sequences[0]!.canvases[0]!.images[0]!.resource.service);
+    // Both still pass the Presentation schemas with the auth services in them (2.1 through its upgrade to 3.0).
+    assertValid3(manifest3, 'protected 3.0 manifest');
+    assertValid2(manifest2 as unknown as Json, 'protected 2.1 manifest');
     assert.deepEqual([cookie2['@context'], cookie2.profile, nested(cookie2, 'token')], [`${AUTH1}/context.json`, `${AUTH1}/login`, `${base}/iiif/auth/1/token/login`]);
     for (const url of [`${base}/iiif/manifest/Open`, `${base}/iiif/presentation/2/manifest/Open`]) {
       assert.ok(!JSON.stringify(await (await fetch(url)).json()).includes(AUTH1), `${url} names no auth service`);
