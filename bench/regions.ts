@@ -4,6 +4,8 @@
  *
  *   npm run bench:regions                          # 2 rounds, 10 s of wrk per server
  *   npm run bench:regions -- --seconds 5 --rounds 1 --count 200
+ *   npm run bench:regions -- --mix default-gray     # the issue's first mix: 80 % default, 20 % gray
+ *   npm run bench:regions -- --one-by-one 0         # without the per-kind timings
  *
  * The mix (bench/lib/urls.ts, audienceRegions): regions anywhere from 16 px to the whole image,
  * output widths 50–950 px with upscaling kept within 4,000 px; 60 % default, 20 % gray, 10 % bitonal,
@@ -18,6 +20,10 @@
  * machine is shared, and so are requests per CPU-second of each server's processes (lighttpd and
  * its iipsrv processes; Vitrine's process), which others' load does not change much. Any failed
  * request fails the benchmark.
+ * One by one (`--one-by-one N`, default 20): N requests of each kind asked one at a time of each
+ * server: the same N reduced regions as default, gray, bitonal, color, turned by 90° and mirrored,
+ * and N upscaled ones as default and gray; median latency and CPU per request, the figures that
+ * show which kind is slow.
  */
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -31,13 +37,24 @@ import { SAME_WORK_AS_IIPSRV, startIipsrv, startVitrine, type Peer } from './lib
 import { comparePictures } from './lib/pixels.js';
 import { peerBenchOptions, prepareBench } from './lib/setup.js';
 import { median, quantile } from './lib/stats.js';
-import { audienceRegions, sampleOf, type BenchRequest } from './lib/urls.js';
+import { timeOneByOne, type RequestClass } from './lib/one-by-one.js';
+import { AUDIENCE_MIX, audienceRegions, DEFAULT_GRAY_MIX, sampleOf, type BenchRequest } from './lib/urls.js';
 import { wrk, writeScript, type WrkResult } from './lib/wrk.js';
 
-const { values: args } = parseArgs({ options: { ...peerBenchOptions({ seconds: '10', rounds: '2', connections: '8', check: '60' }), count: { type: 'string', default: '300' } } });
-if (args.help) {
-  console.log('usage: npm run bench:regions [-- --seconds 10 --rounds 2 --connections 8 --count 300 (URLs) --check 60 (URLs compared)]');
-  process.exit(0);
+const { values: args } = parseArgs({
+  options: {
+    ...peerBenchOptions({ seconds: '10', rounds: '2', connections: '8', check: '60' }),
+    count: { type: 'string', default: '300' },
+    mix: { type: 'string', default: 'audience' },
+    'one-by-one': { type: 'string', default: '20' },
+  },
+});
+const MIXES = { audience: AUDIENCE_MIX, 'default-gray': DEFAULT_GRAY_MIX } as const;
+if (args.help || !(args.mix in MIXES)) {
+  console.log(
+    'usage: npm run bench:regions [-- --seconds 10 --rounds 2 --connections 8 --count 300 (URLs) --check 60 (URLs compared) --mix audience|default-gray --one-by-one 20 (requests per kind, 0: none)]',
+  );
+  process.exit(args.help ? 0 : 1);
 }
 const seconds = Number(args.seconds);
 const rounds = Number(args.rounds);
@@ -45,7 +62,9 @@ const connections = Number(args.connections);
 prepareBench({ peers: true });
 
 const { width, height, images, work } = await benchWorkspace();
-const requests = audienceRegions(width, height, Number(args.count));
+const mix = MIXES[args.mix as keyof typeof MIXES];
+const requests = audienceRegions(width, height, Number(args.count), undefined, mix);
+const perKind = Number(args['one-by-one']);
 
 /**
  * Mean difference allowed over 4×4 block means, per quality. Colour and grey: two JPEG encoders at
@@ -123,6 +142,28 @@ async function check(peers: readonly Peer[]): Promise<string[]> {
   );
 }
 
+/**
+ * The kinds timed one by one. The same regions and sizes (reduced) for default, gray, bitonal,
+ * color, turned and mirrored, so that what a kind costs over default shows; upscaled ones of their own.
+ */
+function requestClasses(peers: readonly Peer[]): RequestClass[] {
+  const pool = audienceRegions(width, height, 4000, 777, AUDIENCE_MIX);
+  const up = (r: BenchRequest): boolean => r.size3.startsWith('^');
+  const base = pool.filter((r) => !up(r)).slice(0, perKind);
+  const upscaled = pool.filter(up).slice(0, perKind);
+  const kinds: Array<[string, BenchRequest[]]> = [
+    ['default', base.map((r) => ({ ...r, quality: 'default', rotation: '0' }))],
+    ['gray', base.map((r) => ({ ...r, quality: 'gray', rotation: '0' }))],
+    ['bitonal', base.map((r) => ({ ...r, quality: 'bitonal', rotation: '0' }))],
+    ['color', base.map((r) => ({ ...r, quality: 'color', rotation: '0' }))],
+    ['turned 90', base.map((r) => ({ ...r, quality: 'default', rotation: '90' }))],
+    ['mirrored', base.map((r) => ({ ...r, quality: 'default', rotation: '!0' }))],
+    ['upscaled', upscaled.map((r) => ({ ...r, quality: 'default', rotation: '0' }))],
+    ['upscaled gray', upscaled.map((r) => ({ ...r, quality: 'gray', rotation: '0' }))],
+  ];
+  return kinds.map(([name, chosen]) => ({ name, paths: Object.fromEntries(peers.map((peer) => [peer.name, chosen.map((r) => pathOf(peer, r))])) }));
+}
+
 const share = (test: (r: BenchRequest) => boolean): string => `${((100 * requests.filter(test).length) / requests.length).toFixed(0)} %`;
 console.log(
   `\n${width}×${height} pyramidal TIFF (JPEG, 256×256 tiles); ${requests.length} URLs: default ${share((r) => r.quality === 'default')}, gray ${share((r) => r.quality === 'gray')}, ` +
@@ -140,6 +181,17 @@ try {
   await startPeers();
   console.log(`check (load average ${load()}):`);
   for (const line of await check(running)) console.log(`  ${line}`);
+  const oneByOne = perKind > 0 ? await timeOneByOne(running, requestClasses(running)) : [];
+  if (oneByOne.length > 0) {
+    console.log(`one at a time, ${perKind} requests per kind (load average ${load()}):`);
+    console.log(`  ${'kind'.padEnd(14)} vitrine: median ms  CPU ms/req   iipsrv: median ms  CPU ms/req   CPU ratio iipsrv/vitrine`);
+    for (const t of oneByOne) {
+      const [v, i] = [t.byServer.vitrine!, t.byServer.iipsrv!];
+      console.log(
+        `  ${t.name.padEnd(14)} ${v.medianMs.toFixed(1).padStart(17)} ${v.cpuMs.toFixed(1).padStart(11)}   ${i.medianMs.toFixed(1).padStart(16)} ${i.cpuMs.toFixed(1).padStart(11)}   ${(i.cpuMs / v.cpuMs).toFixed(2).padStart(8)}×`,
+      );
+    }
+  }
   await stopPeers();
   for (let round = 0; round < rounds; round++) {
     const peers = await startPeers();
@@ -176,14 +228,14 @@ try {
     cold: { vitrine: cold('vitrine'), iipsrv: cold('iipsrv'), ratio: cold('vitrine') / cold('iipsrv') },
     warm: { vitrine: warm('vitrine'), iipsrv: warm('iipsrv'), ratio: warm('vitrine') / warm('iipsrv') },
   };
-  console.log(`\nmedian of ${rounds} round(s), audience mix, JPEG, caches off (load average at round starts: ${loads.join(' | ')}):`);
+  console.log(`\nmedian of ${rounds} round(s), ${args.mix} mix, JPEG, caches off (load average at round starts: ${loads.join(' | ')}):`);
   for (const kind of ['cold', 'warm', 'perCpuSecond'] as const) {
     const s = summary[kind];
     const unit = kind === 'perCpuSecond' ? 'req per CPU-s (cold + warm)' : 'req/s';
     console.log(`  ${kind.padEnd(12)} vitrine ${s.vitrine.toFixed(1)}, iipsrv ${s.iipsrv.toFixed(1)} ${unit}; ratio ${s.ratio.toFixed(2)}× (target ≥2×: ${s.ratio >= 2 ? 'met' : 'NOT met'})`);
   }
   const out = path.join(BENCH_DIR, 'results-regions.json');
-  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), width, height, connections, seconds, rounds, urls: requests.length, loads, summary, measured }, null, 2));
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), mix: args.mix, width, height, connections, seconds, rounds, urls: requests.length, loads, summary, measured, oneByOne }, null, 2));
   console.log(`\nresults: ${out}`);
 } finally {
   await stopPeers();

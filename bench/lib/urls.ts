@@ -70,13 +70,24 @@ export function randomRegions(width: number, height: number, count: number, seed
   return requests;
 }
 
+/** Shares of each quality, and of requests turned by 90/180/270 or mirrored, in a mix of regions. */
+export interface RegionMix {
+  readonly qualities: ReadonlyArray<readonly [number, string]>;
+  readonly turned: number;
+}
+
+/** What an audience sends (issue 15): 60 % default, 20 % gray, 10 % bitonal, 10 % color; 20 % turned or mirrored. */
+export const AUDIENCE_MIX: RegionMix = { qualities: [[0.6, 'default'], [0.2, 'gray'], [0.1, 'bitonal'], [0.1, 'color']], turned: 0.2 };
+/** The issue's first measurement: 80 % default, 20 % gray, nothing turned. */
+export const DEFAULT_GRAY_MIX: RegionMix = { qualities: [[0.8, 'default'], [0.2, 'gray']], turned: 0 };
+
 /**
- * What an audience sends (issue 15): regions anywhere, of any size from 100 px to the whole image
- * (log-uniform, so crops shown larger than they are stored are common), output widths 50–950 px, upscaling kept
- * within 4,000 px; qualities 60 % default, 20 % gray, 10 % bitonal, 10 % color; 20 % turned by
- * 90/180/270 or mirrored. Upscaled sizes carry `^`, as Image API 3.0 requires.
+ * Regions as an audience asks for them (issue 15): anywhere, of any size from 100 px to the whole
+ * image (log-uniform, so crops shown larger than they are stored are common), output widths 50–950
+ * px, upscaling kept within 4,000 px, qualities and turns in the shares of `mix`. Upscaled sizes
+ * carry `^`, as Image API 3.0 requires.
  */
-export function audienceRegions(width: number, height: number, count: number, seed = 20261129): BenchRequest[] {
+export function audienceRegions(width: number, height: number, count: number, seed = 20261129, mix: RegionMix = AUDIENCE_MIX): BenchRequest[] {
   const random = prng(seed);
   const between = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
   const logBetween = (lo: number, hi: number): number => Math.round(Math.exp(Math.log(lo) + random() * (Math.log(hi) - Math.log(lo))));
@@ -95,8 +106,10 @@ export function audienceRegions(width: number, height: number, count: number, se
     const sh = Math.max(1, Math.round((h * sw) / w));
     if (sh > 4000) continue;
     const up = sw > w || sh > h ? '^' : '';
-    const quality = pick([[0.6, 'default'], [0.2, 'gray'], [0.1, 'bitonal'], [0.1, 'color']] as const);
-    const rotation = random() < 0.2 ? pick([[0.25, '90'], [0.25, '180'], [0.25, '270'], [0.25, '!0']] as const) : '0';
+    const quality = pick(mix.qualities);
+    // The same draws whatever the mix, so that two mixes share their regions and sizes.
+    const turn = random();
+    const rotation = turn < mix.turned ? pick([[0.25, '90'], [0.25, '180'], [0.25, '270'], [0.25, '!0']] as const) : '0';
     requests.push({ region: `${x},${y},${w},${h}`, size3: `${up}${sw},${sh}`, size2: `${sw},`, rotation, quality });
   }
   return requests;

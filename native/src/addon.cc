@@ -3,6 +3,7 @@
 
 #include "jpeg_crop.h"
 #include "memory.h"
+#include "upscale.h"
 #ifdef VITRINE_REGION_DECODE
 #include "region_decode.h"
 #endif
@@ -17,6 +18,7 @@
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cropJpeg", Napi::Function::New(env, CropJpeg));
   RegisterMemory(env, exports);
+  RegisterUpscale(env, exports);
 #ifdef VITRINE_REGION_DECODE
   // Needs libjpeg-turbo's libjpeg API (jpeglib.h: Debian libjpeg62-turbo-dev) besides TurboJPEG.
   RegisterRegionDecode(env, exports);

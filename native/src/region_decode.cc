@@ -1,5 +1,6 @@
 #include "region_decode.h"
 #include "region_decode_core.h"
+#include "job_args.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -42,15 +43,6 @@ class DecodeWorker : public Napi::AsyncWorker {
   Napi::Reference<Napi::Array> keep_;
   std::vector<unsigned char> scratch_;
 };
-
-bool IntProperty(const Napi::Object& object, const char* name, int min, int max, int& value) {
-  Napi::Value v = object.Get(name);
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<int>(d))) return false;
-  value = static_cast<int>(d);
-  return true;
-}
 
 }  // namespace
 

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__SSE__) || defined(_M_X64)
+#include <xmmintrin.h>
+#endif
+
 // jpeglib.h needs FILE and size_t declared first.
 #include <jpeglib.h>
 
@@ -23,16 +27,26 @@ namespace {
 // rounded sRGB codes, interpolated between neighbours and rounded (as libvips' scRGB to B_W does;
 // the analytic curve would differ by one level on ~17 % of pixels).
 struct GreyTables {
-  float linear[256];
-  int encode[257];
+  // Each channel's weighted linear value (the products libvips' luminance sums, one per code), and
+  // the gamma-encoding table with the step to the next code, all as the floats the sum uses.
+  float red[256], green[256], blue[256];
+  float encode[256], step[256];
   GreyTables() {
+    int codes[257];
     for (int i = 0; i < 256; i++) {
       const float v = static_cast<float>(i) / 255.0f;
-      linear[i] = v <= 0.04045f ? v / 12.92f : static_cast<float>(std::pow((v + 0.055) / 1.055, 2.4));
+      const float linear = v <= 0.04045f ? v / 12.92f : static_cast<float>(std::pow((v + 0.055) / 1.055, 2.4));
+      red[i] = 0.2126f * linear;
+      green[i] = 0.7152f * linear;
+      blue[i] = 0.0722f * linear;
       const float e = v <= 0.0031308f ? 12.92f * v : static_cast<float>(1.055 * std::pow(v, 1 / 2.4) - 0.055);
-      encode[i] = static_cast<int>(std::lrintf(255.0f * e));
+      codes[i] = static_cast<int>(std::lrintf(255.0f * e));
     }
-    encode[256] = encode[255];
+    codes[256] = codes[255];
+    for (int i = 0; i < 256; i++) {
+      encode[i] = static_cast<float>(codes[i]);
+      step[i] = static_cast<float>(codes[i + 1] - codes[i]);
+    }
   }
 };
 const GreyTables& Grey() {
@@ -40,18 +54,25 @@ const GreyTables& Grey() {
   return tables;
 }
 
+// lrintf without the call into libm: the same round-half-to-even in the default rounding mode.
+inline int RoundToInt(float v) {
+#if defined(__SSE__) || defined(_M_X64)
+  return _mm_cvtss_si32(_mm_set_ss(v));
+#else
+  return static_cast<int>(std::lrintf(v));
+#endif
+}
+
 void RgbRowToGrey(const unsigned char* rgb, unsigned char* grey, int width) {
   const GreyTables& t = Grey();
   for (int x = 0; x < width; x++, rgb += 3) {
-    const float y = 0.2126f * t.linear[rgb[0]] + 0.7152f * t.linear[rgb[1]] + 0.0722f * t.linear[rgb[2]];
+    const float y = t.red[rgb[0]] + t.green[rgb[1]] + t.blue[rgb[2]];
     float f = y * 255.0f;
     f = f < 0.0f ? 0.0f : f > 255.0f ? 255.0f : f;
     const int i = static_cast<int>(f);
-    const float v = static_cast<float>(t.encode[i]) + static_cast<float>(t.encode[i + 1] - t.encode[i]) * (f - static_cast<float>(i));
-    grey[x] = static_cast<unsigned char>(std::lrintf(v));
+    grey[x] = static_cast<unsigned char>(RoundToInt(t.encode[i] + t.step[i] * (f - static_cast<float>(i))));
   }
 }
-
 
 struct ErrorManager {
   jpeg_error_mgr pub;

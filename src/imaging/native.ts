@@ -28,6 +28,19 @@ export interface JpegTilesJob {
   readonly height: number;
 }
 
+/** Raw pixels to upsize with libvips' bicubic interpolation, separably (see native/src/upscale_core.cc). */
+export interface UpscaleJob {
+  /** width × height × channels bytes, row-major, interleaved. */
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 2 | 3 | 4;
+  /** Receives outWidth × outHeight × channels bytes; at least as large as the input each way. */
+  readonly out: Buffer;
+  readonly outWidth: number;
+  readonly outHeight: number;
+}
+
 /** An area of a JPEG 2000 file to decode with OpenJPEG (see native/src/jp2_decode.h). */
 export interface Jp2DecodeJob {
   /** An open descriptor of the file (read with pread) and the file's size. */
@@ -97,6 +110,12 @@ export interface NativeBinding {
    * when the addon was built without libjpeg's headers (jpeglib.h).
    */
   decodeJpegTiles?(job: JpegTilesJob): Promise<void>;
+  /**
+   * Upsizes raw pixels into `out` on libuv's thread pool, byte for byte what sharp's resize() gives
+   * with a cubic-family kernel (libvips' bicubic affine), several times faster. Absent in an addon
+   * built before it existed.
+   */
+  upscaleBicubic?(job: UpscaleJob): Promise<void>;
   /**
    * Decodes an area of a JPEG 2000 file at a reduced resolution with OpenJPEG, on libuv's thread
    * pool (see native/src/jp2_decode.h). Absent when the addon was built without OpenJPEG.

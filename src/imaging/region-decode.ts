@@ -73,7 +73,8 @@ function sizeClass(bytes: number): number {
   return 2 ** Math.ceil(Math.log2(bytes));
 }
 
-function takeBuffer(bytes: number): Buffer {
+/** A buffer of `bytes` for decoded pixels: a recycled one of its size class when there is one (give it back with releaseRegion). */
+export function takeBuffer(bytes: number): Buffer {
   if (bytes < POOL_MIN / 2 || bytes > POOL_MAX) return Buffer.allocUnsafeSlow(bytes);
   const size = Math.max(POOL_MIN, sizeClass(bytes));
   const free = pool.get(size)?.pop();
@@ -85,7 +86,7 @@ function takeBuffer(bytes: number): Buffer {
  * Gives a decoded region's buffer back for reuse. Only once nothing reads it any more: after the
  * sharp pipeline that took it as input has finished (resolved or rejected).
  */
-export function releaseRegion(region: DecodedRegion): void {
+export function releaseRegion(region: { readonly data: Buffer }): void {
   const { buffer, byteOffset } = region.data;
   const size = buffer.byteLength;
   if (byteOffset !== 0 || size < POOL_MIN || size > POOL_MAX || size !== sizeClass(size) || pooledBytes + size > POOL_BYTES) return;

@@ -12,6 +12,7 @@ import { nativeAddon } from '../../src/imaging/native.js';
 import { openSource, type OpenedSource } from '../../src/imaging/open-source.js';
 import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion } from '../../src/imaging/region-decode.js';
 import type { ImageSource } from '../../src/imaging/source.js';
+import { upscaleStats } from '../../src/imaging/upscale.js';
 import { CLI } from '../helpers/cli.js';
 import { decode, fetchBytes, meanAbsDiff, type Pixels } from '../helpers/pixels.js';
 import { REFERENCE_PNG, startServer, tempDir, type RunningServer } from '../helpers/server.js';
@@ -169,7 +170,10 @@ describe('regions decoded natively from stored JPEG tiles', () => {
     it(`${url}: natively decoded, same pixels as libvips`, async () => {
       // Thresholding turns a one-level difference at 128 into a 255 one: a few pixels may flip.
       const tolerance = url.endsWith('.webp') ? 1 : url.includes('bitonal') ? 0.5 : 0.1;
+      const upscales = upscaleStats.native;
       await compare(url, { native: true, tolerance });
+      // An upscaled size (^) is upsized by the addon too, with libvips' own bicubic arithmetic.
+      assert.equal(upscaleStats.native - upscales, url.includes('/^') ? 1 : 0, `${url}: native upsizing ${url.includes('/^') ? 'not ' : ''}used`);
     });
   }
 
