@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { existsSync, statSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
-import { loadRules, RulesError } from '../pipeline/rules.js';
+import { loadRulesFile, RulesError, type RulesFile } from '../pipeline/rules.js';
 import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
 import type { ConversionReport } from '../pipeline/run.js';
 import { progressReporter } from './progress.js';
@@ -25,6 +25,8 @@ function summary(report: ConversionReport): string {
     const shown = report.withdrawn.slice(0, 20).join(', ');
     lines.push(`${report.dryRun ? 'would withdraw' : 'withdrawn'} (folder gone): ${shown}${report.withdrawn.length > 20 ? `, … and ${report.withdrawn.length - 20} more` : ''}`);
   }
+  for (const v of report.variantsSkipped.slice(0, 20)) lines.push(`variant skipped: ${v.skipped} (chose ${v.chosen})`);
+  if (report.variantsSkipped.length > 20) lines.push(`… and ${report.variantsSkipped.length - 20} more variants skipped (see the report)`);
   for (const a of report.anomalies.slice(0, 20)) lines.push(`anomaly: ${a.object}: ${a.kind}: ${a.detail}`);
   if (report.anomalies.length > 20) lines.push(`… and ${report.anomalies.length - 20} more anomalies (see the report)`);
   if (report.dryRun) for (const i of report.ignored.slice(0, 20)) lines.push(`ignored: ${i.relativePath} (${i.reason})`);
@@ -76,7 +78,7 @@ export function convertCommand(): Command {
     .option('--quality <1-100>', 'ptiff: JPEG quality of the tiles; jp2: top quality layer at 20 + 0.3 × N dB PSNR (85: 45.5 dB)', int('quality', 1, 100), DEFAULT_SETTINGS.quality)
     .option('--lossless', 'jp2: reversible wavelet, every bit of the 8-bit image kept (--quality does not apply)')
     .option('-w, --workers <n>', `pages converted at once (default: number of cores, ${cpus().length})`, int('workers', 1, 256))
-    .option('--rules <file>', 'naming rules (YAML or JSON): object and sequence from file names')
+    .option('--rules <file>', 'naming rules (YAML or JSON): object and sequence from file names; variants: which version of a page to convert')
     .option('--metadata <file.csv>', 'descriptive metadata of the batch, one row per object (see docs/metadata.md)')
     .option('--max-input-pixels <px>', 'largest master accepted, in pixels', int('max-input-pixels', 1, Number.MAX_SAFE_INTEGER), DEFAULT_SETTINGS.maxInputPixels)
     .option('--keep-missing', 'keep objects whose folder is gone from the masters published (default: withdrawn, manifest 410)')
@@ -109,9 +111,9 @@ export function convertCommand(): Command {
         const status = jp2EncoderStatus();
         if (!status.available) throw new ConfigError(`--format jp2: JPEG 2000 encoding is not available: ${status.reason}`);
       }
-      let rules;
+      let rules: RulesFile = {};
       try {
-        rules = opts.rules ? await loadRules(opts.rules as string) : undefined;
+        rules = opts.rules ? await loadRulesFile(opts.rules as string) : {};
       } catch (error) {
         if (error instanceof RulesError) throw new ConfigError(error.message);
         throw error;
@@ -132,7 +134,8 @@ export function convertCommand(): Command {
           ...(format === 'jp2' ? { lossless: opts.lossless === true } : {}),
           maxInputPixels: opts.maxInputPixels as number,
         },
-        rules,
+        rules: rules.rules,
+        variants: rules.variants,
         metadataCsv: opts.metadata as string | undefined,
         dryRun: opts.dryRun === true,
         tesseract,

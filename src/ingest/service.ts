@@ -6,6 +6,7 @@ import { ConfigError } from '../config/load.js';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
 import { IMAGES_DIR } from '../pipeline/page-step.js';
+import { DEFAULT_VARIANTS, objectFolderOf } from '../pipeline/variants.js';
 import { normaliseFolder } from './context.js';
 import type { Job } from './jobs.js';
 import { objectJob } from './object-job.js';
@@ -65,7 +66,8 @@ export class IngestService {
   async enqueueFolder(relative: string): Promise<Job> {
     const normal = normaliseFolder(relative);
     if ('error' in normal) throw new IngestPathError(`${relative}: ${normal.error}`);
-    const job = await this.queue.enqueue(objectJob(normal.folder));
+    // A variant folder (obj/master) is ingested as its object (obj): one job, one version per page.
+    const job = await this.queue.enqueue(objectJob(objectFolderOf(normal.folder, DEFAULT_VARIANTS)));
     this.enqueued();
     return job;
   }

@@ -2,7 +2,8 @@ import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { CatalogCatchUp } from './catch-up.js';
-import { fileRole, folderOf, listFolder, relativeFolder, stampDigest, walkFolders, type FolderListing } from './folder-listing.js';
+import { DEFAULT_VARIANTS, objectFolderOf } from '../pipeline/variants.js';
+import { fileRole, listFolder, objectFileOf, relativeFolder, stampDigest, walkFolders, type FolderListing } from './folder-listing.js';
 
 /** What the watcher tells, per object folder (relative to the masters root, '/' separators, '.' for the root). */
 export interface WatchEvents {
@@ -120,8 +121,10 @@ export class MastersWatcher {
     fsWatcher.on('add', (file, stats) => this.fileEvent(file, stats));
     fsWatcher.on('change', (file, stats) => this.fileEvent(file, stats));
     fsWatcher.on('unlink', (file) => this.fileEvent(file, undefined));
-    fsWatcher.on('addDir', (dir) => this.touch(relativeFolder(root, dir)));
-    fsWatcher.on('unlinkDir', (dir) => this.folderGone(relativeFolder(root, dir)));
+    // A variant folder (master/, service/ …) is part of the object folder above it.
+    const objectDir = (dir: string): string => objectFolderOf(relativeFolder(root, dir), DEFAULT_VARIANTS);
+    fsWatcher.on('addDir', (dir) => this.touch(objectDir(dir)));
+    fsWatcher.on('unlinkDir', (dir) => this.folderGone(objectDir(dir)));
     fsWatcher.on('error', (error) => this.options.events.error?.(error instanceof Error ? error : new Error(String(error))));
     await new Promise<void>((resolve, reject) => {
       fsWatcher.once('ready', resolve);
@@ -159,8 +162,9 @@ export class MastersWatcher {
 
   private fileEvent(file: string, stats: Stats | undefined): void {
     if (!fileRole(path.basename(file))) return;
-    const pending = this.touch(folderOf(this.root, file));
-    pending?.files.set(path.basename(file), { size: stats?.size, mtimeMs: stats?.mtimeMs, changedAt: Date.now() });
+    const { folder, name } = objectFileOf(this.root, file);
+    const pending = this.touch(folder);
+    pending?.files.set(name, { size: stats?.size, mtimeMs: stats?.mtimeMs, changedAt: Date.now() });
   }
 
   /** A folder removed: it and every reported folder under it are looked at (chokidar may report only the top). */

@@ -18,6 +18,7 @@ import { convertAndRecord, derivativePathOf, IMAGES_DIR, isPageFailure, isUpToDa
 import { planSteps, type PlanStep } from './plan-steps.js';
 import type { NameRule } from './rules.js';
 import { countMasterNames, type IgnoredFile } from './scan.js';
+import type { SkippedVariant, VariantPreference } from './variants.js';
 
 export interface ConversionOptions {
   readonly masters: string;
@@ -25,6 +26,8 @@ export interface ConversionOptions {
   readonly workers: number;
   readonly settings: ConversionSettings;
   readonly rules?: readonly NameRule[] | undefined;
+  /** Which version of a page is converted when an object holds several (a rules file's `variants`; default DEFAULT_VARIANTS). */
+  readonly variants?: VariantPreference | undefined;
   /** A batch CSV of descriptive metadata, one row per object (see docs/metadata.md). */
   readonly metadataCsv?: string | undefined;
   readonly dryRun: boolean;
@@ -82,6 +85,8 @@ export interface ConversionReport {
   readonly failed: FailedPage[];
   readonly ignored: IgnoredFile[];
   readonly anomalies: Anomaly[];
+  /** Versions of pages not converted because a more preferred version of the page is (variants.ts). */
+  readonly variantsSkipped: SkippedVariant[];
   /** Objects withdrawn because their folder is gone from the masters root (in a dry run: would be). */
   readonly withdrawn: string[];
   /**
@@ -168,6 +173,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
 
   const steps = planSteps(masters, {
     rules: options.rules,
+    variants: options.variants,
     metadataCsv: options.metadataCsv,
     rootName: path.basename(masters),
     // Identifiers given by earlier runs are kept; new ones are recorded as they are given (not in a dry run).
@@ -209,6 +215,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   // Problems are kept for the summary (the per-page outcomes only go to the log).
   const failed: FailedPage[] = [];
   const ignored: IgnoredFile[] = [];
+  const variantsSkipped: SkippedVariant[] = [];
   // The objects this run found, and those it withdrew because their folder is gone.
   const planned = new Set<string>();
   const withdrawn: string[] = [];
@@ -248,8 +255,12 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       const { object, described } = step.value;
       for (const file of step.value.ignored) log?.write({ event: 'ignored', ...file });
       for (const anomaly of step.value.anomalies) log?.write({ event: 'anomaly', ...anomaly });
+      for (const variant of step.value.variantsSkipped) log?.write({ event: 'variant-skipped', ...variant });
       ignored.push(...step.value.ignored);
       anomalies.push(...step.value.anomalies);
+      variantsSkipped.push(...step.value.variantsSkipped);
+      // The estimate counted every variant's file; only one per page is converted.
+      estimate -= step.value.variantsSkipped.length;
       // Before the step's object: a folder's collection.yml may name the object of that same folder.
       await collections.addFiles(step.value.ignored);
       const known = policies.anomalies.length;
@@ -330,6 +341,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     failed,
     ignored,
     anomalies,
+    variantsSkipped,
     withdrawn,
     pages: log?.file,
     ...(ocr?.tesseract ? { tesseract: { lang: ocr.tesseract.lang, runs: ocr.tesseract.runs } } : {}),
