@@ -126,8 +126,11 @@ export const serveConfigSchema = serveConfigObject
   .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
     message: 'tlsKey and tlsCert: give both for HTTPS, or neither',
   })
-  .refine((c) => !(c.data !== undefined && c.images?.startsWith('s3://')), {
-    message: 'images: an s3:// images location serves plain images; --data (a converted folder with its catalog) is local only',
+  .refine((c) => !(c.masters !== undefined && c.images?.startsWith('s3://')), {
+    message: 'masters: the ingest service converts into the data folder\'s images/; it does not write to an s3:// images location (use vitrine convert … --out s3://…)',
+  })
+  .refine((c) => !(c.watch !== undefined && c.images?.startsWith('s3://')), {
+    message: 'watch: the ingest service converts into the data folder\'s images/; it does not write to an s3:// images location (use vitrine convert … --out s3://…)',
   })
   .refine((c) => c.maxHeight === undefined || c.maxWidth !== undefined, {
     message: 'maxHeight: requires maxWidth too (Image API rule)',

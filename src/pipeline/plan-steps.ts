@@ -3,6 +3,7 @@ import { pageDirectories } from './pages.js';
 import { planConversion, planFolders, type Anomaly, type PlannedFolder, type PlannedObject, type PlanOptions } from './plan.js';
 import type { NameRule } from './rules.js';
 import { scanFolder, scanFolders, scanMasters, type IgnoredFile, type ScannedFolder } from './scan.js';
+import type { MasterStore } from './stores.js';
 import type { SkippedVariant } from './variants.js';
 
 /** A piece of a batch's plan: an object to convert (with its description), and what the report says. */
@@ -25,16 +26,17 @@ export interface PlanStep {
  */
 export async function* planSteps(
   masters: string,
-  options: PlanOptions & { readonly rules?: readonly NameRule[] | undefined; readonly metadataCsv?: string | undefined },
+  options: PlanOptions & { readonly rules?: readonly NameRule[] | undefined; readonly metadataCsv?: string | undefined; readonly store?: MasterStore | undefined },
 ): AsyncGenerator<PlanStep> {
+  const countPages = options.store?.countPages ?? pageDirectories;
   if (options.rules || options.metadataCsv) {
-    const plan = await planConversion(await scanMasters(masters, options.variants), pageDirectories, options);
+    const plan = await planConversion(await scanMasters(masters, options.variants, options.store?.readFolder), countPages, options);
     const descriptions = await describeObjects(masters, plan, options.metadataCsv);
     yield { ignored: plan.ignored, anomalies: [...plan.anomalies, ...descriptions.anomalies], variantsSkipped: plan.variantsSkipped };
     for (const object of plan.objects) yield { object, described: descriptions.objects.get(object.id), ignored: [], anomalies: [], variantsSkipped: [] };
     return;
   }
-  for await (const planned of planFolders(scanFolders(masters, options.variants), pageDirectories, options)) yield describeFolder(masters, planned);
+  for await (const planned of planFolders(scanFolders(masters, options.variants, options.store?.readFolder), countPages, options)) yield describeFolder(masters, planned);
 }
 
 /** A planned folder with its own sidecar, read as the batch reading would (its objects are this folder's one, if any). */

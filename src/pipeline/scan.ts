@@ -84,9 +84,9 @@ export interface ScannedFolder {
  * (sorted names). The variant folders of an object (`master/`, `service/` …) come with their
  * object folder, as one folder: a bag is one object, never one per variant.
  */
-export async function* scanFolders(root: string, variants: VariantPreference = DEFAULT_VARIANTS): AsyncGenerator<ScannedFolder> {
+export async function* scanFolders(root: string, variants: VariantPreference = DEFAULT_VARIANTS, read: FolderReader = readLocalFolder): AsyncGenerator<ScannedFolder> {
   async function* walk(relative: string): AsyncGenerator<ScannedFolder> {
-    const { folder, subfolders } = await readFolder(root, relative, variants);
+    const { folder, subfolders } = await readFolder(root, relative, variants, read);
     yield folder;
     for (const name of subfolders) yield* walk(relative ? `${relative}/${name}` : name);
   }
@@ -101,8 +101,14 @@ export async function scanFolder(root: string, relative: string, variants: Varia
   return (await readFolder(root, relative === '.' ? '' : relative, variants)).folder;
 }
 
+/**
+ * Reads one folder's own files ('' for the root) and names its subfolders: a local folder
+ * (readdir), or a prefix of an S3 bucket (pipeline/s3-masters.ts).
+ */
+export type FolderReader = (root: string, relative: string) => Promise<{ folder: ScannedFolder; subfolders: string[] }>;
+
 /** A folder's files with those of its variant folders (their subfolders are walked as usual). */
-async function readFolder(root: string, relative: string, variants: VariantPreference): Promise<{ folder: ScannedFolder; subfolders: string[] }> {
+async function readFolder(root: string, relative: string, variants: VariantPreference, readOneFolder: FolderReader = readLocalFolder): Promise<{ folder: ScannedFolder; subfolders: string[] }> {
   const own = await readOneFolder(root, relative);
   const variantFolders = own.subfolders.filter((name) => isVariantFolder(name, variants));
   if (variantFolders.length === 0) return own;
@@ -118,7 +124,7 @@ async function readFolder(root: string, relative: string, variants: VariantPrefe
   return { folder: { folder: own.folder.folder, masters, ignored }, subfolders };
 }
 
-async function readOneFolder(root: string, relative: string): Promise<{ folder: ScannedFolder; subfolders: string[] }> {
+async function readLocalFolder(root: string, relative: string): Promise<{ folder: ScannedFolder; subfolders: string[] }> {
   const dir = relative ? path.join(root, ...relative.split('/')) : root;
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -193,10 +199,10 @@ async function pairOcrSidecars(dir: string, masters: ScannedFile[], ignored: Ign
 }
 
 /** The whole masters tree at once (see scanFolders): for plans that group files across folders. */
-export async function scanMasters(root: string, variants: VariantPreference = DEFAULT_VARIANTS): Promise<ScanResult> {
+export async function scanMasters(root: string, variants: VariantPreference = DEFAULT_VARIANTS, read: FolderReader = readLocalFolder): Promise<ScanResult> {
   const masters: ScannedFile[] = [];
   const ignored: IgnoredFile[] = [];
-  for await (const folder of scanFolders(root, variants)) {
+  for await (const folder of scanFolders(root, variants, read)) {
     masters.push(...folder.masters);
     ignored.push(...folder.ignored);
   }
