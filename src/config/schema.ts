@@ -17,6 +17,8 @@ export const serveConfigObject = z
     masters: z.string().min(1).optional(),
     /** The bearer token of the ingest API (none: the API is disabled). Never logged. */
     apiToken: z.string().min(1).optional(),
+    /** A rules file (as `vitrine convert --rules`): the ingest service takes its `variants` preference (naming rules are refused). */
+    rules: z.string().min(1).optional(),
     /** Ingest jobs run at once by the server's worker. */
     ingestWorkers: positiveInt.default(1),
     host: z.string().min(1).default('127.0.0.1'),

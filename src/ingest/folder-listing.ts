@@ -107,10 +107,10 @@ async function listOneFolder(root: string, folder: string): Promise<FolderListin
  * Every folder of the masters tree, a folder at a time, depth first (hidden folders skipped, links
  * to folders not followed, as the scan does): memory holds the folders on the current path only.
  */
-export async function* walkFolders(root: string): AsyncGenerator<FolderListing> {
+export async function* walkFolders(root: string, variants: VariantPreference = DEFAULT_VARIANTS): AsyncGenerator<FolderListing> {
   const pending = ['.'];
   for (let folder = pending.pop(); folder !== undefined; folder = pending.pop()) {
-    const listing = await listFolder(root, folder);
+    const listing = await listFolder(root, folder, variants);
     yield listing;
     for (const name of [...listing.subfolders].reverse()) pending.push(folder === '.' ? name : `${folder}/${name}`);
   }

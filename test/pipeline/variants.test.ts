@@ -173,6 +173,31 @@ describe('variant selection: one version of each page of a legacy bag', () => {
     assert.equal((await fetch(`${server.url}/iiif/manifest/bag%2Fservice`)).status, 404);
   });
 
+  it("the ingest service takes the rules file's variants (serve --rules), and refuses its naming rules", async () => {
+    const masters = path.join(dir, 'ingest-suffixes');
+    const data = path.join(dir, 'ingest-suffixes-data');
+    await master(path.join(masters, 'ms9', 'ms9_001_m.tif'), 'green');
+    await master(path.join(masters, 'ms9', 'ms9_001_me.tif'), 'red');
+    await master(path.join(masters, 'ms9', 'ms9_002_se.jpg'), 'blue');
+    await master(path.join(masters, 'ms9', 'ms9_002_m.tif'), 'green');
+    const rules = path.join(dir, 'ingest-variants.yml');
+    await writeFile(rules, 'variants:\n  suffixes: [_me, _m, _se]\n');
+    const token = 'variants-ingest-token-7a1d';
+    const ingest = await startServer(undefined, { data, masters, apiToken: token, rules });
+    try {
+      const posted = await api(ingest.url, 'POST', '/api/ingest', { token, body: { path: 'ms9' } });
+      assert.equal(posted.status, 202, JSON.stringify(posted.body));
+      assert.equal((await finished(ingest.url, token, posted.body.id as string)).state, 'done');
+      assert.deepEqual(await derivatives(data), ['ms9/ms9_001.tif', 'ms9/ms9_002.tif']);
+      assert.deepEqual(await Promise.all(['ms9/ms9_001', 'ms9/ms9_002'].map((id) => servedColour(ingest.url, id))), ['red', 'green']);
+    } finally {
+      await ingest.close();
+    }
+    const naming = path.join(dir, 'naming.yml');
+    await writeFile(naming, "rules:\n  - pattern: '^(?<object>ms\\d+)_(?<sequence>\\d+)'\n");
+    await assert.rejects(startServer(undefined, { data: path.join(dir, 'never-data'), masters, rules: naming }), /rules: .*naming\.yml has naming rules; the ingest service converts one folder = one object/);
+  });
+
   it('the folder watcher reports the bag as one object folder when its variant folders are written, and at start after a conversion finds it unchanged', async () => {
     const root = path.join(dir, 'watched');
     await mkdir(root);

@@ -145,9 +145,11 @@ describe('vitrine convert with masters and derivatives in S3', () => {
     const data = path.join(dir, 'batch-data');
     const args = [CLI, 'convert', `s3://${s3.bucket}/batch`, '--out', `s3://${s3.bucket}/batch-out`, '--data', data, '--s3-endpoint', s3.endpoint, '--workers', '1'];
     const child = spawn(process.execPath, args, { stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let ended = false;
+    const exited = new Promise((resolve) => child.once('exit', resolve)).then(() => (ended = true));
     // Killed once some derivatives are visible and before the last one.
-    for (let seen = 0; seen < 3; seen = (await list('batch-out/')).length) await new Promise((resolve) => setTimeout(resolve, 30));
+    for (let seen = 0; seen < 3 && !ended; seen = (await list('batch-out/')).length) await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.ok(!ended, 'the run was still going when it was killed');
     child.kill('SIGKILL');
     await exited;
     const visible = await list('batch-out/');
