@@ -29,14 +29,16 @@ export async function* planSteps(
   options: PlanOptions & { readonly rules?: readonly NameRule[] | undefined; readonly metadataCsv?: string | undefined; readonly store?: MasterStore | undefined },
 ): AsyncGenerator<PlanStep> {
   const countPages = options.store?.countPages ?? pageDirectories;
+  // Sidecars are read from a local folder: the masters, or the copies a remote store made of them.
+  const sidecars = options.store?.sidecarRoot ?? masters;
   if (options.rules || options.metadataCsv) {
     const plan = await planConversion(await scanMasters(masters, options.variants, options.store?.readFolder), countPages, options);
-    const descriptions = await describeObjects(masters, plan, options.metadataCsv);
+    const descriptions = await describeObjects(sidecars, plan, options.metadataCsv);
     yield { ignored: plan.ignored, anomalies: [...plan.anomalies, ...descriptions.anomalies], variantsSkipped: plan.variantsSkipped };
     for (const object of plan.objects) yield { object, described: descriptions.objects.get(object.id), ignored: [], anomalies: [], variantsSkipped: [] };
     return;
   }
-  for await (const planned of planFolders(scanFolders(masters, options.variants, options.store?.readFolder), countPages, options)) yield describeFolder(masters, planned);
+  for await (const planned of planFolders(scanFolders(masters, options.variants, options.store?.readFolder), countPages, options)) yield describeFolder(sidecars, planned);
 }
 
 /** A planned folder with its own sidecar, read as the batch reading would (its objects are this folder's one, if any). */

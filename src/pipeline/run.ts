@@ -253,9 +253,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   };
   progress();
   // What collection.yml files say, read as the plan reaches them; applied once every object is planned.
-  const collections = new BatchCollections(masters);
+  const collections = new BatchCollections(stores.masters.sidecarRoot ?? masters);
   // What access.yml files say, read as the plan reaches their folders (before the objects below them).
-  const policies = new FolderPolicies(masters);
+  const policies = new FolderPolicies(stores.masters.sidecarRoot ?? masters);
 
   /** An object whose pages are under way: recorded whole (order, metadata) when its last page is done. */
   interface ObjectInProgress {

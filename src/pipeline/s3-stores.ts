@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -21,8 +22,8 @@ export const SHA256_KEY = 'vitrine-sha256';
 /** The first bytes of a master read at once when counting its pages: a TIFF's first directory is almost always in them. */
 const HEAD_BYTES = 64 * 1024;
 
-/** Sidecars are read from local folders only: in S3 they are listed, not read. */
-const LOCAL_ONLY = new Set(['metadata sidecar', COLLECTION_DESCRIPTION, ACCESS_POLICY]);
+/** Sidecars read beside the masters: copied from S3 into a local folder as the walk meets them (they are small). */
+const SIDECARS = new Set(['metadata sidecar', COLLECTION_DESCRIPTION, ACCESS_POLICY]);
 
 const objectUrl = (location: S3Location, key: string): string => `s3://${location.bucket}/${key}`;
 
@@ -38,7 +39,12 @@ function s3Failure(error: unknown, url: string): Error {
 }
 
 /** Masters under an S3 prefix: listed a "folder" at a time (delimiter '/'), each page's master downloaded when it is converted. */
-function s3Masters(client: S3Client, location: S3Location, tempDir: string): MasterStore {
+function s3Masters(client: S3Client, location: S3Location, tempDir: string, sidecarRoot: string): MasterStore {
+  const download = async (key: string, file: string): Promise<void> => {
+    await mkdir(path.dirname(file), { recursive: true });
+    const answer = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: key }));
+    await pipeline(answer.Body as Readable, createWriteStream(file));
+  };
   const keyOf = (absolutePath: string): string => parseS3Url(absolutePath).prefix.replace(/\/$/, '');
   const readFolder: FolderReader = async (_root, relative) => {
     const prefix = `${location.prefix}${relative ? `${relative}/` : ''}`;
@@ -66,7 +72,11 @@ function s3Masters(client: S3Client, location: S3Location, tempDir: string): Mas
         if (!name || name.endsWith('/')) continue;
         const relativePath = relative ? `${relative}/${name}` : name;
         const reason = ignoreReason(name);
-        if (reason) ignored.push({ relativePath, reason: LOCAL_ONLY.has(reason) ? `${reason} in S3: not read (keep sidecars in a local masters folder)` : reason });
+        if (reason && SIDECARS.has(reason)) {
+          // An access policy that could not be copied must not read as none: its reader then finds no file and restricts the folder.
+          await download(object.Key!, path.join(sidecarRoot, ...relativePath.split('/'))).catch(() => undefined);
+        }
+        if (reason) ignored.push({ relativePath, reason });
         else masters.push({ relativePath, absolutePath: objectUrl(location, object.Key!), size: object.Size ?? 0, mtimeMs: object.LastModified?.getTime() ?? 0 });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -88,6 +98,7 @@ function s3Masters(client: S3Client, location: S3Location, tempDir: string): Mas
 
   return {
     readFolder,
+    sidecarRoot,
     // The header by ranged reads (the first 64 KiB at once): a multi-page TIFF is several pages
     // without downloading it. Anything unreadable counts as one page, as for files.
     countPages: async (file) => {
@@ -113,8 +124,7 @@ function s3Masters(client: S3Client, location: S3Location, tempDir: string): Mas
       await mkdir(tempDir, { recursive: true });
       const file = path.join(tempDir, `${process.pid}-${randomUUID()}.master${path.posix.extname(source.absolutePath)}`);
       try {
-        const answer = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: keyOf(source.absolutePath) }));
-        await pipeline(answer.Body as Readable, createWriteStream(file));
+        await download(keyOf(source.absolutePath), file);
       } catch (error) {
         await rm(file, { force: true });
         throw error instanceof Error && (error as NodeJS.ErrnoException).code?.startsWith('E') ? error : s3Failure(error, source.absolutePath);
@@ -174,9 +184,14 @@ function s3Derivatives(client: S3Client, location: S3Location): DerivativeStore 
 export function openPageStores(masters: string, out: string, options: S3ClientOptions & { readonly tempDir: string }): PageStores {
   if (!isS3Url(masters) && !isS3Url(out)) return { masters: LOCAL_MASTERS, derivatives: LOCAL_DERIVATIVES, close: () => undefined };
   const client = createS3Client(options);
+  // Outside the data folder: a dry run writes nothing there.
+  const sidecarRoot = path.join(tmpdir(), `vitrine-sidecars-${process.pid}-${randomUUID().slice(0, 8)}`);
   return {
-    masters: isS3Url(masters) ? s3Masters(client, parseS3Url(masters), path.join(options.tempDir, 'masters')) : LOCAL_MASTERS,
+    masters: isS3Url(masters) ? s3Masters(client, parseS3Url(masters), path.join(options.tempDir, 'masters'), sidecarRoot) : LOCAL_MASTERS,
     derivatives: isS3Url(out) ? s3Derivatives(client, parseS3Url(out)) : LOCAL_DERIVATIVES,
-    close: () => client.destroy(),
+    close: () => {
+      client.destroy();
+      rmSync(sidecarRoot, { recursive: true, force: true });
+    },
   };
 }

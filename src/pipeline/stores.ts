@@ -12,6 +12,11 @@ import type { FolderReader } from './scan.js';
 export interface MasterStore {
   /** Reads the tree a folder at a time (absent: the local folder reader of scan.ts). */
   readonly readFolder?: FolderReader | undefined;
+  /**
+   * A local folder laid out as the masters tree where the sidecars (manifest.yml, collection.yml,
+   * access.yml) the reader met are, for the readers of those files (absent: the masters folder itself).
+   */
+  readonly sidecarRoot?: string | undefined;
   /** Which directories of a master are pages (reads its header only). */
   readonly countPages: PageCounter;
   /** A local file with the master's bytes, until `release()` (which removes a download). */

@@ -128,6 +128,25 @@ describe('vitrine convert with masters and derivatives in S3', () => {
     assert.ok((await bytesOf('mixed/maps/map-1.tif')).equals(await readFile(path.join(out, 'images', 'maps', 'map-1.tif'))));
   });
 
+  it("reads the sidecars in S3 (manifest.yml, access.yml), and the server over S3 keeps a restricted object's tiles closed", async () => {
+    await s3.put('sidecars/letters/let-001.tif', await MASTERS[0]![1]());
+    await s3.put('sidecars/letters/manifest.yml', Buffer.from('label: Letters from the bucket\n'));
+    await s3.put('sidecars/secret/access.yml', Buffer.from('access: restricted\nprofile: login\n'));
+    await s3.put('sidecars/secret/diary/d-001.jpg', await MASTERS[2]![1]());
+    const data = path.join(dir, 'sidecars-data');
+    const run = await convert(`s3://${s3.bucket}/sidecars`, '--out', `s3://${s3.bucket}/sidecars-out`, '--data', data);
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /anomaly/);
+    const server = await startServer(undefined, { images: `s3://${s3.bucket}/sidecars-out`, data, s3Endpoint: s3.endpoint, cacheDir: path.join(dir, 'sidecars-cache') });
+    servers.push(server);
+    const manifest = (await (await fetch(`${server.url}/iiif/manifest/letters`)).json()) as { label: Record<string, string[]> };
+    assert.deepEqual(Object.values(manifest.label).flat(), ['Letters from the bucket']);
+    assert.equal((await fetch(`${server.url}/iiif/3/letters%2Flet-001/0,0,256,256/256,/0/default.jpg`)).status, 200);
+    // The gate runs for images in S3 too: the restricted page's tile and full image answer 401.
+    assert.equal((await fetch(`${server.url}/iiif/3/secret%2Fdiary%2Fd-001/0,0,256,256/256,/0/default.jpg`)).status, 401);
+    assert.equal((await fetch(`${server.url}/iiif/3/secret%2Fdiary%2Fd-001.tif/full/max/0/default.jpg`)).status, 401);
+  });
+
   it('refuses an s3:// --out without --data, and a bad S3 URL, with a one-line reason (exit 2)', async () => {
     const [noData, bad] = await Promise.all([
       convert(`s3://${s3.bucket}/masters`, '--out', `s3://${s3.bucket}/x`),
