@@ -93,7 +93,11 @@ export function convertCommand(): Command {
         'name: p-001.alto.xml, p-001.hocr, p-001.txt). With --ocr tesseract, a page without one is read by\n' +
         'Tesseract (first page only of a multi-page master); its hOCR is kept in OUT/ocr/<identifier>.hocr,\n' +
         'never in the masters folder, and re-runs read it again only when the master changes. A page\n' +
-        'Tesseract cannot read is an ocr anomaly; the page is still converted.',
+        'Tesseract cannot read is an ocr anomaly; the page is still converted.\n\n' +
+        'The masters and --out may be s3://bucket/prefix (any S3-compatible store with --s3-endpoint;\n' +
+        'credentials from the AWS SDK chain): masters are downloaded a page at a time, derivatives\n' +
+        'uploaded whole as <prefix>/<identifier>.tif; with an s3:// --out the catalog and reports go\n' +
+        'to --data DIR. A rules file may also say which version of a page to convert (variants:).',
     )
     .argument('<masters>', 'folder of masters, or s3://bucket/prefix')
     .option('-o, --out <dir>', 'output folder: images/, catalog.sqlite, reports/; or s3://bucket/prefix for the derivatives (with --data)')
