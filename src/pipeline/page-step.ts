@@ -62,13 +62,12 @@ export async function isUpToDate(
  * is recorded: a change of format (ptiff ↔ jp2) leaves one file per identifier. Only this page can
  * own that name: identifiers are unique, and the extension is not part of them.
  */
-export async function removeOtherFormats(derivativePath: string): Promise<void> {
-  if (isS3Url(derivativePath)) return;
+export async function removeOtherFormats(derivativePath: string, stores: PageStores = LOCAL_STORES): Promise<void> {
   const current = path.extname(derivativePath);
   const stem = derivativePath.slice(0, -current.length);
   for (const format of DERIVATIVE_FORMATS) {
     const other = `${stem}${derivativeExtension(format)}`;
-    if (other !== derivativePath) await rm(other, { force: true });
+    if (other !== derivativePath) await stores.derivatives.remove(other);
   }
 }
 
@@ -113,7 +112,7 @@ export async function convertAndRecord(
   const derivativePath = derivativePathOf(target.out, page.identifier, target.settings);
   if (await isUpToDate(catalog, source, page, derivativePath, target.settingsKey, true, stores)) {
     // A run killed during a change of format may have recorded this page and died before removing its old file.
-    await removeOtherFormats(derivativePath);
+    await removeOtherFormats(derivativePath, stores);
     const known = catalog.page(source.absolutePath, page.sourcePage);
     // An edited sidecar is read again even when the image is unchanged.
     if (known) await indexText(target, objectId, page, known);
@@ -154,7 +153,7 @@ export async function convertAndRecord(
     height: conversion.value.height,
     convertedAt: new Date().toISOString(),
   });
-  await removeOtherFormats(derivativePath);
+  await removeOtherFormats(derivativePath, stores);
   await indexText(target, objectId, page, conversion.value);
   return 'converted';
 }

@@ -5,7 +5,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { sniffFormat } from '../imaging/open-source.js';
 import { readIfds } from '../imaging/tiff/ifd.js';
@@ -175,6 +175,14 @@ function s3Derivatives(client: S3Client, location: S3Location): DerivativeStore 
         throw s3Failure(error, derivativePath);
       } finally {
         await rm(staging, { force: true });
+      }
+    },
+    // Deleting a key that is not there succeeds: nothing to look up first.
+    remove: async (derivativePath) => {
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket: location.bucket, Key: keyOf(derivativePath) }));
+      } catch (error) {
+        throw s3Failure(error, derivativePath);
       }
     },
   };

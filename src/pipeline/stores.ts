@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { pageDirectories } from './pages.js';
 import type { PageCounter } from './plan.js';
 import type { FolderReader } from './scan.js';
@@ -30,6 +31,8 @@ export interface DerivativeStore {
   staging(derivativePath: string, tempDir: string): string;
   /** Makes the staged derivative visible under its final name, whole (nothing to do for a folder). */
   publish(staging: string, derivativePath: string, masterSha256: string): Promise<void>;
+  /** Removes a derivative if it is there (the other format's file of a page). */
+  remove(derivativePath: string): Promise<void>;
 }
 
 export interface PageStores {
@@ -48,6 +51,7 @@ export const LOCAL_DERIVATIVES: DerivativeStore = {
   there: async (derivativePath) => existsSync(derivativePath),
   staging: (derivativePath) => derivativePath,
   publish: async () => undefined,
+  remove: (derivativePath) => rm(derivativePath, { force: true }),
 };
 
 export const LOCAL_STORES: PageStores = { masters: LOCAL_MASTERS, derivatives: LOCAL_DERIVATIVES, close: () => undefined };

@@ -126,6 +126,10 @@ describe('vitrine convert with masters and derivatives in S3', () => {
     assert.equal((await list('mixed/')).length, 3);
     // The local derivative of a page and the one uploaded from the same master are the same bytes.
     assert.ok((await bytesOf('mixed/maps/map-1.tif')).equals(await readFile(path.join(out, 'images', 'maps', 'map-1.tif'))));
+    // A change of format replaces each page's object: the other format's is deleted once the new one is recorded.
+    const jp2 = await convert(path.join(dir, 'masters'), '--out', `s3://${s3.bucket}/mixed`, '--data', path.join(dir, 'mixed-data'), '--format', 'jp2');
+    assert.equal(jp2.code, 0, jp2.stderr);
+    assert.deepEqual((await list('mixed/')).map((o) => o.key), ['mixed/letters/let-001.jp2', 'mixed/letters/let-002.jp2', 'mixed/maps/map-1.jp2']);
   });
 
   it("reads the sidecars in S3 (manifest.yml, access.yml), and the server over S3 keeps a restricted object's tiles closed", async () => {
