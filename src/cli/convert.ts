@@ -2,7 +2,9 @@ import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { existsSync, statSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
-import { loadRules, RulesError } from '../pipeline/rules.js';
+import { isS3Url, parseS3Url } from '../storage/s3-location.js';
+import type { S3ClientOptions } from '../storage/s3-storage.js';
+import { loadRulesFile, RulesError, type RulesFile } from '../pipeline/rules.js';
 import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
 import type { ConversionReport } from '../pipeline/run.js';
 import { progressReporter } from './progress.js';
@@ -25,12 +27,35 @@ function summary(report: ConversionReport): string {
     const shown = report.withdrawn.slice(0, 20).join(', ');
     lines.push(`${report.dryRun ? 'would withdraw' : 'withdrawn'} (folder gone): ${shown}${report.withdrawn.length > 20 ? `, … and ${report.withdrawn.length - 20} more` : ''}`);
   }
+  for (const v of report.variantsSkipped.slice(0, 20)) lines.push(`variant skipped: ${v.skipped} (chose ${v.chosen})`);
+  if (report.variantsSkipped.length > 20) lines.push(`… and ${report.variantsSkipped.length - 20} more variants skipped (see the report)`);
   for (const a of report.anomalies.slice(0, 20)) lines.push(`anomaly: ${a.object}: ${a.kind}: ${a.detail}`);
   if (report.anomalies.length > 20) lines.push(`… and ${report.anomalies.length - 20} more anomalies (see the report)`);
   if (report.dryRun) for (const i of report.ignored.slice(0, 20)) lines.push(`ignored: ${i.relativePath} (${i.reason})`);
   if (report.tesseract) lines.push(`tesseract (${report.tesseract.lang}): read ${report.tesseract.runs} page${report.tesseract.runs === 1 ? '' : 's'} (the others had a sidecar or an up-to-date kept hOCR)`);
   if (report.reportPath) lines.push(`report: ${report.reportPath}`);
   return lines.join('\n');
+}
+
+/** The S3 side of a conversion: URLs checked, --data where it is needed, the endpoint as a URL. */
+async function s3Options(masters: string, out: string, opts: Record<string, unknown>): Promise<S3ClientOptions | undefined> {
+  for (const [flag, value] of [['masters', masters], ['--out', out]] as const) {
+    if (!isS3Url(value)) continue;
+    try {
+      parseS3Url(value);
+    } catch (error) {
+      throw new ConfigError(`${flag}: ${(error as Error).message.replace(/^images: /, '')}`);
+    }
+  }
+  if (isS3Url(out) && opts.data === undefined) throw new ConfigError('--data: an s3:// --out needs a local folder for the catalog and reports, e.g. --data ./vitrine-data');
+  if (!isS3Url(out) && opts.data !== undefined) throw new ConfigError('--data: only with an s3:// --out (a local --out holds its own catalog)');
+  if (!isS3Url(masters) && !isS3Url(out)) {
+    if (opts.s3Endpoint !== undefined) throw new ConfigError('--s3-endpoint: neither the masters nor --out is an s3:// URL');
+    return undefined;
+  }
+  const endpoint = opts.s3Endpoint as string | undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new ConfigError(`--s3-endpoint: '${endpoint}' is not a URL such as http://127.0.0.1:9000`);
+  return { endpoint, region: opts.s3Region as string | undefined };
 }
 
 /** `--ocr tesseract[:lang]`, checked against the Tesseract installed (its languages) before anything is converted. */
@@ -68,15 +93,22 @@ export function convertCommand(): Command {
         'name: p-001.alto.xml, p-001.hocr, p-001.txt). With --ocr tesseract, a page without one is read by\n' +
         'Tesseract (first page only of a multi-page master); its hOCR is kept in OUT/ocr/<identifier>.hocr,\n' +
         'never in the masters folder, and re-runs read it again only when the master changes. A page\n' +
-        'Tesseract cannot read is an ocr anomaly; the page is still converted.',
+        'Tesseract cannot read is an ocr anomaly; the page is still converted.\n\n' +
+        'The masters and --out may be s3://bucket/prefix (any S3-compatible store with --s3-endpoint;\n' +
+        'credentials from the AWS SDK chain): masters are downloaded a page at a time, derivatives\n' +
+        'uploaded whole as <prefix>/<identifier>.tif; with an s3:// --out the catalog and reports go\n' +
+        'to --data DIR. A rules file may also say which version of a page to convert (variants:).',
     )
-    .argument('<masters>', 'folder of masters')
-    .option('-o, --out <dir>', 'output folder: images/, catalog.sqlite, reports/')
+    .argument('<masters>', 'folder of masters, or s3://bucket/prefix')
+    .option('-o, --out <dir>', 'output folder: images/, catalog.sqlite, reports/; or s3://bucket/prefix for the derivatives (with --data)')
+    .option('--data <dir>', 'with an s3:// --out: the local folder of catalog.sqlite, reports/ and temporary files (serve it with --images s3://… --data DIR)')
+    .option('--s3-endpoint <url>', 'an S3-compatible store (MinIO, Ceph…), path-style addressing; default: AWS S3 (credentials: the AWS SDK\'s standard chain)')
+    .option('--s3-region <region>', 'the S3 region (default: AWS_REGION, else us-east-1)')
     .addOption(new Option('--format <format>', 'derivative format: pyramidal TIFF, or JPEG 2000 (needs the addon built with OpenJPEG)').choices(['ptiff', 'jp2']).default('ptiff'))
     .option('--quality <1-100>', 'ptiff: JPEG quality of the tiles; jp2: top quality layer at 20 + 0.3 × N dB PSNR (85: 45.5 dB)', int('quality', 1, 100), DEFAULT_SETTINGS.quality)
     .option('--lossless', 'jp2: reversible wavelet, every bit of the 8-bit image kept (--quality does not apply)')
     .option('-w, --workers <n>', `pages converted at once (default: number of cores, ${cpus().length})`, int('workers', 1, 256))
-    .option('--rules <file>', 'naming rules (YAML or JSON): object and sequence from file names')
+    .option('--rules <file>', 'naming rules (YAML or JSON): object and sequence from file names; variants: which version of a page to convert')
     .option('--metadata <file.csv>', 'descriptive metadata of the batch, one row per object (see docs/metadata.md)')
     .option('--max-input-pixels <px>', 'largest master accepted, in pixels', int('max-input-pixels', 1, Number.MAX_SAFE_INTEGER), DEFAULT_SETTINGS.maxInputPixels)
     .option('--keep-missing', 'keep objects whose folder is gone from the masters published (default: withdrawn, manifest 410)')
@@ -97,11 +129,14 @@ export function convertCommand(): Command {
         '  $ vitrine convert ./flat-scans --out ./vitrine-data --rules rules.yml --workers 4\n' +
         '  $ vitrine convert ./masters --out ./vitrine-data --metadata batch.csv\n' +
         '  $ vitrine convert ./masters --out ./vitrine-data --ocr tesseract:eng+deu\n' +
+        '  $ vitrine convert s3://bucket/masters --out s3://bucket/derivatives --data ./vitrine-data [--s3-endpoint URL]\n' +
         '  $ vitrine serve --data ./vitrine-data',
     )
     .action(async (masters: string, opts: Record<string, unknown>) => {
       if (!opts.out) throw new ConfigError('--out: give the output folder, e.g. --out ./vitrine-data');
-      if (!existsSync(masters) || !statSync(masters).isDirectory()) throw new ConfigError(`masters folder ${masters} does not exist`);
+      const out = opts.out as string;
+      const s3 = await s3Options(masters, out, opts);
+      if (!isS3Url(masters) && (!existsSync(masters) || !statSync(masters).isDirectory())) throw new ConfigError(`masters folder ${masters} does not exist`);
       const format = opts.format === 'jp2' ? 'jp2' : 'ptiff';
       if (opts.lossless && format !== 'jp2') throw new ConfigError('--lossless: applies to --format jp2 only');
       if (format === 'jp2') {
@@ -109,9 +144,9 @@ export function convertCommand(): Command {
         const status = jp2EncoderStatus();
         if (!status.available) throw new ConfigError(`--format jp2: JPEG 2000 encoding is not available: ${status.reason}`);
       }
-      let rules;
+      let rules: RulesFile = {};
       try {
-        rules = opts.rules ? await loadRules(opts.rules as string) : undefined;
+        rules = opts.rules ? await loadRulesFile(opts.rules as string) : {};
       } catch (error) {
         if (error instanceof RulesError) throw new ConfigError(error.message);
         throw error;
@@ -123,7 +158,9 @@ export function convertCommand(): Command {
       const { runConversion } = await import('../pipeline/run.js');
       const report = await runConversion({
         masters,
-        out: opts.out as string,
+        out,
+        data: opts.data as string | undefined,
+        s3,
         workers,
         settings: {
           format,
@@ -132,7 +169,8 @@ export function convertCommand(): Command {
           ...(format === 'jp2' ? { lossless: opts.lossless === true } : {}),
           maxInputPixels: opts.maxInputPixels as number,
         },
-        rules,
+        rules: rules.rules,
+        variants: rules.variants,
         metadataCsv: opts.metadata as string | undefined,
         dryRun: opts.dryRun === true,
         tesseract,

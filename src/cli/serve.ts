@@ -77,6 +77,7 @@ export function serveCommand(): Command {
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')
     .option('--watch <dir>', 'masters folder to watch (with --data): new and changed objects are converted, removed ones withdrawn, while serving')
     .option('--watch-stable <ms>', 'how long every file of a changed folder must keep its size and mtime before it is converted, so half-copied files never are (default 5000)', int)
+    .option('--rules <file>', "the rules file given to vitrine convert: its variants (which version of a page to convert) apply to the ingest service too")
     .option('--watch-poll <ms>', 'poll the masters folder every <ms> instead of file system events: for network shares (NFS, SMB) that send none', int)
     .addOption(
       new Option('--withdraw-derivatives <what>', "a withdrawn object's derivatives: kept on disk (re-adding the folder is quick) or removed (default keep)").choices([
@@ -118,7 +119,7 @@ export function serveCommand(): Command {
       const app = await buildApp(config, logger);
       // The watch starts before the server listens: whatever arrives once it answers is seen.
       const sink = app.ingest && config.data !== undefined ? new QueueSink(app.ingest, config.data, config.withdrawDerivatives, logger) : undefined;
-      const watcher = await startWatching(config, logger, sink);
+      const watcher = await startWatching(config, logger, sink, app.ingest?.variants);
       // The watcher and its catalog connection stop with the app (app.close, which the signals call); hooks are added before listening.
       app.addHook('onClose', async () => {
         await watcher?.close();

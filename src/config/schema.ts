@@ -17,6 +17,8 @@ export const serveConfigObject = z
     masters: z.string().min(1).optional(),
     /** The bearer token of the ingest API (none: the API is disabled). Never logged. */
     apiToken: z.string().min(1).optional(),
+    /** A rules file (as `vitrine convert --rules`): the ingest service takes its `variants` preference (naming rules are refused). */
+    rules: z.string().min(1).optional(),
     /** Ingest jobs run at once by the server's worker. */
     ingestWorkers: positiveInt.default(1),
     host: z.string().min(1).default('127.0.0.1'),
@@ -126,8 +128,11 @@ export const serveConfigSchema = serveConfigObject
   .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
     message: 'tlsKey and tlsCert: give both for HTTPS, or neither',
   })
-  .refine((c) => !(c.data !== undefined && c.images?.startsWith('s3://')), {
-    message: 'images: an s3:// images location serves plain images; --data (a converted folder with its catalog) is local only',
+  .refine((c) => !(c.masters !== undefined && c.images?.startsWith('s3://')), {
+    message: 'masters: the ingest service converts into the data folder\'s images/; it does not write to an s3:// images location (use vitrine convert … --out s3://…)',
+  })
+  .refine((c) => !(c.watch !== undefined && c.images?.startsWith('s3://')), {
+    message: 'watch: the ingest service converts into the data folder\'s images/; it does not write to an s3:// images location (use vitrine convert … --out s3://…)',
   })
   .refine((c) => c.maxHeight === undefined || c.maxWidth !== undefined, {
     message: 'maxHeight: requires maxWidth too (Image API rule)',

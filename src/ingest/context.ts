@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import type { PageTarget } from '../pipeline/page-step.js';
+import type { VariantPreference } from '../pipeline/variants.js';
 
 /** What the ingest jobs work with: the masters root, the data folder's catalog (a writing connection) and where pages go. */
 export interface IngestContext {
@@ -8,6 +9,8 @@ export interface IngestContext {
   readonly masters: string;
   readonly catalog: Catalog;
   readonly target: PageTarget;
+  /** Which version of a page is converted (absent: the default role folders). */
+  readonly variants?: VariantPreference | undefined;
 }
 
 /** The temporary folder of the ingest workers, under the data folder (apart from `vitrine convert`'s .tmp, which a batch sweeps). */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { COLLECTION_DESCRIPTION, ignoreReason } from '../pipeline/scan.js';
+import { DEFAULT_VARIANTS, isVariantFolder, objectFolderOf, selectVariants, type VariantPreference } from '../pipeline/variants.js';
 
 /** What a file of the masters tree is to the watcher, by the pipeline's own rules (scan.ts). */
 export type FileRole = 'master' | 'sidecar' | 'collection';
@@ -17,6 +18,7 @@ export function fileRole(name: string): FileRole | undefined {
 
 /** A file's name (in its folder), size and mtime: what stability and change are judged on, never its content. */
 export interface FileStamp {
+  /** In its object folder: `p001.tif`, or `master/p001.tif` in a variant folder of it. */
   readonly name: string;
   readonly size: number;
   readonly mtimeMs: number;
@@ -26,10 +28,11 @@ export interface FileStamp {
 export interface FolderListing {
   /** Relative to the masters root, '/' separators; '.' for the root. */
   readonly folder: string;
+  /** The masters a conversion takes: its variant folders' too, one version per page (as the scan and plan choose). */
   readonly masters: FileStamp[];
   readonly sidecars: FileStamp[];
   readonly collections: FileStamp[];
-  /** Names of the subfolders that are not hidden. */
+  /** Names of the subfolders that are not hidden (not the variant folders; their own subfolders as `master/sub`). */
   readonly subfolders: string[];
 }
 
@@ -48,8 +51,35 @@ export function relativeFolder(root: string, dir: string): string {
   return relative === '' ? '.' : relative;
 }
 
-/** Lists one folder (sorted names); a folder that is gone lists empty. */
-export async function listFolder(root: string, folder: string): Promise<FolderListing> {
+/**
+ * The object folder of a file under the masters root, and the file's name in it: a master in a
+ * variant folder (`obj/master/p001.tif`) belongs to the folder above (`obj`, as `master/p001.tif`).
+ */
+export function objectFileOf(root: string, file: string, variants: VariantPreference = DEFAULT_VARIANTS): { folder: string; name: string } {
+  const folder = objectFolderOf(folderOf(root, file), variants);
+  return { folder, name: path.relative(absoluteFolder(root, folder), file).split(path.sep).join('/') };
+}
+
+/**
+ * Lists one folder (sorted names) with its variant folders, as the scan reads an object (variants.ts);
+ * a folder that is gone lists empty.
+ */
+export async function listFolder(root: string, folder: string, variants: VariantPreference = DEFAULT_VARIANTS): Promise<FolderListing> {
+  const own = await listOneFolder(root, folder);
+  const variantFolders = own.subfolders.filter((name) => isVariantFolder(name, variants));
+  if (variantFolders.length === 0) return own;
+  const listing: FolderListing = { ...own, subfolders: own.subfolders.filter((name) => !variantFolders.includes(name)) };
+  const masters = [...own.masters];
+  for (const name of variantFolders) {
+    const variant = await listOneFolder(root, folder === '.' ? name : `${folder}/${name}`);
+    masters.push(...variant.masters.map((m) => ({ ...m, name: `${name}/${m.name}` })));
+    listing.subfolders.push(...variant.subfolders.map((sub) => `${name}/${sub}`));
+  }
+  listing.masters.splice(0, listing.masters.length, ...selectVariants(masters, (m) => m.name, variants).chosen);
+  return listing;
+}
+
+async function listOneFolder(root: string, folder: string): Promise<FolderListing> {
   const listing: FolderListing = { folder, masters: [], sidecars: [], collections: [], subfolders: [] };
   const dir = absoluteFolder(root, folder);
   const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
@@ -77,10 +107,10 @@ export async function listFolder(root: string, folder: string): Promise<FolderLi
  * Every folder of the masters tree, a folder at a time, depth first (hidden folders skipped, links
  * to folders not followed, as the scan does): memory holds the folders on the current path only.
  */
-export async function* walkFolders(root: string): AsyncGenerator<FolderListing> {
+export async function* walkFolders(root: string, variants: VariantPreference = DEFAULT_VARIANTS): AsyncGenerator<FolderListing> {
   const pending = ['.'];
   for (let folder = pending.pop(); folder !== undefined; folder = pending.pop()) {
-    const listing = await listFolder(root, folder);
+    const listing = await listFolder(root, folder, variants);
     yield listing;
     for (const name of [...listing.subfolders].reverse()) pending.push(folder === '.' ? name : `${folder}/${name}`);
   }

@@ -45,6 +45,7 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
     rootName: path.basename(masters),
     ledger: catalog,
     give: (pages) => catalog.giveIdentifiers(pages),
+    variants: context.variants,
   });
   const object = step.object;
   if (!object) return { kind: 'failed', reason: `no masters in ${data.folder} (TIFF, JPEG, PNG or JPEG 2000 files)` };

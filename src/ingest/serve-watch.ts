@@ -6,6 +6,7 @@ import type { ServeConfig } from '../config/schema.js';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { LoggingSink, type IngestSink } from './sink.js';
 import { MastersWatcher } from './watch.js';
+import type { VariantPreference } from '../pipeline/variants.js';
 
 /** Refuses a --watch folder that is not there before anything starts (a usage error, exit 2). */
 export function checkWatchFolder(config: ServeConfig): void {
@@ -19,7 +20,12 @@ export function checkWatchFolder(config: ServeConfig): void {
  * `vitrine serve --watch`: watches the masters folder and tells `sink` (by default a sink that only
  * logs) which objects to convert or withdraw; undefined without --watch.
  */
-export async function startWatching(config: ServeConfig, logger: Logger, sink: IngestSink = new LoggingSink(logger, config.withdrawDerivatives)): Promise<MastersWatcher | undefined> {
+export async function startWatching(
+  config: ServeConfig,
+  logger: Logger,
+  sink: IngestSink = new LoggingSink(logger, config.withdrawDerivatives),
+  variants?: VariantPreference,
+): Promise<MastersWatcher | undefined> {
   if (config.watch === undefined || config.data === undefined) return undefined;
   const catalogFile = path.join(config.data, CATALOG_FILE);
   const watcher = await MastersWatcher.start({
@@ -27,6 +33,7 @@ export async function startWatching(config: ServeConfig, logger: Logger, sink: I
     stableMs: config.watchStable,
     pollMs: config.watchPoll,
     catalogFile,
+    variants,
     events: {
       objectReady: (folder) => sink.objectReady(folder),
       objectRemoved: (folder) => sink.objectRemoved(folder),

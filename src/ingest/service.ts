@@ -6,6 +6,8 @@ import { ConfigError } from '../config/load.js';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
 import { IMAGES_DIR } from '../pipeline/page-step.js';
+import { loadRulesFile, RulesError } from '../pipeline/rules.js';
+import { DEFAULT_VARIANTS, objectFolderOf, type VariantPreference } from '../pipeline/variants.js';
 import { normaliseFolder } from './context.js';
 import type { Job } from './jobs.js';
 import { objectJob } from './object-job.js';
@@ -16,6 +18,21 @@ import { IngestWorker } from './worker.js';
 /** A folder given to ingest that is not one under the masters root. */
 export class IngestPathError extends Error {
   override name = 'IngestPathError';
+}
+
+/**
+ * The variants of a rules file, for the ingest service. Its naming rules are refused: they group
+ * files across folders, and the ingest converts an object folder at a time.
+ */
+async function ingestVariants(file: string): Promise<VariantPreference> {
+  try {
+    const rules = await loadRulesFile(file);
+    if (rules.rules) throw new ConfigError(`rules: ${file} has naming rules; the ingest service converts one folder = one object and takes only a rules file's variants`);
+    return rules.variants ?? DEFAULT_VARIANTS;
+  } catch (error) {
+    if (error instanceof RulesError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 /**
@@ -30,10 +47,12 @@ export class IngestService {
   private constructor(
     readonly queue: JobQueue,
     readonly masters: string,
+    /** Which version of a page is converted: the rules file's variants, or the default. */
+    readonly variants: VariantPreference,
     private readonly options: { data: string; catalogFile: string; workers: number; logger: Logger },
   ) {}
 
-  static async open(config: { masters: string; data: string; ingestWorkers: number }, logger: Logger): Promise<IngestService> {
+  static async open(config: { masters: string; data: string; ingestWorkers: number; rules?: string | undefined }, logger: Logger): Promise<IngestService> {
     const masters = path.resolve(config.masters);
     const info = await stat(masters).catch(() => undefined);
     if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
@@ -42,7 +61,8 @@ export class IngestService {
     // The catalog's own tables exist before anything reads them (the folder watcher's catch-up, the
     // manifest service): a new data folder gets them now, not when the worker first writes.
     new Catalog(catalogFile).close();
-    return new IngestService(new SqliteJobQueue(catalogFile), masters, { data: config.data, catalogFile, workers: config.ingestWorkers, logger });
+    const variants = config.rules === undefined ? DEFAULT_VARIANTS : await ingestVariants(config.rules);
+    return new IngestService(new SqliteJobQueue(catalogFile), masters, variants, { data: config.data, catalogFile, workers: config.ingestWorkers, logger });
   }
 
   /** Starts the worker (once the server is ready). */
@@ -52,6 +72,7 @@ export class IngestService {
       data: this.options.data,
       catalogFile: this.options.catalogFile,
       settings: DEFAULT_SETTINGS,
+      variants: this.variants,
       concurrency: this.options.workers,
       logger: this.options.logger,
     });
@@ -65,7 +86,8 @@ export class IngestService {
   async enqueueFolder(relative: string): Promise<Job> {
     const normal = normaliseFolder(relative);
     if ('error' in normal) throw new IngestPathError(`${relative}: ${normal.error}`);
-    const job = await this.queue.enqueue(objectJob(normal.folder));
+    // A variant folder (obj/master) is ingested as its object (obj): one job, one version per page.
+    const job = await this.queue.enqueue(objectJob(objectFolderOf(normal.folder, this.variants)));
     this.enqueued();
     return job;
   }

@@ -2,7 +2,8 @@ import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { CatalogCatchUp } from './catch-up.js';
-import { fileRole, folderOf, listFolder, relativeFolder, stampDigest, walkFolders, type FolderListing } from './folder-listing.js';
+import { DEFAULT_VARIANTS, objectFolderOf, type VariantPreference } from '../pipeline/variants.js';
+import { fileRole, listFolder, objectFileOf, relativeFolder, stampDigest, walkFolders, type FolderListing } from './folder-listing.js';
 
 /** What the watcher tells, per object folder (relative to the masters root, '/' separators, '.' for the root). */
 export interface WatchEvents {
@@ -29,6 +30,8 @@ export interface MastersWatcherOptions {
    * Absent: every folder with masters is reported once at start.
    */
   readonly catalogFile?: string | undefined;
+  /** Which folders are variant folders of an object (a rules file's variants; absent: the default). */
+  readonly variants?: VariantPreference | undefined;
   readonly events: WatchEvents;
 }
 
@@ -70,9 +73,11 @@ export class MastersWatcher {
   private rootMissingReported = false;
   readonly root: string;
   readonly stableMs: number;
+  private readonly variants: VariantPreference;
 
   private constructor(private readonly options: MastersWatcherOptions) {
     this.root = path.resolve(options.root);
+    this.variants = options.variants ?? DEFAULT_VARIANTS;
     this.stableMs = options.stableMs ?? DEFAULT_STABLE_MS;
   }
 
@@ -120,8 +125,10 @@ export class MastersWatcher {
     fsWatcher.on('add', (file, stats) => this.fileEvent(file, stats));
     fsWatcher.on('change', (file, stats) => this.fileEvent(file, stats));
     fsWatcher.on('unlink', (file) => this.fileEvent(file, undefined));
-    fsWatcher.on('addDir', (dir) => this.touch(relativeFolder(root, dir)));
-    fsWatcher.on('unlinkDir', (dir) => this.folderGone(relativeFolder(root, dir)));
+    // A variant folder (master/, service/ …) is part of the object folder above it.
+    const objectDir = (dir: string): string => objectFolderOf(relativeFolder(root, dir), this.variants);
+    fsWatcher.on('addDir', (dir) => this.touch(objectDir(dir)));
+    fsWatcher.on('unlinkDir', (dir) => this.folderGone(objectDir(dir)));
     fsWatcher.on('error', (error) => this.options.events.error?.(error instanceof Error ? error : new Error(String(error))));
     await new Promise<void>((resolve, reject) => {
       fsWatcher.once('ready', resolve);
@@ -134,7 +141,7 @@ export class MastersWatcher {
     const catalog = new CatalogCatchUp(this.root, this.options.catalogFile ?? '');
     try {
       const catalogObjects = new Set(catalog.objectFolders());
-      for await (const listing of walkFolders(this.root)) {
+      for await (const listing of walkFolders(this.root, this.variants)) {
         if (this.closed) return;
         if (listing.masters.length > 0 || catalogObjects.has(listing.folder)) {
           if (catalog.objectChanged(listing)) this.recheck(this.objects, listing.folder);
@@ -159,8 +166,9 @@ export class MastersWatcher {
 
   private fileEvent(file: string, stats: Stats | undefined): void {
     if (!fileRole(path.basename(file))) return;
-    const pending = this.touch(folderOf(this.root, file));
-    pending?.files.set(path.basename(file), { size: stats?.size, mtimeMs: stats?.mtimeMs, changedAt: Date.now() });
+    const { folder, name } = objectFileOf(this.root, file, this.variants);
+    const pending = this.touch(folder);
+    pending?.files.set(name, { size: stats?.size, mtimeMs: stats?.mtimeMs, changedAt: Date.now() });
   }
 
   /** A folder removed: it and every reported folder under it are looked at (chokidar may report only the top). */
@@ -195,7 +203,7 @@ export class MastersWatcher {
   private async check(folder: string, pending: Pending): Promise<void> {
     const generation = pending.generation;
     pending.timer = undefined;
-    const listing = await listFolder(this.root, folder);
+    const listing = await listFolder(this.root, folder, this.variants);
     if (this.closed || this.pending.get(folder) !== pending || pending.generation !== generation) return;
     const now = Date.now();
     let lastChange = pending.lastEventAt;

@@ -9,6 +9,7 @@ import { settingsFingerprint } from '../pipeline/convert.js';
 import { OcrIndexing } from '../pipeline/ocr.js';
 import { isPageFailure } from '../pipeline/page-step.js';
 import { SqliteSearchIndex } from '../search/sqlite-index.js';
+import type { VariantPreference } from '../pipeline/variants.js';
 import { INGEST_TEMP_DIR, type IngestContext } from './context.js';
 import { FINISHED_STATES, JobStateError, type Job, type PageJobData } from './jobs.js';
 import { runObjectTurn } from './object-job.js';
@@ -22,6 +23,8 @@ export interface IngestWorkerOptions {
   readonly data: string;
   readonly catalogFile: string;
   readonly settings: ConversionSettings;
+  /** Which version of a page is converted (a rules file's variants; absent: the default). */
+  readonly variants?: VariantPreference | undefined;
   /** Jobs run at once (default 1). */
   readonly concurrency?: number | undefined;
   /** How long a claimed job is held without a heartbeat (default 30 s); heartbeats come every third of it. */
@@ -79,6 +82,7 @@ export class IngestWorker {
     this.context = {
       masters: path.resolve(options.masters),
       catalog,
+      variants: options.variants,
       target: {
         out,
         tempDir: path.join(out, INGEST_TEMP_DIR),

@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { isS3Url } from '../storage/s3-location.js';
 import path from 'node:path';
 import { IdentifierConflictError, type Catalog } from '../catalog/catalog.js';
 import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, sha256Master, type ConversionSettings } from './convert.js';
 import type { DescribedObject } from './metadata/collect.js';
 import type { OcrIndexing } from './ocr.js';
 import type { PlannedObject, PlannedPage } from './plan.js';
+import { LOCAL_STORES, type PageStores } from './stores.js';
 
 /**
  * The steps of a conversion that both a whole batch (run.ts) and the ingest service (one object,
@@ -15,9 +17,14 @@ import type { PlannedObject, PlannedPage } from './plan.js';
 
 export const IMAGES_DIR = 'images';
 
-/** Where a page's derivative goes under the output folder. */
+/**
+ * Where a page's derivative goes: under the output folder's images/, or right under an s3:// output
+ * prefix (`s3://bucket/derivatives/<identifier>.tif`, what `serve --images s3://bucket/derivatives` serves).
+ */
 export function derivativePathOf(out: string, identifier: string, settings: ConversionSettings): string {
-  return path.join(out, IMAGES_DIR, ...`${identifier}${derivativeExtension(settings.format)}`.split('/'));
+  const name = `${identifier}${derivativeExtension(settings.format)}`;
+  if (isS3Url(out)) return `${out.replace(/\/+$/, '')}/${name}`;
+  return path.join(out, IMAGES_DIR, ...name.split('/'));
 }
 
 /**
@@ -32,13 +39,20 @@ export async function isUpToDate(
   derivativePath: string,
   settingsKey: string,
   mayRecord: boolean,
+  stores: PageStores = LOCAL_STORES,
 ): Promise<boolean> {
   const known = catalog?.page(source.absolutePath, page.sourcePage);
   if (!known || known.settings !== settingsKey || known.identifier !== page.identifier || known.sourceSize !== source.size) return false;
-  if (known.derivativePath !== derivativePath || !existsSync(derivativePath)) return false;
+  // In S3: the object is there and stamped with this master's checksum.
+  if (known.derivativePath !== derivativePath || !(await stores.derivatives.there(derivativePath, known.sourceSha256))) return false;
   // Within a millisecond: what utimes, cp -p and most copy tools preserve (through a float in seconds).
   if (Math.abs(known.sourceMtimeMs - source.mtimeMs) < 1) return true;
-  if ((await sha256Master(source.absolutePath)) !== known.sourceSha256) return false;
+  const master = await stores.masters.local(source);
+  try {
+    if ((await sha256Master(master.path)) !== known.sourceSha256) return false;
+  } finally {
+    await master.release();
+  }
   if (mayRecord) catalog!.recordPage({ ...known, sourceMtimeMs: source.mtimeMs });
   return true;
 }
@@ -48,12 +62,12 @@ export async function isUpToDate(
  * is recorded: a change of format (ptiff ↔ jp2) leaves one file per identifier. Only this page can
  * own that name: identifiers are unique, and the extension is not part of them.
  */
-export async function removeOtherFormats(derivativePath: string): Promise<void> {
+export async function removeOtherFormats(derivativePath: string, stores: PageStores = LOCAL_STORES): Promise<void> {
   const current = path.extname(derivativePath);
   const stem = derivativePath.slice(0, -current.length);
   for (const format of DERIVATIVE_FORMATS) {
     const other = `${stem}${derivativeExtension(format)}`;
-    if (other !== derivativePath) await rm(other, { force: true });
+    if (other !== derivativePath) await stores.derivatives.remove(other);
   }
 }
 
@@ -67,6 +81,8 @@ export interface PageTarget {
   readonly settingsKey: string;
   /** The JPEG 2000 encoder's threads per page. */
   readonly encoderThreads: number;
+  /** Where masters are read and derivatives put (absent: local folders). */
+  readonly stores?: PageStores | undefined;
   /** The search index kept in step with each page's OCR sidecar, if the run keeps one. */
   readonly ocr?: OcrIndexing | undefined;
   /** Told why a page's OCR sidecar could not be read (the page itself is converted all the same). */
@@ -92,22 +108,33 @@ export async function convertAndRecord(
   sequence: number,
 ): Promise<'converted' | 'skipped'> {
   const source = page.source;
+  const stores = target.stores ?? LOCAL_STORES;
   const derivativePath = derivativePathOf(target.out, page.identifier, target.settings);
-  if (await isUpToDate(catalog, source, page, derivativePath, target.settingsKey, true)) {
+  if (await isUpToDate(catalog, source, page, derivativePath, target.settingsKey, true, stores)) {
     // A run killed during a change of format may have recorded this page and died before removing its old file.
-    await removeOtherFormats(derivativePath);
+    await removeOtherFormats(derivativePath, stores);
     const known = catalog.page(source.absolutePath, page.sourcePage);
     // An edited sidecar is read again even when the image is unchanged.
     if (known) await indexText(target, objectId, page, known);
     return 'skipped';
   }
-  const [conversion, checksum] = await Promise.allSettled([
-    convertPage(source.absolutePath, page.sourcePage, derivativePath, target.tempDir, target.settings, { threads: target.encoderThreads }),
-    sha256Master(source.absolutePath),
-  ]);
+  // A master in S3 is downloaded for this page; the derivative is staged locally when it goes to S3.
+  const master = await stores.masters.local(source);
+  const staging = stores.derivatives.staging(derivativePath, target.tempDir);
+  let conversion: PromiseSettledResult<{ width: number; height: number }>;
+  let checksum: PromiseSettledResult<string>;
+  try {
+    [conversion, checksum] = await Promise.allSettled([
+      convertPage(master.path, page.sourcePage, staging, target.tempDir, target.settings, { threads: target.encoderThreads }),
+      sha256Master(master.path),
+    ]);
+  } finally {
+    await master.release();
+  }
   // Both read the master: when both fail, the system's reason (EIO, EACCES) says more than the decoder's.
   if (checksum.status === 'rejected') throw checksum.reason;
   if (conversion.status === 'rejected') throw conversion.reason;
+  await stores.derivatives.publish(staging, derivativePath, checksum.value);
   // The identifier's earlier record names a master that is gone (the masters folder moved): this is its page now.
   const owner = catalog.pageByIdentifier(page.identifier);
   if (owner && owner.sourcePath !== source.absolutePath && !existsSync(owner.sourcePath)) catalog.removePage(owner.sourcePath, owner.sourcePage);
@@ -126,7 +153,7 @@ export async function convertAndRecord(
     height: conversion.value.height,
     convertedAt: new Date().toISOString(),
   });
-  await removeOtherFormats(derivativePath);
+  await removeOtherFormats(derivativePath, stores);
   await indexText(target, objectId, page, conversion.value);
   return 'converted';
 }

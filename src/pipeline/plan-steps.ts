@@ -1,8 +1,10 @@
 import { describeObjects, type DescribedObject } from './metadata/collect.js';
 import { pageDirectories } from './pages.js';
-import { planConversion, planFolders, type Anomaly, type PlannedObject, type PlanOptions } from './plan.js';
+import { planConversion, planFolders, type Anomaly, type PlannedFolder, type PlannedObject, type PlanOptions } from './plan.js';
 import type { NameRule } from './rules.js';
 import { scanFolder, scanFolders, scanMasters, type IgnoredFile, type ScannedFolder } from './scan.js';
+import type { MasterStore } from './stores.js';
+import type { SkippedVariant } from './variants.js';
 
 /** A piece of a batch's plan: an object to convert (with its description), and what the report says. */
 export interface PlanStep {
@@ -10,6 +12,8 @@ export interface PlanStep {
   readonly described?: DescribedObject | undefined;
   readonly ignored: readonly IgnoredFile[];
   readonly anomalies: readonly Anomaly[];
+  /** Versions of pages not converted, and the one chosen for each (variants.ts). */
+  readonly variantsSkipped: readonly SkippedVariant[];
 }
 
 /**
@@ -22,26 +26,30 @@ export interface PlanStep {
  */
 export async function* planSteps(
   masters: string,
-  options: PlanOptions & { readonly rules?: readonly NameRule[] | undefined; readonly metadataCsv?: string | undefined },
+  options: PlanOptions & { readonly rules?: readonly NameRule[] | undefined; readonly metadataCsv?: string | undefined; readonly store?: MasterStore | undefined },
 ): AsyncGenerator<PlanStep> {
+  const countPages = options.store?.countPages ?? pageDirectories;
+  // Sidecars are read from a local folder: the masters, or the copies a remote store made of them.
+  const sidecars = options.store?.sidecarRoot ?? masters;
   if (options.rules || options.metadataCsv) {
-    const plan = await planConversion(await scanMasters(masters), pageDirectories, options);
-    const descriptions = await describeObjects(masters, plan, options.metadataCsv);
-    yield { ignored: plan.ignored, anomalies: [...plan.anomalies, ...descriptions.anomalies] };
-    for (const object of plan.objects) yield { object, described: descriptions.objects.get(object.id), ignored: [], anomalies: [] };
+    const plan = await planConversion(await scanMasters(masters, options.variants, options.store?.readFolder), countPages, options);
+    const descriptions = await describeObjects(sidecars, plan, options.metadataCsv);
+    yield { ignored: plan.ignored, anomalies: [...plan.anomalies, ...descriptions.anomalies], variantsSkipped: plan.variantsSkipped };
+    for (const object of plan.objects) yield { object, described: descriptions.objects.get(object.id), ignored: [], anomalies: [], variantsSkipped: [] };
     return;
   }
-  for await (const planned of planFolders(scanFolders(masters), pageDirectories, options)) yield describeFolder(masters, planned);
+  for await (const planned of planFolders(scanFolders(masters, options.variants, options.store?.readFolder), countPages, options)) yield describeFolder(sidecars, planned);
 }
 
 /** A planned folder with its own sidecar, read as the batch reading would (its objects are this folder's one, if any). */
-async function describeFolder(masters: string, { folder, object, anomalies }: { folder: ScannedFolder; object?: PlannedObject | undefined; anomalies: Anomaly[] }): Promise<PlanStep> {
-  const descriptions = await describeObjects(masters, { objects: object ? [object] : [], ignored: folder.ignored, anomalies: [] });
+async function describeFolder(masters: string, { folder, object, anomalies, variantsSkipped }: PlannedFolder): Promise<PlanStep> {
+  const descriptions = await describeObjects(masters, { objects: object ? [object] : [], ignored: folder.ignored, anomalies: [], variantsSkipped: [] });
   return {
     object,
     described: object && descriptions.objects.get(object.id),
     ignored: folder.ignored,
     anomalies: [...anomalies, ...descriptions.anomalies],
+    variantsSkipped,
   };
 }
 
@@ -52,7 +60,7 @@ async function describeFolder(masters: string, { folder, object, anomalies }: { 
  */
 export async function planFolderStep(masters: string, folder: string, options: PlanOptions): Promise<PlanStep> {
   async function* one(): AsyncGenerator<ScannedFolder> {
-    yield await scanFolder(masters, folder);
+    yield await scanFolder(masters, folder, options.variants);
   }
   for await (const planned of planFolders(one(), pageDirectories, options)) return describeFolder(masters, planned);
   throw new Error(`folder ${folder} was not planned`);

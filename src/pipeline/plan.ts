@@ -3,6 +3,7 @@ import type { GivenIdentifier } from '../catalog/catalog.js';
 import { namingAnomalies, naturalCompare, orderPages, type NamingAnomaly } from './naming.js';
 import { applyRules, type NameRule } from './rules.js';
 import type { IgnoredFile, ScannedFile, ScannedFolder, ScanResult } from './scan.js';
+import { DEFAULT_VARIANTS, selectVariants, withoutSuffix, type SkippedVariant, type VariantPreference } from './variants.js';
 
 export interface PlannedPage {
   readonly source: ScannedFile;
@@ -31,6 +32,8 @@ export interface Plan {
   readonly objects: PlannedObject[];
   readonly ignored: IgnoredFile[];
   readonly anomalies: Anomaly[];
+  /** Versions of a page not converted because a more preferred one is (variants.ts). */
+  readonly variantsSkipped: SkippedVariant[];
 }
 
 /** Which directories of a master are pages (several for a multi-page TIFF). */
@@ -88,6 +91,8 @@ export interface PlanOptions {
   readonly ledger?: IdentifierLedger | undefined;
   /** Records the identifiers given now, an object's at a time (absent in a dry run). */
   readonly give?: ((pages: readonly NewIdentifier[]) => void) | undefined;
+  /** Which version of a page is converted when an object holds several (default: DEFAULT_VARIANTS). */
+  readonly variants?: VariantPreference | undefined;
 }
 
 /**
@@ -123,13 +128,15 @@ export async function planConversion(scan: ScanResult, countPages: PageCounter, 
 
   const objects: PlannedObject[] = [];
   const anomalies: Anomaly[] = [];
+  const variantsSkipped: SkippedVariant[] = [];
   const takenIds = new Set<string>();
   for (const key of [...groups.keys()].sort(naturalCompare)) {
     const planned = await planObject(key, groups.get(key)!, countPages, { ...options, rules: options.rules !== undefined, takenIds });
     objects.push(planned.object);
     anomalies.push(...planned.anomalies);
+    variantsSkipped.push(...planned.variantsSkipped);
   }
-  return { objects, ignored, anomalies };
+  return { objects, ignored, anomalies, variantsSkipped };
 }
 
 /** One folder of the scan, planned: its object (when it holds masters) and its naming anomalies. */
@@ -137,6 +144,7 @@ export interface PlannedFolder {
   readonly folder: ScannedFolder;
   readonly object?: PlannedObject | undefined;
   readonly anomalies: Anomaly[];
+  readonly variantsSkipped: SkippedVariant[];
 }
 
 /**
@@ -148,7 +156,7 @@ export async function* planFolders(folders: AsyncIterable<ScannedFolder>, countP
   const takenIds = new Set<string>();
   for await (const folder of folders) {
     if (folder.masters.length === 0) {
-      yield { folder, anomalies: [] };
+      yield { folder, anomalies: [], variantsSkipped: [] };
       continue;
     }
     const key = folder.folder === '.' ? options.rootName : folder.folder;
@@ -163,10 +171,13 @@ async function planObject(
   group: { readonly folder: string; readonly members: readonly Member[] },
   countPages: PageCounter,
   options: PlanOptions & { readonly rules: boolean; readonly takenIds: Set<string> },
-): Promise<{ object: PlannedObject; anomalies: Anomaly[] }> {
+): Promise<{ object: PlannedObject; anomalies: Anomaly[]; variantsSkipped: SkippedVariant[] }> {
   const takenIds = options.takenIds;
   const anomalies: Anomaly[] = [];
-  const ordered = options.rules ? orderByRule(group.members) : orderPages(group.members);
+  const variants = options.variants ?? DEFAULT_VARIANTS;
+  // One version of each page: the others are reported once the object has its id.
+  const choice = selectVariants(group.members, (m) => m.file.relativePath, variants, options.rules ? (m) => m : undefined);
+  const ordered = options.rules ? orderByRule(choice.chosen) : orderPages(choice.chosen);
   const directories = await Promise.all(ordered.map((member) => countPages(member.file)));
   // An object keeps the id its pages were published under (the first page that has one says which).
   const earlier = ordered
@@ -176,12 +187,14 @@ async function planObject(
   const id = earlier ?? uniqueName(wanted, takenIds, (name) => options.ledger?.objectIdTaken(name) ?? false);
   if (earlier) takenIds.add(earlier.toLowerCase());
   if (!options.rules) {
-    for (const anomaly of namingAnomalies(group.members.map((m) => m.name))) anomalies.push({ object: id, ...anomaly });
+    for (const anomaly of namingAnomalies(choice.chosen.map((m) => m.name))) anomalies.push({ object: id, ...anomaly });
   }
+  const variantsSkipped = choice.skipped.map(({ file, chosen }) => ({ object: id, skipped: file.file.relativePath, chosen: chosen.file.relativePath }));
   // Pages given an identifier before keep it; new ones take the next free name, never one given before.
   const takenPages = new Set<string>();
   const planned = ordered.flatMap((member, m) => {
-    const base = slug(member.name.replace(/\.[^.]+$/, ''));
+    // Named without its variant suffix: the page keeps its name whichever version is converted.
+    const base = slug(withoutSuffix(member.name, variants).replace(/\.[^.]+$/, ''));
     return directories[m]!.map((directory, i) => {
       const given = options.ledger?.givenIdentifier(member.file.relativePath, directory)?.identifier;
       if (given?.toLowerCase().startsWith(`${id.toLowerCase()}/`)) takenPages.add(given.slice(id.length + 1).toLowerCase());
@@ -198,7 +211,7 @@ async function planObject(
     return { source: member.file, sourcePage: directory, identifier };
   });
   if (given.length > 0) options.give?.(given);
-  return { object: { id, folder: group.folder, pages }, anomalies };
+  return { object: { id, folder: group.folder, pages }, anomalies, variantsSkipped };
 }
 
 function orderByRule(members: readonly Member[]): Member[] {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import type { Side } from './naming.js';
+import { variantsSchema, type VariantPreference } from './variants.js';
 
 /**
  * Naming rules: for flat folders where the file name, not the folder, says which object a master
@@ -39,18 +40,41 @@ const ruleSchema = z
     on: z.enum(['name', 'path']).default('name'),
   })
   .strict();
-const fileSchema = z.object({ rules: z.array(ruleSchema).min(1, 'rules: give at least one rule') }).strict();
+const fileSchema = z
+  .object({
+    rules: z.array(ruleSchema).min(1, 'rules: give at least one rule').optional(),
+    variants: variantsSchema.optional(),
+  })
+  .strict()
+  .refine((f) => f.rules !== undefined || f.variants !== undefined, { message: 'give rules (naming rules), variants (a preference among versions of a page), or both', path: ['rules'] });
+
+/** What a rules file says: naming rules (absent: one folder = one object) and a variant preference (absent: the default). */
+export interface RulesFile {
+  readonly rules?: NameRule[] | undefined;
+  readonly variants?: VariantPreference | undefined;
+}
 
 const placeholders = (template: string): string[] => [...template.matchAll(/\{([A-Za-z_$][\w$]*)\}/g)].map((m) => m[1]!);
 
 /** Validates rules (as read from a file) into NameRules; every problem names the rule and the field. */
 export function parseRules(input: unknown, source = 'rules'): NameRule[] {
+  const rules = parseRulesFile(input, source).rules;
+  if (!rules) throw new RulesError(`${source}: rules: give at least one rule`);
+  return rules;
+}
+
+/** Validates a whole rules file: its naming rules and its variant preference; every problem names the key. */
+export function parseRulesFile(input: unknown, source = 'rules'): RulesFile {
   const parsed = fileSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new RulesError(`${source}: ${issue.path.join('.') || 'file'}: ${issue.message}`);
   }
-  return parsed.data.rules.map((rule, i) => {
+  return { rules: parsed.data.rules && compileRules(parsed.data.rules, source), variants: parsed.data.variants };
+}
+
+function compileRules(rules: z.infer<typeof ruleSchema>[], source: string): NameRule[] {
+  return rules.map((rule, i) => {
     const where = `${source}: rules.${i}`;
     let regex: RegExp;
     try {
@@ -70,7 +94,7 @@ export function parseRules(input: unknown, source = 'rules'): NameRule[] {
 }
 
 /** Reads a rules file (YAML, or JSON by its .json extension). */
-export async function loadRules(file: string): Promise<NameRule[]> {
+export async function loadRulesFile(file: string): Promise<RulesFile> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -84,7 +108,7 @@ export async function loadRules(file: string): Promise<NameRule[]> {
   } catch (error) {
     throw new RulesError(`rules file ${file}: not valid ${path.extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
   }
-  return parseRules(data, `rules file ${file}`);
+  return parseRulesFile(data, `rules file ${file}`);
 }
 
 /** The object, sequence and side the first matching rule gives a file (its path under the masters folder). */

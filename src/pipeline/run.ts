@@ -18,13 +18,25 @@ import { convertAndRecord, derivativePathOf, IMAGES_DIR, isPageFailure, isUpToDa
 import { planSteps, type PlanStep } from './plan-steps.js';
 import type { NameRule } from './rules.js';
 import { countMasterNames, type IgnoredFile } from './scan.js';
+import type { SkippedVariant, VariantPreference } from './variants.js';
+import { isS3Url } from '../storage/s3-location.js';
+import type { S3ClientOptions } from '../storage/s3-storage.js';
+import { openPageStores } from './s3-stores.js';
 
 export interface ConversionOptions {
+  /** A folder of masters, or s3://bucket/prefix. */
   readonly masters: string;
+  /** The output folder, or s3://bucket/prefix for the derivatives (then `data` holds the catalog). */
   readonly out: string;
+  /** The local folder of the catalog, reports and temporary files: `out` itself when it is a folder; required when it is s3://. */
+  readonly data?: string | undefined;
+  /** How to reach S3 when masters or out are s3:// (credentials: the SDK's standard chain). */
+  readonly s3?: S3ClientOptions | undefined;
   readonly workers: number;
   readonly settings: ConversionSettings;
   readonly rules?: readonly NameRule[] | undefined;
+  /** Which version of a page is converted when an object holds several (a rules file's `variants`; default DEFAULT_VARIANTS). */
+  readonly variants?: VariantPreference | undefined;
   /** A batch CSV of descriptive metadata, one row per object (see docs/metadata.md). */
   readonly metadataCsv?: string | undefined;
   readonly dryRun: boolean;
@@ -82,6 +94,8 @@ export interface ConversionReport {
   readonly failed: FailedPage[];
   readonly ignored: IgnoredFile[];
   readonly anomalies: Anomaly[];
+  /** Versions of pages not converted because a more preferred version of the page is (variants.ts). */
+  readonly variantsSkipped: SkippedVariant[];
   /** Objects withdrawn because their folder is gone from the masters root (in a dry run: would be). */
   readonly withdrawn: string[];
   /**
@@ -145,31 +159,37 @@ function missingObjects(catalog: Catalog, masters: string, planned: ReadonlySet<
  */
 export async function runConversion(options: ConversionOptions): Promise<ConversionReport> {
   const startedAt = new Date();
-  const masters = path.resolve(options.masters);
-  const out = path.resolve(options.out);
+  const masters = isS3Url(options.masters) ? options.masters.replace(/\/+$/, '') : path.resolve(options.masters);
+  const out = isS3Url(options.out) ? options.out.replace(/\/+$/, '') : path.resolve(options.out);
+  if (isS3Url(out) && options.data === undefined) throw new Error('out: an s3:// output needs a local data folder for the catalog and reports');
+  // The local side of the output: catalog, reports, temporary files (and derivatives, unless they go to S3).
+  const local = options.data !== undefined ? path.resolve(options.data) : out;
   const settingsKey = settingsFingerprint(options.settings);
   shareCores(options.workers);
-  const catalogFile = path.join(out, CATALOG_FILE);
+  const catalogFile = path.join(local, CATALOG_FILE);
   let catalog: Catalog | undefined;
   // The OCR sidecars' text, indexed as pages complete, in tables of its own in the catalog file.
   let ocr: OcrIndexing | undefined;
   if (!options.dryRun) {
-    await mkdir(out, { recursive: true });
-    // Whatever a killed run left half-written is only ever under .tmp: sweep it.
-    await rm(path.join(out, TEMP_DIR), { recursive: true, force: true });
-    await mkdir(path.join(out, TEMP_DIR), { recursive: true });
+    await mkdir(local, { recursive: true });
+    // Whatever a killed run left half-written is only ever under .tmp (downloads and staged uploads too): sweep it.
+    await rm(path.join(local, TEMP_DIR), { recursive: true, force: true });
+    await mkdir(path.join(local, TEMP_DIR), { recursive: true });
     catalog = new Catalog(catalogFile);
     catalog.adoptPublishedIdentifiers(masters);
-    const tesseract = options.tesseract ? new TesseractOcr(path.join(out, OCR_DIR), path.join(out, TEMP_DIR), options.tesseract.lang) : undefined;
+    const tesseract = options.tesseract ? new TesseractOcr(path.join(local, OCR_DIR), path.join(local, TEMP_DIR), options.tesseract.lang) : undefined;
     ocr = new OcrIndexing(new SqliteSearchIndex(catalogFile), tesseract);
   } else if (existsSync(catalogFile)) {
     catalog = new Catalog(catalogFile, { readonly: true });
   }
 
+  const stores = openPageStores(masters, out, { ...options.s3, tempDir: path.join(local, TEMP_DIR) });
   const steps = planSteps(masters, {
+    store: stores.masters,
     rules: options.rules,
+    variants: options.variants,
     metadataCsv: options.metadataCsv,
-    rootName: path.basename(masters),
+    rootName: path.posix.basename(masters),
     // Identifiers given by earlier runs are kept; new ones are recorded as they are given (not in a dry run).
     ledger: catalog,
     give: options.dryRun ? undefined : (pages) => catalog!.giveIdentifiers(pages),
@@ -179,11 +199,13 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   try {
     // The first step reads a batch CSV, if any: an unreadable one stops the run before anything is written.
     first = await steps.next();
-    // The size of the batch before it is all planned, for the progress: one page per master file.
-    estimate = await countMasterNames(masters);
+    // The size of the batch before it is all planned, for the progress: one page per master file
+    // (not for S3: listing a bucket twice costs; the total grows as objects are planned).
+    estimate = isS3Url(masters) ? 0 : await countMasterNames(masters);
   } catch (error) {
     catalog?.close();
     ocr?.close();
+    stores.close();
     throw error;
   }
 
@@ -192,7 +214,8 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   const anomalies: Anomaly[] = [];
   const target: PageTarget = {
     out,
-    tempDir: path.join(out, TEMP_DIR),
+    tempDir: path.join(local, TEMP_DIR),
+    stores,
     settings: options.settings,
     settingsKey,
     encoderThreads,
@@ -204,11 +227,12 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     },
   };
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const log = options.dryRun ? undefined : await PageLog.create(path.join(out, 'reports', `convert-${stamp}.ndjson`));
+  const log = options.dryRun ? undefined : await PageLog.create(path.join(local, 'reports', `convert-${stamp}.ndjson`));
   const counts = { objects: 0, pages: 0, converted: 0, skipped: 0, failed: 0 };
   // Problems are kept for the summary (the per-page outcomes only go to the log).
   const failed: FailedPage[] = [];
   const ignored: IgnoredFile[] = [];
+  const variantsSkipped: SkippedVariant[] = [];
   // The objects this run found, and those it withdrew because their folder is gone.
   const planned = new Set<string>();
   const withdrawn: string[] = [];
@@ -229,9 +253,9 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   };
   progress();
   // What collection.yml files say, read as the plan reaches them; applied once every object is planned.
-  const collections = new BatchCollections(masters);
+  const collections = new BatchCollections(stores.masters.sidecarRoot ?? masters);
   // What access.yml files say, read as the plan reaches their folders (before the objects below them).
-  const policies = new FolderPolicies(masters);
+  const policies = new FolderPolicies(stores.masters.sidecarRoot ?? masters);
 
   /** An object whose pages are under way: recorded whole (order, metadata) when its last page is done. */
   interface ObjectInProgress {
@@ -248,8 +272,12 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       const { object, described } = step.value;
       for (const file of step.value.ignored) log?.write({ event: 'ignored', ...file });
       for (const anomaly of step.value.anomalies) log?.write({ event: 'anomaly', ...anomaly });
+      for (const variant of step.value.variantsSkipped) log?.write({ event: 'variant-skipped', ...variant });
       ignored.push(...step.value.ignored);
       anomalies.push(...step.value.anomalies);
+      variantsSkipped.push(...step.value.variantsSkipped);
+      // The estimate counted every variant's file; only one per page is converted.
+      estimate -= step.value.variantsSkipped.length;
       // Before the step's object: a folder's collection.yml may name the object of that same folder.
       await collections.addFiles(step.value.ignored);
       const known = policies.anomalies.length;
@@ -282,7 +310,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
       try {
         if (options.dryRun) {
-          const upToDate = await isUpToDate(catalog, source, page, derivativePathOf(out, page.identifier, options.settings), settingsKey, false);
+          const upToDate = await isUpToDate(catalog, source, page, derivativePathOf(out, page.identifier, options.settings), settingsKey, false, stores);
           finished({ outcome: upToDate ? 'skipped' : 'converted', ...entry });
         } else {
           finished({ outcome: await convertAndRecord(catalog!, target, object.id, page, sequence), ...entry });
@@ -314,6 +342,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   } finally {
     catalog?.close();
     ocr?.close();
+    stores.close();
   }
 
   const totals = { ...counts, ignored: ignored.length, anomalies: anomalies.length };
@@ -330,12 +359,13 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     failed,
     ignored,
     anomalies,
+    variantsSkipped,
     withdrawn,
     pages: log?.file,
     ...(ocr?.tesseract ? { tesseract: { lang: ocr.tesseract.lang, runs: ocr.tesseract.runs } } : {}),
   };
   if (options.dryRun) return report;
-  const reportPath = path.join(out, 'reports', `convert-${stamp}.json`);
+  const reportPath = path.join(local, 'reports', `convert-${stamp}.json`);
   await mkdir(path.dirname(reportPath), { recursive: true });
   await writeFile(`${reportPath}.tmp`, JSON.stringify(report, null, 2));
   await renameDurably(`${reportPath}.tmp`, reportPath);

@@ -2,6 +2,7 @@ import { opendir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SidecarFormat } from '../search/model.js';
 import { ocrSidecarName } from '../search/sidecar.js';
+import { DEFAULT_VARIANTS, isVariantFolder, type VariantPreference } from './variants.js';
 
 /**
  * Extensions of masters the pipeline converts (case-insensitive). JPEG 2000 comes as JP2 files
@@ -67,7 +68,7 @@ export function ignoreReason(name: string): string | undefined {
   return ext ? `not an image (${ext})` : 'not an image (no extension)';
 }
 
-/** One folder of the masters tree: its own files (not its subfolders'). */
+/** One folder of the masters tree: its own files (not its subfolders'), and those of its variant folders (variants.ts). */
 export interface ScannedFolder {
   /** Relative to the masters root, with '/' separators; '.' for the root. */
   readonly folder: string;
@@ -80,11 +81,12 @@ export interface ScannedFolder {
  * the entries of the folders on the current path: every master file with its size and mtime (what
  * a re-run compares), and every other file with the reason it is skipped. Symbolic links to
  * folders are not followed (no loops); links to files are followed. Order is deterministic
- * (sorted names).
+ * (sorted names). The variant folders of an object (`master/`, `service/` …) come with their
+ * object folder, as one folder: a bag is one object, never one per variant.
  */
-export async function* scanFolders(root: string): AsyncGenerator<ScannedFolder> {
+export async function* scanFolders(root: string, variants: VariantPreference = DEFAULT_VARIANTS, read: FolderReader = readLocalFolder): AsyncGenerator<ScannedFolder> {
   async function* walk(relative: string): AsyncGenerator<ScannedFolder> {
-    const { folder, subfolders } = await readFolder(root, relative);
+    const { folder, subfolders } = await readFolder(root, relative, variants, read);
     yield folder;
     for (const name of subfolders) yield* walk(relative ? `${relative}/${name}` : name);
   }
@@ -95,11 +97,34 @@ export async function* scanFolders(root: string): AsyncGenerator<ScannedFolder> 
  * One folder of the masters tree, `relative` to the root ('' or '.' for the root): its own files,
  * as scanFolders sees them, without walking its subfolders (the ingest of one object).
  */
-export async function scanFolder(root: string, relative: string): Promise<ScannedFolder> {
-  return (await readFolder(root, relative === '.' ? '' : relative)).folder;
+export async function scanFolder(root: string, relative: string, variants: VariantPreference = DEFAULT_VARIANTS): Promise<ScannedFolder> {
+  return (await readFolder(root, relative === '.' ? '' : relative, variants)).folder;
 }
 
-async function readFolder(root: string, relative: string): Promise<{ folder: ScannedFolder; subfolders: string[] }> {
+/**
+ * Reads one folder's own files ('' for the root) and names its subfolders: a local folder
+ * (readdir), or a prefix of an S3 bucket (pipeline/s3-masters.ts).
+ */
+export type FolderReader = (root: string, relative: string) => Promise<{ folder: ScannedFolder; subfolders: string[] }>;
+
+/** A folder's files with those of its variant folders (their subfolders are walked as usual). */
+async function readFolder(root: string, relative: string, variants: VariantPreference, readOneFolder: FolderReader = readLocalFolder): Promise<{ folder: ScannedFolder; subfolders: string[] }> {
+  const own = await readOneFolder(root, relative);
+  const variantFolders = own.subfolders.filter((name) => isVariantFolder(name, variants));
+  if (variantFolders.length === 0) return own;
+  const masters = [...own.folder.masters];
+  const ignored = [...own.folder.ignored];
+  const subfolders = own.subfolders.filter((name) => !variantFolders.includes(name));
+  for (const name of variantFolders) {
+    const variant = await readOneFolder(root, relative ? `${relative}/${name}` : name);
+    masters.push(...variant.folder.masters);
+    ignored.push(...variant.folder.ignored);
+    subfolders.push(...variant.subfolders.map((sub) => `${name}/${sub}`));
+  }
+  return { folder: { folder: own.folder.folder, masters, ignored }, subfolders };
+}
+
+async function readLocalFolder(root: string, relative: string): Promise<{ folder: ScannedFolder; subfolders: string[] }> {
   const dir = relative ? path.join(root, ...relative.split('/')) : root;
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -174,10 +199,10 @@ async function pairOcrSidecars(dir: string, masters: ScannedFile[], ignored: Ign
 }
 
 /** The whole masters tree at once (see scanFolders): for plans that group files across folders. */
-export async function scanMasters(root: string): Promise<ScanResult> {
+export async function scanMasters(root: string, variants: VariantPreference = DEFAULT_VARIANTS, read: FolderReader = readLocalFolder): Promise<ScanResult> {
   const masters: ScannedFile[] = [];
   const ignored: IgnoredFile[] = [];
-  for await (const folder of scanFolders(root)) {
+  for await (const folder of scanFolders(root, variants, read)) {
     masters.push(...folder.masters);
     ignored.push(...folder.ignored);
   }

@@ -108,7 +108,8 @@ export class ImageService {
       } catch (error) {
         throw new ConfigError((error as Error).message);
       }
-      resolver = new S3Resolver(s3);
+      // With a data folder (vitrine convert --out s3://… --data DIR): its catalog says which object is a page's derivative, and its policy.
+      resolver = config.data !== undefined ? new CatalogResolver(new S3Resolver(s3), new CatalogReader(path.join(config.data, CATALOG_FILE))) : new S3Resolver(s3);
       sources = new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs, s3, counters);
     } else {
       const files = await FileResolver.create(config.images);

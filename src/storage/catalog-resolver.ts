@@ -2,7 +2,13 @@ import path from 'node:path';
 import { OPEN, type AccessPolicy } from '../auth/policy.js';
 import type { CatalogReader } from '../catalog/reader.js';
 import { notFound } from '../image-api/errors.js';
-import { FileResolver } from './file-resolver.js';
+
+/** What CatalogResolver resolves through: a folder's files, or an S3 prefix's objects. */
+export interface LocatorResolver {
+  resolve(identifier: string): Promise<string>;
+  /** The path of a resolved locator under the images root ('/' separators), extension included. */
+  relativeOf(locator: string): string;
+}
 
 /**
  * Identifiers of a converted data folder: the catalog says which file is a page's current
@@ -14,7 +20,7 @@ import { FileResolver } from './file-resolver.js';
  */
 export class CatalogResolver {
   constructor(
-    private readonly files: FileResolver,
+    private readonly files: LocatorResolver,
     private readonly catalog: CatalogReader,
   ) {}
 
@@ -29,13 +35,13 @@ export class CatalogResolver {
   }
 
   /**
-   * The access policy of the page a resolved file is: found from the file (its path under images/,
+   * The access policy of the page a resolved file is: found from the file (its path under images/ or the S3 prefix,
    * without extension), not from the identifier as asked, so every spelling of the identifier that
    * reaches the file (with its extension, percent-encoded) meets the same policy. A file the catalog
    * does not know (put in images/ by hand) is open.
    */
   policyOf(real: string): AccessPolicy {
-    const relative = path.relative(this.files.root, real).split(path.sep).join('/');
+    const relative = this.files.relativeOf(real);
     const identifier = relative.slice(0, relative.length - path.extname(relative).length);
     const catalog = this.catalog.current()?.catalog;
     const page = catalog?.pageByIdentifier(identifier);

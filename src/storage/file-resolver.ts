@@ -51,6 +51,11 @@ export class FileResolver {
     throw notFound(`identifier '${identifier}': no such image`);
   }
 
+  /** A resolved file's path under the root, '/' separators. */
+  relativeOf(real: string): string {
+    return path.relative(this.root, real).split(path.sep).join('/');
+  }
+
   private contains(real: string): boolean {
     return real.startsWith(this.root + path.sep);
   }

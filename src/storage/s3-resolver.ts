@@ -13,6 +13,11 @@ import type { S3Storage } from './s3-storage.js';
 export class S3Resolver {
   constructor(private readonly storage: S3Storage) {}
 
+  /** A resolved key's path under the prefix. */
+  relativeOf(key: string): string {
+    return key.slice(this.storage.location.prefix.length);
+  }
+
   async resolve(identifier: string): Promise<string> {
     checkIdentifier(identifier);
     const direct = `${this.storage.location.prefix}${identifier}`;

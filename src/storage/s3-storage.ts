@@ -40,6 +40,24 @@ export interface ObjectHead {
   readonly modified: Date;
 }
 
+/** Where an S3-compatible store is and how to address it. */
+export type S3ClientOptions = Pick<S3StorageOptions, 'endpoint' | 'region' | 'forcePathStyle'>;
+
+/**
+ * An SDK client for AWS S3 or an S3-compatible store (path-style addressing by default when an
+ * endpoint is given); credentials come from the SDK's standard chain, never from here.
+ */
+export function createS3Client(options: S3ClientOptions): S3Client {
+  return new S3Client({
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+    // Two attempts: a store that is down answers 503 quickly rather than after long back-offs.
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 5000, requestTimeout: 30_000 },
+  });
+}
+
 /** 32 KiB: a stored 256×256 JPEG tile is 10–40 KB, so a tile costs one or two blocks. */
 const DEFAULT_BLOCK = 32 * 1024;
 
@@ -64,14 +82,7 @@ export class S3Storage implements SourceStorage {
 
   static async create(url: string, options: S3StorageOptions): Promise<S3Storage> {
     const location = parseS3Url(url);
-    const client = new S3Client({
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
-      // Two attempts: a store that is down answers 503 quickly rather than after long back-offs.
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 5000, requestTimeout: 30_000 },
-    });
+    const client = createS3Client(options);
     const cache = await DiskCache.open(options.cacheDir, options.cacheBytes);
     return new S3Storage(client, location, cache, options.endpoint ?? 'AWS S3', options.blockBytes ?? DEFAULT_BLOCK);
   }
