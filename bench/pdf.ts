@@ -4,8 +4,8 @@
  *   npm run bench:pdf                    # 1000 pages, --pdf-size default (1500 px)
  *   npm run bench:pdf -- --pages 200 --size 1000
  *
- * Masters: `pages` generated pages of 1200×1600 (a picture of noise and bands, and 24 printed lines
- * of words) each with an hOCR sidecar of those words, converted once into .bench/pdf/ (pyramidal
+ * Masters: `pages` generated pages of 1200×1600 (noise, a coloured band, 24 printed lines of words,
+ * the last naming the page) each with an hOCR sidecar of those words, converted once into .bench/pdf/ (pyramidal
  * TIFF, as `vitrine convert` does) and kept for later runs. Then a real `vitrine serve --data` (the
  * built CLI, a process of its own, on loopback) builds GET /iiif/pdf/book three times:
  *
@@ -62,14 +62,25 @@ const data = path.join(root, 'data');
 
 /** The words printed on page n, line by line (its last line names the page: what pdftotext must find). */
 const wordsOf = (n: number): string[][] =>
-  Array.from({ length: LINES }, (_, line) => (line === LINES - 1 ? ['page', String(n), 'ends', 'here'] : ['archive', 'letter', `l${line}`, 'of', 'page', String(n), 'vitrine', 'text']));
+  Array.from({ length: LINES }, (_, line) => (line === LINES - 1 ? ['page', String(n), 'ends', 'here'] : ['archive', 'letter', `l${line}`, 'of', 'the', 'vitrine', 'text']));
 
 const lineBox = (line: number, words: number): { x: number; y: number; w: number; h: number } => ({ x: 100, y: 120 + line * 58, w: 120 * words, h: 40 });
 
+/** An SVG of text lines, one <text> per line at its hOCR line's place. */
+const linesSvg = (lines: readonly { line: number; words: readonly string[] }[]): Buffer =>
+  Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}">${lines
+      .map(({ line, words }) => `<text x="100" y="${150 + line * 58}" font-family="sans-serif" font-size="36" fill="#222">${words.join(' ')}</text>`)
+      .join('')}</svg>`,
+  );
+
 async function writeMasters(): Promise<void> {
   await mkdir(path.join(masters, 'book'), { recursive: true });
-  const noise = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: '#d8d0c0', noise: { type: 'gaussian', mean: 200, sigma: 18 } } })
-    .jpeg()
+  // The paper and the lines every page shares are drawn once; each page adds a band and its own last line.
+  const body = wordsOf(0).slice(0, LINES - 1).map((words, line) => ({ line, words }));
+  const paper = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: '#d8d0c0', noise: { type: 'gaussian', mean: 200, sigma: 18 } } })
+    .composite([{ input: linesSvg(body) }])
+    .png({ compressionLevel: 1 })
     .toBuffer();
   let next = 1;
   const worker = async (): Promise<void> => {
@@ -77,11 +88,14 @@ async function writeMasters(): Promise<void> {
       const n = next++;
       const name = `p-${String(n).padStart(4, '0')}`;
       const lines = wordsOf(n);
-      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}">
-        <rect x="0" y="${(n * 37) % HEIGHT}" width="${WIDTH}" height="60" fill="rgb(${n % 255},90,140)" opacity="0.5"/>
-        ${lines.map((words, i) => `<text x="100" y="${150 + i * 58}" font-family="sans-serif" font-size="36" fill="#222">${words.join(' ')}</text>`).join('\n')}
-      </svg>`;
-      await sharp(noise).composite([{ input: Buffer.from(svg) }]).jpeg({ quality: 85 }).toFile(path.join(masters, 'book', `${name}.jpg`));
+      const band = await sharp({ create: { width: WIDTH, height: 60, channels: 3, background: { r: n % 255, g: 90, b: 140 } } }).png().toBuffer();
+      await sharp(paper)
+        .composite([
+          { input: band, top: (n * 37) % (HEIGHT - 60), left: 0, blend: 'multiply' },
+          { input: linesSvg([{ line: LINES - 1, words: lines[LINES - 1]! }]) },
+        ])
+        .jpeg({ quality: 85 })
+        .toFile(path.join(masters, 'book', `${name}.jpg`));
       const hocrLines = lines
         .map((words, i) => {
           const box = lineBox(i, words.length);

@@ -63,7 +63,7 @@ function sizeOf(request: FastifyRequest, fallback: number, maxSize: number): num
  */
 export async function pdfRoutes(app: FastifyInstance, options: PdfRouteOptions): Promise<void> {
   const { stats } = options;
-  const builds = new RenderQueue(options.concurrency, options.queue, undefined, { work: 'PDF builds', concurrency: '--pdf-concurrency', queue: '--pdf-queue' });
+  const builds = new RenderQueue(options.concurrency, options.queue, undefined, { work: 'PDF builds', concurrency: '--pdf-concurrency', queue: '--pdf-queue', hint: '' });
 
   app.get(`${PDF_PREFIX}*`, async (request: FastifyRequest, reply: FastifyReply) => {
     const id = pathAfter(request, PDF_PREFIX);
@@ -90,8 +90,9 @@ export async function pdfRoutes(app: FastifyInstance, options: PdfRouteOptions):
     const etag = etagFor(found.version, id, String(longest), view.key, 'pdf');
     if (notModified(request, reply, etag, found.modified, view.protected ? PROTECTED_CACHE_CONTROL : OPEN_CACHE_CONTROL)) return reply;
     const name = id.split('/').pop() || 'object';
-    reply.type('application/pdf').header('Content-Disposition', `inline; filename="${name.replace(/[^\w.-]+/g, '_')}.pdf"; filename*=UTF-8''${encodeURIComponent(name)}.pdf`);
-    if (request.method === 'HEAD') return reply.send();
+    const pdfHeaders = (): FastifyReply =>
+      reply.type('application/pdf').header('Content-Disposition', `inline; filename="${name.replace(/[^\w.-]+/g, '_')}.pdf"; filename*=UTF-8''${encodeURIComponent(name)}.pdf`);
+    if (request.method === 'HEAD') return pdfHeaders().send();
 
     const object: PdfObject = {
       title: firstValue(objectLabel(source.object, source.metadata)),
@@ -106,7 +107,7 @@ export async function pdfRoutes(app: FastifyInstance, options: PdfRouteOptions):
     // Waiting for a slot happens before the headers are sent: a full queue is still a clean 503.
     const build = builds.run(async () => {
       const out = new PassThrough();
-      reply.send(out);
+      pdfHeaders().send(out);
       try {
         await writeObjectPdf(object, { images: options.images, longest, limits: options.images.limits, credentials, text: (page) => text?.lines(page) ?? [], onPage: () => stats.pages++ }, out);
         stats.completed++;
@@ -120,8 +121,9 @@ export async function pdfRoutes(app: FastifyInstance, options: PdfRouteOptions):
     try {
       await build;
     } catch (error) {
-      if (error instanceof BusyError) reply.header('Retry-After', String(error.retryAfterSeconds));
-      throw error;
+      if (!(error instanceof BusyError)) throw error;
+      // Expected under load, so not logged (as the image routes' 503s); says when to come back.
+      return reply.code(503).header('Retry-After', String(error.retryAfterSeconds)).type('text/plain; charset=utf-8').send(`503 ${error.message}\n`);
     }
     return reply;
   });
