@@ -83,8 +83,21 @@ export class PdfWriter {
     doc.image(page.jpeg, 0, 0, { width: size.width, height: size.height });
     if (page.lines.length > 0) this.textLayer(page.lines, page.canvas, size);
     // The page's content stream is written when the next page starts (or at the end).
-    if (this.out.writableNeedDrain && !this.failure) await Promise.race([once(this.out, 'drain'), once(this.out, 'close')]);
+    await this.flushed();
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Returns once what PDFKit has written has gone into `out` and `out` has room again. PDFKit's
+   * bytes reach `out` through 'data' events, some only on a later tick (the document starts
+   * flowing on the tick after its listener is added): those are let through before `out` is asked.
+   */
+  private async flushed(): Promise<void> {
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.failure || (!this.out.writableNeedDrain && this.doc.readableLength === 0)) return;
+      if (this.out.writableNeedDrain) await Promise.race([once(this.out, 'drain'), once(this.out, 'close')]);
+    }
   }
 
   /**

@@ -102,7 +102,7 @@ export async function pdfRoutes(app: FastifyInstance, options: PdfRouteOptions):
     const text = options.search?.index();
     const gone = new AbortController();
     reply.raw.once('close', () => {
-      if (!reply.raw.writableEnded) gone.abort(new IiifError(503, 'the client closed the connection while its PDF was waiting'));
+      if (!reply.raw.writableEnded) gone.abort(new BusyError(1, 'the client closed the connection while its PDF was waiting'));
     });
     // Waiting for a slot happens before the headers are sent: a full queue is still a clean 503.
     const build = builds.run(async () => {
