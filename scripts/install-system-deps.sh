@@ -16,6 +16,7 @@
 #   openssl              the self-signed certificates of the HTTPS tests
 #   tesseract-ocr        the OCR engine of `convert --ocr tesseract` (a Vitrine option; the tests run it)
 #   tesseract-ocr-eng    its English data (the tests' language)
+#   poppler-utils        pdfinfo, pdftotext, pdftoppm, pdfimages: what the PDF tests read the PDFs with
 # Run before `npm ci` (CI does); `npm rebuild` after installing by hand. `npm test` runs it itself
 # (scripts/test-prerequisites.mjs) when something is missing.
 # --missing: only print the missing packages on one line (nothing when none); exit 3 off Debian.
@@ -40,7 +41,7 @@ for tool in g++ make python3; do
 done
 if [ "${VITRINE_NO_TEST_TOOLS:-}" != 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  for package in libopenjp2-tools openjph-tools libtiff-tools libvips-tools strace tesseract-ocr tesseract-ocr-eng; do
+  for package in libopenjp2-tools openjph-tools libtiff-tools libvips-tools strace tesseract-ocr tesseract-ocr-eng poppler-utils; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   command -v openssl >/dev/null || missing+=(openssl)

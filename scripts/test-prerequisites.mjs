@@ -16,7 +16,7 @@ const env = { ...process.env, VITRINE_NO_TEST_TOOLS: '' };
 
 const listed = spawnSync(depsScript, ['--missing'], { env, encoding: 'utf8' });
 if (listed.status === 3) {
-  say('not a Debian system: the tests need libjpeg-turbo and OpenJPEG (headers, opj_compress), OpenJPH (ojph_compress), chromium, openssl and tesseract (with English data); install them yourself');
+  say('not a Debian system: the tests need libjpeg-turbo and OpenJPEG (headers, opj_compress), OpenJPH (ojph_compress), chromium, openssl, tesseract (with English data) and poppler-utils; install them yourself');
 } else if (listed.status !== 0) {
   say(`cannot check the system packages: ${listed.stderr || listed.error}`);
   process.exit(1);

@@ -25,7 +25,8 @@ export function exportCommand(): Command {
         'bucket serves it with no Vitrine server: for every image of a converted data folder its\n' +
         'Image API 3.0 and 2.1 info.json (level 0), the tiles and sizes it declares, at the URL paths\n' +
         'the server uses (OUT/iiif/3/<identifier>/…), and every manifest and collection (3.0 and 2.1,\n' +
-        'laid out as `vitrine manifests` writes them) pointing at them. Stored JPEG tiles are copied as\n' +
+        'laid out as `vitrine manifests` writes them) pointing at them, and a PDF of every open object\n' +
+        '(OUT/pdf/<object>.pdf, searchable where it has OCR text). Stored JPEG tiles are copied as\n' +
         'they are; other requests are rendered as the server renders them.\n\n' +
         'IIIF ids are absolute: --base-url is the URL OUT will be published at. Re-running is safe and\n' +
         'fast: images already exported are skipped, and a run killed at any moment resumes (files are\n' +
@@ -35,6 +36,7 @@ export function exportCommand(): Command {
     .requiredOption('--base-url <url>', 'absolute URL OUT will be published at (ids of every document)', url)
     .requiredOption('-o, --out <dir>', 'folder to write the copy into')
     .option('-w, --workers <n>', `images exported at once (default: number of cores, ${cpus().length})`, int('workers', 1, 256))
+    .option('--pdf-size <px>', 'longest side of the pages of each object\'s PDF, OUT/pdf/<object>.pdf (default 1500; 0: no PDFs)', int('pdf-size', 0, 10_000))
     .option('--json', 'print the report as JSON on stdout')
     .addHelpText(
       'after',
@@ -42,7 +44,8 @@ export function exportCommand(): Command {
         '  $ vitrine export --data ./vitrine-data --base-url https://archive.example.org --out ./site\n' +
         '  $ python3 -m http.server -d ./site 8000   # then open a manifest from ./site/collection/top.json',
     )
-    .action(async (opts: { data: string; baseUrl: string; out: string; workers?: number; json?: boolean }) => {
+    .action(async (opts: { data: string; baseUrl: string; out: string; workers?: number; pdfSize?: number; json?: boolean }) => {
+      if (opts.pdfSize !== undefined && opts.pdfSize > 0 && opts.pdfSize < 100) throw new ConfigError(`--pdf-size: '${opts.pdfSize}' is too small for a page (100 to 10000, or 0 for no PDFs)`);
       if (!existsSync(path.join(opts.data, 'catalog.sqlite'))) throw new ConfigError(`--data: ${opts.data} has no catalog.sqlite (run vitrine convert first)`);
       const progress = progressReporter();
       const { exportStatic } = await import('../export/run.js');
@@ -51,6 +54,7 @@ export function exportCommand(): Command {
         out: opts.out,
         baseUrl: opts.baseUrl,
         workers: opts.workers ?? cpus().length,
+        pdfSize: opts.pdfSize,
         onProgress: (p) => progress.update(p),
       });
       progress.finish();
@@ -58,7 +62,7 @@ export function exportCommand(): Command {
       else {
         console.error(
           `exported ${report.exported}, skipped ${report.skipped} (up to date), failed ${report.failed.length} images — ${report.files} image files written; ` +
-            `${report.manifests} manifests and ${report.collections} collections; start at ${report.top}`,
+            `${report.pdfs.written} PDFs written (${report.pdfs.skipped} up to date); ${report.manifests} manifests and ${report.collections} collections; start at ${report.top}`,
         );
       }
       if (report.failed.length > 0) process.exitCode = EXIT_PAGES_FAILED;

@@ -44,6 +44,14 @@ export const serveConfigObject = z
     heavyConcurrency: positiveInt.optional(),
     /** Expensive renders waiting at most before the next gets a 503; default: max(8, 4 × heavyConcurrency). */
     heavyQueue: z.number().int().min(0).optional(),
+    /** Longest side of PDF pages (/iiif/pdf/{object}) when the request names none (?size=), in pixels. */
+    pdfSize: z.number().int().min(100).max(10_000).default(1500),
+    /** The largest ?size= a PDF may ask. */
+    pdfMaxSize: z.number().int().min(100).max(10_000).default(3000),
+    /** PDFs built at once (each renders one page at a time); the next ones wait. */
+    pdfConcurrency: positiveInt.default(1),
+    /** PDFs waiting at most before the next gets a 503. */
+    pdfQueue: z.number().int().min(0).default(4),
     sourceCacheSize: positiveInt.default(256),
     sourceCheckIntervalMs: z.number().int().min(0).default(2000),
     /** An S3-compatible store's URL (MinIO, Ceph…) for s3:// images; AWS S3 when absent. */
@@ -133,6 +141,9 @@ export const serveConfigSchema = serveConfigObject
   })
   .refine((c) => !(c.watch !== undefined && c.images?.startsWith('s3://')), {
     message: 'watch: the ingest service converts into the data folder\'s images/; it does not write to an s3:// images location (use vitrine convert … --out s3://…)',
+  })
+  .refine((c) => c.pdfSize <= c.pdfMaxSize, {
+    message: 'pdfSize: the default PDF page size must not exceed pdfMaxSize',
   })
   .refine((c) => c.maxHeight === undefined || c.maxWidth !== undefined, {
     message: 'maxHeight: requires maxWidth too (Image API rule)',

@@ -12,6 +12,11 @@ import { CATALOG_FILE } from '../presentation/store.js';
 import { ImageService } from '../server/image-service.js';
 import { encodedAlias, exists, imageDir, linkAlias, writeAtomically } from './files.js';
 import { level0Info } from './info.js';
+import { exportPdfs, type PdfExportReport } from './pdf.js';
+import { SqliteSearchIndex } from '../search/sqlite-index.js';
+
+/** Longest side of the pages of the copy's PDFs by default, as the server's --pdf-size. */
+export const DEFAULT_PDF_SIZE = 1500;
 import { level0Layout } from './level0.js';
 import { renderRequest, requestKey, requestOf } from './render.js';
 
@@ -24,6 +29,8 @@ export interface StaticExportOptions {
   /** Images exported at once (each writes its tiles one after the other). */
   readonly workers: number;
   readonly onProgress?: ((progress: Progress) => void) | undefined;
+  /** Longest side of the pages of each object's PDF (OUT/pdf/{object}.pdf), in pixels; 0: no PDFs. Default 1500. */
+  readonly pdfSize?: number | undefined;
 }
 
 export interface StaticExportReport {
@@ -38,6 +45,8 @@ export interface StaticExportReport {
   readonly collections: number;
   /** The URL of the top collection. */
   readonly top: string;
+  /** Object PDFs written by this run, and those already up to date. */
+  readonly pdfs: { readonly written: number; readonly skipped: number };
 }
 
 /** What a page's copy was made from: a new conversion of the page makes it stale. */
@@ -61,10 +70,13 @@ export async function exportStatic(options: StaticExportOptions): Promise<Static
   catalog.close();
 
   const sizes = new Map<string, Readonly<Record<ApiVersion, readonly Dimensions[]>>>();
+  /** Images whose copy is complete (exported now or up to date): the PDFs are made of these only. */
+  const complete = new Set<string>();
   const failed: { identifier: string; reason: string }[] = [];
   let exported = 0;
   let skipped = 0;
   let files = 0;
+  let pdfs: PdfExportReport = { objects: new Set(), written: 0, skipped: 0 };
   const startedAt = Date.now();
   const report = (page: PageRecord, outcome: 'converted' | 'skipped' | 'failed', reason?: string): void =>
     options.onProgress?.({
@@ -118,6 +130,7 @@ export async function exportStatic(options: StaticExportOptions): Promise<Static
       }
     });
     files += written;
+    complete.add(identifier);
     if (upToDate) return void (skipped++, report(page, 'skipped'));
     await writeAtomically(stamp, stampOf(page));
     exported++;
@@ -138,6 +151,17 @@ export async function exportStatic(options: StaticExportOptions): Promise<Static
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.workers, pages.length)) }, worker));
+    const pdfSize = options.pdfSize ?? DEFAULT_PDF_SIZE;
+    if (pdfSize > 0) {
+      const catalog = new Catalog(path.join(options.data, CATALOG_FILE), { readonly: true });
+      const text = new SqliteSearchIndex(path.join(options.data, CATALOG_FILE), { readonly: true });
+      try {
+        pdfs = await exportPdfs({ images, catalog, text, out: options.out, size: pdfSize, exported: complete });
+      } finally {
+        text.close();
+        catalog.close();
+      }
+    }
   } finally {
     images.close();
   }
@@ -150,7 +174,7 @@ export async function exportStatic(options: StaticExportOptions): Promise<Static
     out: options.out,
     v2: true,
     limits: {},
-    staticImages: { sizes: (identifier, version) => sizes.get(identifier)?.[version] ?? [] },
+    staticImages: { sizes: (identifier, version) => sizes.get(identifier)?.[version] ?? [], hasPdf: (objectId) => pdfs.objects.has(objectId) },
   });
   return {
     images: pages.length,
@@ -161,5 +185,6 @@ export async function exportStatic(options: StaticExportOptions): Promise<Static
     manifests: presentation.manifests,
     collections: presentation.collections,
     top: presentation.top,
+    pdfs: { written: pdfs.written, skipped: pdfs.skipped },
   };
 }

@@ -3,6 +3,7 @@ import { authServices1 } from '../auth/services-v1.js';
 import type { PageRecord } from '../catalog/catalog.js';
 import type { LanguageMap, ObjectMetadata, RangeSpec } from '../catalog/metadata.js';
 import { canvasText2, manifestService2 } from '../search/links.js';
+import { pdfLabel } from './manifest-v3.js';
 import { maxImageSize, objectLabel, pageLabel, thumbnailOf, type BuildOptions, type ManifestSource, type ThumbnailOptions, type ThumbnailPage } from './model.js';
 
 /**
@@ -122,6 +123,11 @@ export function descriptive2(metadata: ObjectMetadata, label: LanguageMap): Json
   return out;
 }
 
+/** 2.1 `rendering` (on the manifest, where Mirador and UV offer it as a download). */
+function pdfRendering2(url: string | undefined, pagesWithText: number): Json {
+  return url ? { rendering: { '@id': url, label: pdfLabel(pagesWithText), format: 'application/pdf' } } : {};
+}
+
 /** The Presentation 2.1 manifest of one object. */
 export function manifest2(source: ManifestSource, options: BuildOptions): Json {
   const { object, pages, metadata } = source;
@@ -137,6 +143,7 @@ export function manifest2(source: ManifestSource, options: BuildOptions): Json {
     ...descriptive2(metadata, label),
     ...(first ? { thumbnail: thumbnail2(first, options) } : {}),
     within: options.urls.collection(source.parent.path, 2),
+    ...pdfRendering2(options.urls.pdf(object.id), source.text?.size ?? 0),
     ...(source.text?.size ? { service: manifestService2(options.urls.base, object.id) } : {}),
     sequences: [
       {

@@ -101,6 +101,14 @@ export function descriptive3(metadata: ObjectMetadata, label: Json['label']): Js
   return out;
 }
 
+/** A rendering's label: a PDF of an object with OCR says it is searchable. */
+export const pdfLabel = (pagesWithText: number): string => (pagesWithText > 0 ? 'PDF (searchable text)' : 'PDF');
+
+/** `rendering`: the object as one PDF, when there is one. */
+function pdfRendering3(url: string | undefined, pagesWithText: number): Json {
+  return url ? { rendering: [{ id: url, type: 'Text', label: { en: [pdfLabel(pagesWithText)] }, format: 'application/pdf' }] } : {};
+}
+
 /** The Presentation 3.0 manifest of one object: one Canvas per page, in reading order. */
 export function manifest3(source: ManifestSource, options: BuildOptions): Json {
   const { object, pages, metadata } = source;
@@ -117,6 +125,7 @@ export function manifest3(source: ManifestSource, options: BuildOptions): Json {
     ...descriptive3(metadata, label),
     ...(first ? { thumbnail: [thumbnail(first, options)] } : {}),
     partOf: [{ id: options.urls.collection(source.parent.path, 3), type: 'Collection', label: source.parent.label }],
+    ...pdfRendering3(options.urls.pdf(object.id), source.text?.size ?? 0),
     ...(source.text?.size ? { service: manifestServices3(options.urls.base, object.id) } : {}),
     items: pages.map((page) => canvas(page, metadata, options, source.text, access)),
     ...(structures.length > 0 ? { structures } : {}),

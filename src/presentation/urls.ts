@@ -23,6 +23,8 @@ export const TOP = 'top';
 export interface StaticImages {
   /** The `sizes` of the image's info.json for that version (2.1 sizes are asked for as `w,`). */
   sizes(identifier: string, version: 2 | 3): readonly { readonly width: number; readonly height: number }[] | undefined;
+  /** Whether the copy holds the object's PDF (open objects only): its manifest then names it. */
+  hasPdf?(objectId: string): boolean;
 }
 
 export const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
@@ -84,6 +86,15 @@ export class PresentationUrls {
 
   range(objectId: string, path: readonly number[]): string {
     return `${this.prefix}/range/${encodePath(objectId)}/r${path.join('.')}`;
+  }
+
+  /**
+   * The object's PDF (the server's /iiif/pdf/{object}; a static copy's pdf/{object}.pdf), or
+   * undefined when there is none (manifests written without one).
+   */
+  pdf(objectId: string): string | undefined {
+    if (this.layout === 'server') return `${this.prefix}/pdf/${encodePath(objectId)}`;
+    return this.staticImages?.hasPdf?.(objectId) ? `${this.prefix}/pdf/${encodePath(objectId)}.pdf` : undefined;
   }
 
   /** The Image API service of a page: /iiif/3/<identifier with %2F> or /iiif/2/…. */

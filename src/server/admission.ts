@@ -45,6 +45,13 @@ export class RenderQueue {
     readonly maxWaiting: number,
     /** Called when the last render finishes and nothing waits (a burst is over). */
     private readonly onIdle?: () => void,
+    /** What the queue runs and the settings that bound it, for the 503's message. */
+    private readonly names: { readonly work: string; readonly concurrency: string; readonly queue: string; readonly hint: string } = {
+      work: 'large renders',
+      concurrency: '--heavy-concurrency',
+      queue: '--heavy-queue',
+      hint: ', or ask a smaller size',
+    },
   ) {}
 
   /** Waiting renders dropped because their client went away, since start. */
@@ -75,7 +82,7 @@ export class RenderQueue {
         const seconds = Math.max(1, Math.ceil((this.averageMs * (this.waiting.length + this.running)) / this.concurrency / 1000));
         throw new BusyError(
           seconds,
-          `the server is busy with large renders (${this.running} running, ${this.waiting.length} waiting: --heavy-concurrency ${this.concurrency}, --heavy-queue ${this.maxWaiting}); retry in ${seconds} s, or ask a smaller size`,
+          `the server is busy with ${this.names.work} (${this.running} running, ${this.waiting.length} waiting: ${this.names.concurrency} ${this.concurrency}, ${this.names.queue} ${this.maxWaiting}); retry in ${seconds} s${this.names.hint}`,
         );
       }
       await new Promise<void>((resolve, reject) => {

@@ -24,6 +24,7 @@ import { imageApiRoutes } from './routes/image-api.js';
 import { ingestApiRoutes } from './routes/ingest-api.js';
 import { IngestService } from '../ingest/service.js';
 import { presentationRoutes } from './routes/presentation.js';
+import { pdfRoutes, type PdfStats } from './routes/pdf.js';
 import { searchRoutes } from './routes/search.js';
 import { SearchStore } from '../search/store.js';
 import { viewerRoutes } from './routes/viewers.js';
@@ -135,6 +136,24 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   app.addHook('onReady', async () => void store?.tree());
   await app.register(presentationRoutes, { store, search, publicUrl, limits: images.limits, onCacheLookup: metrics && ((hit) => metrics.manifestLookup(hit)) });
   await app.register(searchRoutes, { store, search, publicUrl });
+  const pdfStats: PdfStats = { completed: 0, failed: 0, pages: 0 };
+  await app.register(pdfRoutes, {
+    store,
+    search,
+    images,
+    publicUrl,
+    access,
+    size: config.pdfSize,
+    maxSize: config.pdfMaxSize,
+    concurrency: config.pdfConcurrency,
+    queue: config.pdfQueue,
+    stats: pdfStats,
+  });
+  if (metrics) {
+    metrics.addCounter('vitrine_pdfs_total', 'PDFs of objects sent whole (/iiif/pdf/)', () => pdfStats.completed);
+    metrics.addCounter('vitrine_pdfs_failed_total', 'PDFs cut short after their headers were sent (the reader left, or a page failed)', () => pdfStats.failed);
+    metrics.addCounter('vitrine_pdf_pages_total', 'Pages written into PDFs', () => pdfStats.pages);
+  }
   await app.register(changeDiscoveryRoutes, { store, publicUrl, pageSize: config.activityPageSize });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);

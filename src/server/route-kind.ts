@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
  * `tile` is an image request the plan found cheap (deep-zoom tiles, small regions), `region` one it
  * found heavy (over 1 MP decoded or encoded, a free rotation: see imaging/plan.ts).
  */
-export const ROUTE_KINDS = ['tile', 'region', 'info', 'manifest', 'collection', 'web', 'health', 'metrics', 'other'] as const;
+export const ROUTE_KINDS = ['tile', 'region', 'info', 'manifest', 'collection', 'pdf', 'web', 'health', 'metrics', 'other'] as const;
 export type RouteKind = (typeof ROUTE_KINDS)[number];
 
 declare module 'fastify' {
@@ -30,6 +30,7 @@ export function routeKindOf(request: FastifyRequest): RouteKind {
   if (route === '/metrics') return 'metrics';
   if (route.includes('/manifest/')) return 'manifest';
   if (route.includes('/collection/')) return 'collection';
+  if (route.startsWith('/iiif/pdf/')) return 'pdf';
   // The Image API routes mark their requests; one that failed before it could is an image request.
   if (route.startsWith('/iiif/')) return 'tile';
   return 'web';
