@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { unionBox, type Box } from './model.js';
-import type { Hit, IndexedPage, SearchIndex, SidecarState, Term, TextLine } from './search-index.js';
+import type { ArchiveResults, Hit, IndexedPage, SearchIndex, SidecarState, Term, TextLine } from './search-index.js';
 import { tokens, type SearchQuery } from './tokens.js';
 
 /**
@@ -92,6 +92,9 @@ export class SqliteSearchIndex implements SearchIndex {
     this.db.pragma('busy_timeout = 5000');
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
+      // As the catalog does: in WAL mode a commit then needs no fsync (a crash loses at most the
+      // last pages' text, which the next run indexes again; it never corrupts the file).
+      this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
     }
   }
@@ -187,42 +190,67 @@ export class SqliteSearchIndex implements SearchIndex {
          JOIN pages g ON g.identifier = p.identifier AND g.object_id = p.object_id
        WHERE search_text MATCH ? AND p.object_id = ? ORDER BY g.sequence`,
     ).all(ftsQuery(query), objectId) as { page_key: number; identifier: string }[];
-    const hits: Hit[] = [];
-    for (const page of pages) {
-      const words = this.words(page.page_key);
-      const stream: string[] = [];
-      const wordOf: number[] = [];
-      words.forEach((w, i) => {
-        for (const t of w.tokens ? w.tokens.split(' ') : []) {
-          stream.push(t);
-          wordOf.push(i);
-        }
-      });
-      let lastWord = -1;
-      for (const [start, end] of matchRuns(stream, query)) {
-        const first = wordOf[start]!;
-        const last = wordOf[end]!;
-        // Two runs in one word (`jane-doe` for "jane doe" unquoted) are one hit.
-        if (first <= lastWord) continue;
-        lastWord = last;
-        const matched = words.slice(first, last + 1);
-        const byLine = new Map<number, WordRow[]>();
-        for (const w of matched) byLine.set(w.line, [...(byLine.get(w.line) ?? []), w]);
-        const parts = [...byLine.values()].flatMap((lineWords) => {
-          const box = unionBox(lineWords.flatMap((w) => boxOf(w) ?? []));
-          return box ? [{ box, text: lineWords.map((w) => w.text).join(' ') }] : [];
-        });
-        const before = words.slice(Math.max(0, first - CONTEXT_WORDS), first).map((w) => w.text).join(' ');
-        const after = words.slice(last + 1, last + 1 + CONTEXT_WORDS).map((w) => w.text).join(' ');
-        hits.push({
-          identifier: page.identifier,
-          match: matched.map((w) => w.text).join(' '),
-          before: before ? `${before} ` : '',
-          after: after ? ` ${after}` : '',
-          parts,
-          position: words[first]!.position,
-        });
+    return pages.flatMap((page) => this.pageHits(page.page_key, page.identifier, query));
+  }
+
+  searchArchive(query: SearchQuery, range: { offset: number; limit: number }): ArchiveResults {
+    if (!this.ready) return { pages: 0, items: [] };
+    // Index order (rowid), which FTS5 gives without sorting: a page of results costs the same
+    // whatever the number of matches. Only pages the catalog still has.
+    const from = `FROM search_text t
+         JOIN search_pages p ON p.page_key = t.rowid
+         JOIN pages g ON g.identifier = p.identifier AND g.object_id = p.object_id
+       WHERE search_text MATCH ?`;
+    const fts = ftsQuery(query);
+    const { n } = this.statement(`SELECT count(*) AS n ${from}`).get(fts) as { n: number };
+    const rows = this.statement(`SELECT p.page_key, p.identifier, p.object_id ${from} ORDER BY t.rowid LIMIT ? OFFSET ?`).all(fts, range.limit, range.offset) as {
+      page_key: number;
+      identifier: string;
+      object_id: string;
+    }[];
+    return { pages: n, items: rows.map((r) => ({ identifier: r.identifier, objectId: r.object_id, hits: this.pageHits(r.page_key, r.identifier, query) })) };
+  }
+
+  hasText(): boolean {
+    return this.ready && this.statement('SELECT 1 FROM search_pages LIMIT 1').get() !== undefined;
+  }
+
+  /** The hits of a query on one page, in text order, from its words. */
+  private pageHits(key: number, identifier: string, query: SearchQuery): Hit[] {
+    const words = this.words(key);
+    const stream: string[] = [];
+    const wordOf: number[] = [];
+    words.forEach((w, i) => {
+      for (const t of w.tokens ? w.tokens.split(' ') : []) {
+        stream.push(t);
+        wordOf.push(i);
       }
+    });
+    const hits: Hit[] = [];
+    let lastWord = -1;
+    for (const [start, end] of matchRuns(stream, query)) {
+      const first = wordOf[start]!;
+      const last = wordOf[end]!;
+      // Two runs in one word (`jane-doe` for "jane doe" unquoted) are one hit.
+      if (first <= lastWord) continue;
+      lastWord = last;
+      const matched = words.slice(first, last + 1);
+      const byLine = new Map<number, WordRow[]>();
+      for (const w of matched) byLine.set(w.line, [...(byLine.get(w.line) ?? []), w]);
+      const parts = [...byLine.values()].flatMap((lineWords) => {
+        const box = unionBox(lineWords.flatMap((w) => boxOf(w) ?? []));
+        return box ? [{ box, text: lineWords.map((w) => w.text).join(' ') }] : [];
+      });
+      const before = words.slice(Math.max(0, first - CONTEXT_WORDS), first).map((w) => w.text).join(' ');
+      const after = words.slice(last + 1, last + 1 + CONTEXT_WORDS).map((w) => w.text).join(' ');
+      hits.push({
+        identifier,
+        match: matched.map((w) => w.text).join(' '),
+        before: before ? `${before} ` : '',
+        after: after ? ` ${after}` : '',
+        parts,
+        position: words[first]!.position,
+      });
     }
     return hits;
   }
