@@ -18,12 +18,14 @@ export interface ResultPage {
   readonly ignored: readonly string[];
 }
 
-/** The page `page` (1-based) of all the hits; undefined when there is no such page. */
-export function resultPage(all: readonly Hit[], q: string, page: number, ignored: readonly string[]): ResultPage | undefined {
-  const pages = Math.max(1, Math.ceil(all.length / HITS_PER_PAGE));
+/** The range of hits a 1-based page of results lists. */
+export const hitRange = (page: number): { offset: number; limit: number } => ({ offset: (page - 1) * HITS_PER_PAGE, limit: HITS_PER_PAGE });
+
+/** The page `page` (1-based) of the results, from its hits (those of hitRange) and the total; undefined when there is no such page. */
+export function resultPage(found: { total: number; hits: readonly Hit[] }, q: string, page: number, ignored: readonly string[]): ResultPage | undefined {
+  const pages = Math.max(1, Math.ceil(found.total / HITS_PER_PAGE));
   if (page < 1 || page > pages) return undefined;
-  const startIndex = (page - 1) * HITS_PER_PAGE;
-  return { q, page, pages, total: all.length, startIndex, hits: all.slice(startIndex, startIndex + HITS_PER_PAGE), ignored };
+  return { q, page, pages, total: found.total, startIndex: (page - 1) * HITS_PER_PAGE, hits: found.hits, ignored };
 }
 
 /** The id of the annotation of a hit's `part`-th box (or of the whole canvas): stable for a page's text. */

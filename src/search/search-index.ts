@@ -86,6 +86,8 @@ export interface SearchIndex {
   objectPages(objectId: string): Map<string, SidecarState>;
   /** Every hit of a query in an object, pages in reading order, hits in text order. */
   search(objectId: string, query: SearchQuery): Hit[];
+  /** The hits `offset` to `offset + limit` of search(), and how many there are in all: what one page of results needs. */
+  searchObject(objectId: string, query: SearchQuery, range: { offset: number; limit: number }): { total: number; hits: Hit[] };
   /**
    * The pages of every object that a query matches, `offset` and `limit` counted in pages, in
    * index order; each with all its hits. What the archive-wide search and the home page use.

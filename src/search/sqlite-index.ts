@@ -4,8 +4,10 @@ import type { ArchiveResults, Hit, IndexedPage, SearchIndex, SidecarState, Term,
 import { tokens, type SearchQuery } from './tokens.js';
 
 /**
- * Tables of their own in the catalog file: pages with text (and where it came from), every word
- * with its box in canvas pixels keyed by page and position (what turns a match into boxes), the
+ * Tables of their own in the catalog file: pages with text (and where it came from), each page's
+ * words with their boxes in canvas pixels as one row (what turns a match into boxes: a page's
+ * words are only ever read together, and one row is written and read many times faster than a
+ * row per word; search_words holds them a row per word in catalogs indexed before), the
  * terms of each page with their counts (autocomplete), and an FTS5 table of each page's tokens
  * (which pages match, without reading their words). The tokens are those of tokens(), joined by
  * spaces, so FTS5's unicode61 tokenizer splits them back exactly and a match's positions are the
@@ -19,6 +21,10 @@ CREATE TABLE IF NOT EXISTS search_pages (
   sidecar TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS search_pages_by_object ON search_pages (object_id);
+CREATE TABLE IF NOT EXISTS search_page_words (
+  page_key INTEGER PRIMARY KEY,
+  words TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS search_words (
   page_key INTEGER NOT NULL,
   position INTEGER NOT NULL,
@@ -34,7 +40,7 @@ CREATE TABLE IF NOT EXISTS search_terms (
   count INTEGER NOT NULL,
   PRIMARY KEY (page_key, term)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS search_terms_by_term ON search_terms (term, page_key);
+DROP INDEX IF EXISTS search_terms_by_term;
 CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5 (tokens, tokenize = 'unicode61 remove_diacritics 2');
 `;
 
@@ -51,6 +57,9 @@ interface WordRow {
   w: number | null;
   h: number | null;
 }
+
+/** A page's words as search_page_words stores them: [line, text, tokens, x, y, w, h] each, the box null without coordinates. */
+type PackedWord = [number, string, string, number | null, number | null, number | null, number | null];
 
 const boxOf = (row: WordRow): Box | undefined => (row.x === null || row.y === null || row.w === null || row.h === null ? undefined : { x: row.x, y: row.y, w: row.w, h: row.h });
 
@@ -85,6 +94,7 @@ export class SqliteSearchIndex implements SearchIndex {
   private readonly statements = new Map<string, Database.Statement>();
   /** Whether the catalog has the search tables (a read-only catalog converted before search existed has not, until a run adds them). */
   private hasTables = false;
+  private packedWords: boolean | undefined;
 
   /** Opens the index in a catalog file (creating its tables unless read-only). */
   constructor(file: string, options: { readonly?: boolean } = {}) {
@@ -116,13 +126,13 @@ export class SqliteSearchIndex implements SearchIndex {
 
   private deleteKey(key: number): void {
     this.statement('DELETE FROM search_text WHERE rowid = ?').run(key);
+    this.statement('DELETE FROM search_page_words WHERE page_key = ?').run(key);
     this.statement('DELETE FROM search_words WHERE page_key = ?').run(key);
     this.statement('DELETE FROM search_terms WHERE page_key = ?').run(key);
     this.statement('DELETE FROM search_pages WHERE page_key = ?').run(key);
   }
 
   replacePage(page: IndexedPage): void {
-    const insertWord = this.statement('INSERT INTO search_words (page_key, position, line, text, tokens, x, y, w, h) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const insertTerm = this.statement('INSERT INTO search_terms (page_key, term, count) VALUES (?, ?, ?)');
     this.db.transaction(() => {
       const old = this.pageKey(page.identifier);
@@ -133,18 +143,19 @@ export class SqliteSearchIndex implements SearchIndex {
       );
       const stream: string[] = [];
       const counts = new Map<string, number>();
-      let position = 0;
+      const packed: PackedWord[] = [];
       page.text.lines.forEach((line, lineNumber) => {
         for (const word of line.words) {
           const wordTokens = tokens(word.text);
           const box = word.box;
-          insertWord.run(key, position++, lineNumber, word.text, wordTokens.join(' '), box?.x ?? null, box?.y ?? null, box?.w ?? null, box?.h ?? null);
-          for (const t of wordTokens) {
-            stream.push(t);
-            counts.set(t, (counts.get(t) ?? 0) + 1);
-          }
+          packed.push([lineNumber, word.text, wordTokens.join(' '), box?.x ?? null, box?.y ?? null, box?.w ?? null, box?.h ?? null]);
+          for (const t of wordTokens) stream.push(t);
+          // Words having the term, not its tokens: a word with it twice (`echo-echo`) is one hit,
+          // so a one-word query's hits on a page are its count.
+          for (const t of new Set(wordTokens)) counts.set(t, (counts.get(t) ?? 0) + 1);
         }
       });
+      this.statement('INSERT INTO search_page_words (page_key, words) VALUES (?, ?)').run(key, JSON.stringify(packed));
       for (const [term, count] of counts) insertTerm.run(key, term, count);
       this.statement('INSERT INTO search_text (rowid, tokens) VALUES (?, ?)').run(key, stream.join(' '));
     })();
@@ -178,19 +189,47 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   private words(key: number): WordRow[] {
+    // A catalog indexed before search_page_words, opened read-only, has only search_words.
+    this.packedWords ??= this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'search_page_words'").get() !== undefined;
+    const row = !this.packedWords ? undefined : this.statement('SELECT words FROM search_page_words WHERE page_key = ?').get(key) as { words: string } | undefined;
+    if (row) return (JSON.parse(row.words) as PackedWord[]).map(([line, text, tokens, x, y, w, h], position) => ({ position, line, text, tokens, x, y, w, h }));
     return this.statement('SELECT position, line, text, tokens, x, y, w, h FROM search_words WHERE page_key = ? ORDER BY position').all(key) as WordRow[];
   }
 
   search(objectId: string, query: SearchQuery): Hit[] {
-    if (!this.ready) return [];
-    // Pages in reading order, and only pages the catalog still has in this object.
+    return this.searchObject(objectId, query, { offset: 0, limit: Number.MAX_SAFE_INTEGER }).hits;
+  }
+
+  searchObject(objectId: string, query: SearchQuery, range: { offset: number; limit: number }): { total: number; hits: Hit[] } {
+    if (!this.ready) return { total: 0, hits: [] };
+    // The object's pages (in reading order, only those the catalog still has) that have every
+    // term, looked up page by page in search_terms: as fast for the commonest word as for a rare
+    // one, where FTS5 would list the word's pages in the whole archive first.
+    const terms = [...new Set(query.terms)];
     const pages = this.statement(
-      `SELECT p.page_key, p.identifier FROM search_text t
-         JOIN search_pages p ON p.page_key = t.rowid
+      `SELECT p.page_key, p.identifier, t0.count FROM search_pages p
          JOIN pages g ON g.identifier = p.identifier AND g.object_id = p.object_id
-       WHERE search_text MATCH ? AND p.object_id = ? ORDER BY g.sequence`,
-    ).all(ftsQuery(query), objectId) as { page_key: number; identifier: string }[];
-    return pages.flatMap((page) => this.pageHits(page.page_key, page.identifier, query));
+         JOIN search_terms t0 ON t0.page_key = p.page_key AND t0.term = ?
+       WHERE p.object_id = ? ${terms.slice(1).map(() => 'AND EXISTS (SELECT 1 FROM search_terms t WHERE t.page_key = p.page_key AND t.term = ?)').join(' ')}
+       ORDER BY g.sequence`,
+    ).all(terms[0], objectId, ...terms.slice(1)) as { page_key: number; identifier: string; count: number }[];
+    const end = range.offset + range.limit;
+    if (query.terms.length === 1) {
+      // One word: a page's hits are its count of words having it, so only the pages of the range are read.
+      let total = 0;
+      const hits: Hit[] = [];
+      for (const page of pages) {
+        if (total + page.count > range.offset && total < end) {
+          const onPage = this.pageHits(page.page_key, page.identifier, query);
+          hits.push(...onPage.slice(Math.max(0, range.offset - total), end - total));
+        }
+        total += page.count;
+      }
+      return { total, hits };
+    }
+    // Several words or a phrase: each candidate page is read to know its hits.
+    const all = pages.flatMap((page) => this.pageHits(page.page_key, page.identifier, query));
+    return { total: all.length, hits: all.slice(range.offset, end) };
   }
 
   searchArchive(query: SearchQuery, range: { offset: number; limit: number }): ArchiveResults {

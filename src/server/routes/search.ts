@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../../image-api/errors.js';
 import type { PresentationStore } from '../../presentation/store.js';
 import { PresentationUrls } from '../../presentation/urls.js';
-import { ARCHIVE_PAGES_PER_RESULT, archiveRange, archiveResultPage, HITS_PER_PAGE, resultPage } from '../../search/results.js';
+import { ARCHIVE_PAGES_PER_RESULT, archiveRange, archiveResultPage, hitRange, HITS_PER_PAGE, resultPage } from '../../search/results.js';
 import type { SearchIndex } from '../../search/search-index.js';
 import { SIDECAR_MEDIA_TYPES } from '../../search/sidecar.js';
 import type { SearchStore } from '../../search/store.js';
@@ -106,9 +106,9 @@ export async function searchRoutes(app: FastifyInstance, options: SearchOptions)
     const ignored = ignoredOf(query, ['q', 'page']);
     // No q, or nothing searchable in it: no hits (the spec leaves an empty query to the server).
     const parsed = parseQuery(q ?? '');
-    const hits = parsed ? index.search(id, parsed) : [];
-    const results = resultPage(hits, q ?? '', Number(pageText), ignored);
-    if (!results) throw notFound(`page ${pageText}: the results of '${q ?? ''}' have ${Math.max(1, Math.ceil(hits.length / HITS_PER_PAGE))} page(s)`);
+    const found = parsed ? index.searchObject(id, parsed, hitRange(Number(pageText))) : { total: 0, hits: [] };
+    const results = resultPage(found, q ?? '', Number(pageText), ignored);
+    if (!results) throw notFound(`page ${pageText}: the results of '${q ?? ''}' have ${Math.max(1, Math.ceil(found.total / HITS_PER_PAGE))} page(s)`);
     const presentation = new PresentationUrls(urls.base);
     return sendJson(reply, version === 1 ? searchResponse1(service, results, presentation) : searchResponse2(service, results, presentation));
   }
