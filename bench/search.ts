@@ -17,7 +17,7 @@
  * non-200 fails the benchmark. No peer runs: no other IIIF server here offers Content Search (the
  * issue's goals are p95 < 50 ms per object and < 200 ms archive-wide).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,8 +26,10 @@ import { Catalog } from '../src/catalog/catalog.js';
 import type { Line, PageText } from '../src/search/model.js';
 import { SqliteSearchIndex } from '../src/search/sqlite-index.js';
 import { BENCH_DIR } from './lib/fixture.js';
+import { waitFor } from './lib/peers.js';
 import { CLI, prepareBench } from './lib/setup.js';
 import { median, quantile } from './lib/stats.js';
+import { prng } from './lib/urls.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,18 +45,6 @@ const PER_OBJECT = Number(args['pages-per-object']);
 const VOCABULARY = Number(args.vocabulary);
 const QUERIES = Number(args.queries);
 prepareBench({ peers: false });
-
-/** A small seeded generator (mulberry32): the same archive on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pseudo-words from syllables, distinct, rank 0 the most frequent. */
 const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'be', 'da', 'fi', 'go', 'hu', 'je', 'pa', 'qui', 'ze', 'xo', 'wa', 'yl'];
@@ -90,7 +80,7 @@ const CANVAS = { width: 2400, height: 3200 };
 
 /** Page n's text: 200–400 words, 12 to a line, each with its box in canvas pixels. */
 function pageText(n: number): PageText {
-  const next = random(n + 1);
+  const next = prng(n + 1);
   const count = 200 + Math.floor(next() * 201);
   const lines: Line[] = [];
   for (let i = 0; i < count; i += 12) {
@@ -198,7 +188,7 @@ interface Query {
 }
 
 function queries(scope: 'object' | 'archive'): Query[] {
-  const next = random(scope === 'object' ? 7 : 11);
+  const next = prng(scope === 'object' ? 7 : 11);
   const list: Query[] = [];
   const kinds: Kind[] = ['common word', 'mid word', 'rare word', 'phrase', 'two words'];
   for (let i = 0; i < QUERIES; i++) {
@@ -248,18 +238,9 @@ async function run(query: Query): Promise<{ ms: number; hits: number }> {
   return { ms, hits: answer.partOf?.total ?? answer.items.length };
 }
 
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`vitrine serve exited with code ${child.exitCode}`);
-    if (await fetch(url).then((r) => r.ok).catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer`);
-}
-
 const server = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
 try {
-  await waitFor(`${origin}/health`, server);
+  await waitFor(`${origin}/health`, server, 'vitrine serve');
   for (const scope of ['object', 'archive'] as const) {
     const list = queries(scope);
     const passes: { kind: Kind; ms: number; hits: number }[][] = [];
