@@ -60,8 +60,10 @@ export interface PageHits {
 
 /** A range of the pages (canvases) a query matches in the whole archive. */
 export interface ArchiveResults {
-  /** How many pages match in all. */
+  /** How many pages match in all (text of pages withdrawn since it was indexed may be counted: they are never listed). */
   readonly pages: number;
+  /** More pages match than were counted (`pages` is the engine's limit): only the first `pages` can be listed. */
+  readonly more: boolean;
   readonly items: readonly PageHits[];
 }
 

@@ -44,7 +44,7 @@ export function textSearchPage(request: TextSearchRequest): Rendered {
   const links = new WebLinks(base);
   const urls = new PresentationUrls(base);
   const parsed = parseQuery(query);
-  const results = parsed && index ? index.searchArchive(parsed, archiveRange(Math.max(1, request.page))) : { pages: 0, items: [] };
+  const results = parsed && index ? index.searchArchive(parsed, archiveRange(Math.max(1, request.page))) : { pages: 0, more: false, items: [] };
   const pages = Math.max(1, Math.ceil(results.pages / ARCHIVE_PAGES_PER_RESULT));
   const sources = new Map<string, ReturnType<PresentationStore['manifestSource']>>();
   const found: Found[] = [];
@@ -71,7 +71,7 @@ export function textSearchPage(request: TextSearchRequest): Rendered {
         ? `“${query}” has no word to search for.`
         : results.pages === 0
           ? `No page's text has “${query}”.`
-          : `Found on ${plural(results.pages, 'page')}.`;
+          : `Found on ${results.more ? 'more than ' : ''}${plural(results.pages, 'page')}${results.more ? `; the first ${results.pages.toLocaleString('en')} are listed` : ''}.`;
   const page = layout({
     title: `${heading} — Vitrine`,
     base,

@@ -120,7 +120,7 @@ export async function searchRoutes(app: FastifyInstance, options: SearchOptions)
     const pageNumber = pageOf(query);
     const ignored = ignoredOf(query, ['q', 'page']);
     const parsed = parseQuery(q ?? '');
-    const found = parsed ? index.searchArchive(parsed, archiveRange(pageNumber)) : { pages: 0, items: [] };
+    const found = parsed ? index.searchArchive(parsed, archiveRange(pageNumber)) : { pages: 0, more: false, items: [] };
     const results = archiveResultPage(found, q ?? '', pageNumber, ignored);
     if (!results) throw notFound(`page ${pageNumber}: the results of '${q ?? ''}' have ${Math.max(1, Math.ceil(found.pages / ARCHIVE_PAGES_PER_RESULT))} page(s)`);
     const urls = new SearchUrls(base(request, reply));
