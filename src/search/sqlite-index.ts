@@ -10,8 +10,8 @@ import { tokens, type SearchQuery } from './tokens.js';
  * row per word; search_words holds them a row per word in catalogs indexed before), the
  * terms of each page with their counts (autocomplete), and an FTS5 table of each page's tokens
  * (which pages match, without reading their words). The tokens are those of tokens(), joined by
- * spaces, so FTS5's unicode61 tokenizer splits them back exactly and a match's positions are the
- * words'.
+ * spaces within a word and '|' between words, so FTS5's unicode61 tokenizer splits them back
+ * exactly, and hits can be counted from that one string without reading the words.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS search_pages (
@@ -92,6 +92,38 @@ function matchRuns(stream: readonly string[], query: SearchQuery): [number, numb
   return runs;
 }
 
+/** A page's tokens, word by word. */
+interface TokenStream {
+  readonly tokens: readonly (readonly string[])[];
+}
+
+/** The stream search_text holds: words apart by '|' (catalogs indexed before have only spaces: a token is then taken as a word). */
+function tokenStream(text: string): TokenStream {
+  if (!text.includes('|')) return { tokens: text === '' ? [] : text.split(' ').map((t) => [t]) };
+  return { tokens: text.split('|').map((w) => (w === '' ? [] : w.split(' '))) };
+}
+
+/** The hits of a query in a page's stream, as [first word, last word]: runs of matching tokens, two runs in one word (`jane-doe` for "jane doe" unquoted) one hit. */
+function runsOf(stream: TokenStream, query: SearchQuery): [number, number][] {
+  const flat: string[] = [];
+  const wordOf: number[] = [];
+  stream.tokens.forEach((wordTokens, i) => {
+    for (const t of wordTokens) {
+      flat.push(t);
+      wordOf.push(i);
+    }
+  });
+  const runs: [number, number][] = [];
+  let lastWord = -1;
+  for (const [start, end] of matchRuns(flat, query)) {
+    const first = wordOf[start]!;
+    if (first <= lastWord) continue;
+    lastWord = wordOf[end]!;
+    runs.push([first, lastWord]);
+  }
+  return runs;
+}
+
 export class SqliteSearchIndex implements SearchIndex {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
@@ -152,7 +184,7 @@ export class SqliteSearchIndex implements SearchIndex {
           const wordTokens = tokens(word.text);
           const box = word.box;
           packed.push([lineNumber, word.text, wordTokens.join(' '), box?.x ?? null, box?.y ?? null, box?.w ?? null, box?.h ?? null]);
-          for (const t of wordTokens) stream.push(t);
+          stream.push(wordTokens.join(' '));
           // Words having the term, not its tokens: a word with it twice (`echo-echo`) is one hit,
           // so a one-word query's hits on a page are its count.
           for (const t of new Set(wordTokens)) counts.set(t, (counts.get(t) ?? 0) + 1);
@@ -160,7 +192,9 @@ export class SqliteSearchIndex implements SearchIndex {
       });
       this.statement('INSERT INTO search_page_words (page_key, words) VALUES (?, ?)').run(key, JSON.stringify(packed));
       for (const [term, count] of counts) insertTerm.run(key, term, count);
-      this.statement('INSERT INTO search_text (rowid, tokens) VALUES (?, ?)').run(key, stream.join(' '));
+      // Words apart by '|', tokens of a word by ' ': both separators to the tokenizer (the same
+      // positions), and the stream says which word each token is in (see tokenStream).
+      this.statement('INSERT INTO search_text (rowid, tokens) VALUES (?, ?)').run(key, stream.join('|'));
     })();
   }
 
@@ -230,9 +264,20 @@ export class SqliteSearchIndex implements SearchIndex {
       }
       return { total, hits };
     }
-    // Several words or a phrase: each candidate page is read to know its hits.
-    const all = pages.flatMap((page) => this.pageHits(page.page_key, page.identifier, query));
-    return { total: all.length, hits: all.slice(range.offset, end) };
+    // Several words or a phrase: each candidate page's hits are counted from its token stream (a
+    // short string, no JSON), and only the pages of the range have their words read.
+    const streamOf = this.statement('SELECT tokens FROM search_text WHERE rowid = ?').pluck();
+    let total = 0;
+    const hits: Hit[] = [];
+    for (const page of pages) {
+      const count = runsOf(tokenStream(streamOf.get(page.page_key) as string), query).length;
+      if (count > 0 && total + count > range.offset && total < end) {
+        const onPage = this.pageHits(page.page_key, page.identifier, query);
+        hits.push(...onPage.slice(Math.max(0, range.offset - total), end - total));
+      }
+      total += count;
+    }
+    return { total, hits };
   }
 
   searchArchive(query: SearchQuery, range: { offset: number; limit: number }): ArchiveResults {
@@ -264,22 +309,8 @@ export class SqliteSearchIndex implements SearchIndex {
   /** The hits of a query on one page, in text order, from its words. */
   private pageHits(key: number, identifier: string, query: SearchQuery): Hit[] {
     const words = this.words(key);
-    const stream: string[] = [];
-    const wordOf: number[] = [];
-    words.forEach((w, i) => {
-      for (const t of w.tokens ? w.tokens.split(' ') : []) {
-        stream.push(t);
-        wordOf.push(i);
-      }
-    });
     const hits: Hit[] = [];
-    let lastWord = -1;
-    for (const [start, end] of matchRuns(stream, query)) {
-      const first = wordOf[start]!;
-      const last = wordOf[end]!;
-      // Two runs in one word (`jane-doe` for "jane doe" unquoted) are one hit.
-      if (first <= lastWord) continue;
-      lastWord = last;
+    for (const [first, last] of runsOf({ tokens: words.map((w) => (w.tokens ? w.tokens.split(' ') : [])) }, query)) {
       const matched = words.slice(first, last + 1);
       const byLine = new Map<number, WordRow[]>();
       for (const w of matched) byLine.set(w.line, [...(byLine.get(w.line) ?? []), w]);
