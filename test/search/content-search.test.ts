@@ -175,6 +175,7 @@ describe('Content Search 1.0 and 2.0 over OCR sidecars (ALTO, hOCR, plain text)'
     assert.equal(emile.within.total, 1);
     assert.deepEqual(xywh(emile.resources[0].on), half(530, 200, 150, 40));
     const both = (await getJson(`${base}/iiif/search/1/book?q=lyon%20doe`)).body;
+    assert.equal(both.within.total, 4, 'counted from the pages\' token streams, as many as listed');
     // p-001 and p-002 have both words; p-003 has Doe only.
     assert.deepEqual(
       both.hits.map((h: Json) => h.match),
