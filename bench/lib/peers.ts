@@ -15,7 +15,8 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-async function waitFor(url: string, child: ChildProcess, what: string): Promise<void> {
+/** Polls `url` until it answers 200; fails if `child` exits first or after 10 s. */
+export async function waitFor(url: string, child: ChildProcess, what: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
     try {

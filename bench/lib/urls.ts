@@ -39,7 +39,7 @@ export function openSeadragonTiles(width: number, height: number): BenchRequest[
 }
 
 /** A small deterministic PRNG (mulberry32), so every run asks for the same "random" requests. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

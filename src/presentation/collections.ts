@@ -132,16 +132,23 @@ export const DISCOVERY_CONTEXT = 'http://iiif.io/api/discovery/1/context.json';
  * means in Presentation 3.0 §3.3.1), so it is given as a `service` (Presentation 3.0 §3.3.1
  * `service`: "a service that the client might interact with"), typed by its Activity Streams class.
  */
-function changesService(node: CollectionNode, urls: PresentationUrls, version: 2 | 3): Record<string, unknown> {
+function changesService(node: CollectionNode, urls: PresentationUrls, version: 2 | 3): Record<string, unknown>[] {
   const stream = node.path === '' ? urls.changes() : undefined;
-  if (stream === undefined) return {};
+  if (stream === undefined) return [];
   return version === 3
-    ? { service: [{ id: stream, type: 'OrderedCollection', profile: DISCOVERY_CONTEXT }] }
-    : { service: { '@context': DISCOVERY_CONTEXT, '@id': stream, '@type': 'OrderedCollection', profile: DISCOVERY_CONTEXT } };
+    ? [{ id: stream, type: 'OrderedCollection', profile: DISCOVERY_CONTEXT }]
+    : [{ '@context': DISCOVERY_CONTEXT, '@id': stream, '@type': 'OrderedCollection', profile: DISCOVERY_CONTEXT }];
+}
+
+/** A collection's `service`: the Change Discovery stream and the services given (the archive-wide search), if any; one in 2.1 stays an object. */
+function services(node: CollectionNode, urls: PresentationUrls, version: 2 | 3, extra: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const all = [...changesService(node, urls, version), ...extra];
+  if (all.length === 0) return {};
+  return { service: version === 2 && all.length === 1 ? all[0] : all };
 }
 
 /** A collection as Presentation 3.0. */
-export function collection3(tree: CollectionTree, node: CollectionNode, urls: PresentationUrls): Record<string, unknown> {
+export function collection3(tree: CollectionTree, node: CollectionNode, urls: PresentationUrls, extraServices: readonly Record<string, unknown>[] = []): Record<string, unknown> {
   const parent = parentPath(node);
   return {
     '@context': CONTEXT_3,
@@ -150,7 +157,7 @@ export function collection3(tree: CollectionTree, node: CollectionNode, urls: Pr
     label: node.label,
     ...descriptive3(node.description.metadata, node.label),
     ...(node.description.thumbnail ? { thumbnail: [thumbnail(node.description.thumbnail, { urls })] } : {}),
-    ...changesService(node, urls, 3),
+    ...services(node, urls, 3, extraServices),
     ...(parent !== undefined ? { partOf: [{ id: urls.collection(parent, 3), type: 'Collection', label: tree.nodes.get(parent)?.label ?? { none: [parent] } }] } : {}),
     items: members(node).map((m) => ({
       id: m.kind === 'Collection' ? urls.collection(m.path, 3) : urls.manifest(m.path, 3),
@@ -161,7 +168,7 @@ export function collection3(tree: CollectionTree, node: CollectionNode, urls: Pr
 }
 
 /** A collection as Presentation 2.1: sub-collections in `collections`, objects in `manifests`. */
-export function collection2(node: CollectionNode, urls: PresentationUrls): Record<string, unknown> {
+export function collection2(node: CollectionNode, urls: PresentationUrls, extraServices: readonly Record<string, unknown>[] = []): Record<string, unknown> {
   const parent = parentPath(node);
   const list = members(node);
   const collections = list.filter((m) => m.kind === 'Collection').map((m) => ({ '@id': urls.collection(m.path, 2), '@type': 'sc:Collection', label: value2(m.label) }));
@@ -174,7 +181,7 @@ export function collection2(node: CollectionNode, urls: PresentationUrls): Recor
     ...descriptive2(node.description.metadata, node.label),
     ...(node.description.thumbnail ? { thumbnail: thumbnail2(node.description.thumbnail, { urls }) } : {}),
     ...(node.path === '' ? { viewingHint: 'top' } : {}),
-    ...changesService(node, urls, 2),
+    ...services(node, urls, 2, extraServices),
     ...(parent !== undefined ? { within: urls.collection(parent, 2) } : {}),
     ...(collections.length > 0 ? { collections } : {}),
     ...(manifests.length > 0 ? { manifests } : {}),

@@ -26,6 +26,13 @@ export function manifestServices3(base: string, objectId: string): Json[] {
   ];
 }
 
+/** The archive-wide search services the top collection declares (3.0: 2.0 and 1.0; 2.1: 1.0); no autocomplete. */
+export function archiveServices(base: string, version: 2 | 3): Json[] {
+  const urls = new SearchUrls(base);
+  const v1 = searchService1(urls.archive(1), undefined);
+  return version === 3 ? [searchService2(urls.archive(2), undefined), v1] : [v1];
+}
+
 /** The 1.0 search service of a 2.1 manifest. */
 export function manifestService2(base: string, objectId: string): Json {
   const urls = new SearchUrls(base);

@@ -51,6 +51,22 @@ export interface TextLine {
   readonly box?: Box | undefined;
 }
 
+/** One page of an archive-wide search: the page, its object, and its hits in text order. */
+export interface PageHits {
+  readonly identifier: string;
+  readonly objectId: string;
+  readonly hits: readonly Hit[];
+}
+
+/** A range of the pages (canvases) a query matches in the whole archive. */
+export interface ArchiveResults {
+  /** How many pages match in all (text of pages withdrawn since it was indexed may be counted: they are never listed). */
+  readonly pages: number;
+  /** More pages match than were counted (`pages` is the engine's limit): only the first `pages` can be listed. */
+  readonly more: boolean;
+  readonly items: readonly PageHits[];
+}
+
 export interface Term {
   readonly term: string;
   readonly count: number;
@@ -72,6 +88,15 @@ export interface SearchIndex {
   objectPages(objectId: string): Map<string, SidecarState>;
   /** Every hit of a query in an object, pages in reading order, hits in text order. */
   search(objectId: string, query: SearchQuery): Hit[];
+  /** The hits `offset` to `offset + limit` of search(), and how many there are in all: what one page of results needs. */
+  searchObject(objectId: string, query: SearchQuery, range: { offset: number; limit: number }): { total: number; hits: Hit[] };
+  /**
+   * The pages of every object that a query matches, `offset` and `limit` counted in pages, in
+   * index order; each with all its hits. What the archive-wide search and the home page use.
+   */
+  searchArchive(query: SearchQuery, range: { offset: number; limit: number }): ArchiveResults;
+  /** Whether any page has text (the top collection then declares the archive-wide search). */
+  hasText(): boolean;
   /** Terms of an object starting with `prefix` (normalized), with their number of occurrences, alphabetically. */
   autocomplete(objectId: string, prefix: string, options: { min: number; limit: number }): Term[];
   /** A page's lines, in reading order. */

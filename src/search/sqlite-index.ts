@@ -1,15 +1,17 @@
 import Database from 'better-sqlite3';
 import { unionBox, type Box } from './model.js';
-import type { Hit, IndexedPage, SearchIndex, SidecarState, Term, TextLine } from './search-index.js';
+import type { ArchiveResults, Hit, IndexedPage, SearchIndex, SidecarState, Term, TextLine } from './search-index.js';
 import { tokens, type SearchQuery } from './tokens.js';
 
 /**
- * Tables of their own in the catalog file: pages with text (and where it came from), every word
- * with its box in canvas pixels keyed by page and position (what turns a match into boxes), the
+ * Tables of their own in the catalog file: pages with text (and where it came from), each page's
+ * words with their boxes in canvas pixels as one row (what turns a match into boxes: a page's
+ * words are only ever read together, and one row is written and read many times faster than a
+ * row per word; search_words holds them a row per word in catalogs indexed before), the
  * terms of each page with their counts (autocomplete), and an FTS5 table of each page's tokens
  * (which pages match, without reading their words). The tokens are those of tokens(), joined by
- * spaces, so FTS5's unicode61 tokenizer splits them back exactly and a match's positions are the
- * words'.
+ * spaces within a word and '|' between words, so FTS5's unicode61 tokenizer splits them back
+ * exactly, and hits can be counted from that one string without reading the words.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS search_pages (
@@ -19,6 +21,10 @@ CREATE TABLE IF NOT EXISTS search_pages (
   sidecar TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS search_pages_by_object ON search_pages (object_id);
+CREATE TABLE IF NOT EXISTS search_page_words (
+  page_key INTEGER PRIMARY KEY,
+  words TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS search_words (
   page_key INTEGER NOT NULL,
   position INTEGER NOT NULL,
@@ -34,9 +40,12 @@ CREATE TABLE IF NOT EXISTS search_terms (
   count INTEGER NOT NULL,
   PRIMARY KEY (page_key, term)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS search_terms_by_term ON search_terms (term, page_key);
+DROP INDEX IF EXISTS search_terms_by_term;
 CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5 (tokens, tokenize = 'unicode61 remove_diacritics 2');
 `;
+
+/** Matching pages an archive-wide search counts at most (ArchiveResults.more beyond). */
+export const ARCHIVE_COUNT_LIMIT = 10_000;
 
 /** Words of context on each side of a hit (`before`/`after`, TextQuoteSelector prefix/suffix). */
 const CONTEXT_WORDS = 6;
@@ -51,6 +60,9 @@ interface WordRow {
   w: number | null;
   h: number | null;
 }
+
+/** A page's words as search_page_words stores them: [line, text, tokens, x, y, w, h] each, the box null without coordinates. */
+type PackedWord = [number, string, string, number | null, number | null, number | null, number | null];
 
 const boxOf = (row: WordRow): Box | undefined => (row.x === null || row.y === null || row.w === null || row.h === null ? undefined : { x: row.x, y: row.y, w: row.w, h: row.h });
 
@@ -80,11 +92,44 @@ function matchRuns(stream: readonly string[], query: SearchQuery): [number, numb
   return runs;
 }
 
+/** A page's tokens, word by word. */
+interface TokenStream {
+  readonly tokens: readonly (readonly string[])[];
+}
+
+/** The stream search_text holds: words apart by '|' (catalogs indexed before have only spaces: a token is then taken as a word). */
+function tokenStream(text: string): TokenStream {
+  if (!text.includes('|')) return { tokens: text === '' ? [] : text.split(' ').map((t) => [t]) };
+  return { tokens: text.split('|').map((w) => (w === '' ? [] : w.split(' '))) };
+}
+
+/** The hits of a query in a page's stream, as [first word, last word]: runs of matching tokens, two runs in one word (`jane-doe` for "jane doe" unquoted) one hit. */
+function runsOf(stream: TokenStream, query: SearchQuery): [number, number][] {
+  const flat: string[] = [];
+  const wordOf: number[] = [];
+  stream.tokens.forEach((wordTokens, i) => {
+    for (const t of wordTokens) {
+      flat.push(t);
+      wordOf.push(i);
+    }
+  });
+  const runs: [number, number][] = [];
+  let lastWord = -1;
+  for (const [start, end] of matchRuns(flat, query)) {
+    const first = wordOf[start]!;
+    if (first <= lastWord) continue;
+    lastWord = wordOf[end]!;
+    runs.push([first, lastWord]);
+  }
+  return runs;
+}
+
 export class SqliteSearchIndex implements SearchIndex {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   /** Whether the catalog has the search tables (a read-only catalog converted before search existed has not, until a run adds them). */
   private hasTables = false;
+  private packedWords: boolean | undefined;
 
   /** Opens the index in a catalog file (creating its tables unless read-only). */
   constructor(file: string, options: { readonly?: boolean } = {}) {
@@ -92,6 +137,9 @@ export class SqliteSearchIndex implements SearchIndex {
     this.db.pragma('busy_timeout = 5000');
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
+      // As the catalog does: in WAL mode a commit then needs no fsync (a crash loses at most the
+      // last pages' text, which the next run indexes again; it never corrupts the file).
+      this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
     }
   }
@@ -113,13 +161,13 @@ export class SqliteSearchIndex implements SearchIndex {
 
   private deleteKey(key: number): void {
     this.statement('DELETE FROM search_text WHERE rowid = ?').run(key);
+    this.statement('DELETE FROM search_page_words WHERE page_key = ?').run(key);
     this.statement('DELETE FROM search_words WHERE page_key = ?').run(key);
     this.statement('DELETE FROM search_terms WHERE page_key = ?').run(key);
     this.statement('DELETE FROM search_pages WHERE page_key = ?').run(key);
   }
 
   replacePage(page: IndexedPage): void {
-    const insertWord = this.statement('INSERT INTO search_words (page_key, position, line, text, tokens, x, y, w, h) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const insertTerm = this.statement('INSERT INTO search_terms (page_key, term, count) VALUES (?, ?, ?)');
     this.db.transaction(() => {
       const old = this.pageKey(page.identifier);
@@ -130,20 +178,23 @@ export class SqliteSearchIndex implements SearchIndex {
       );
       const stream: string[] = [];
       const counts = new Map<string, number>();
-      let position = 0;
+      const packed: PackedWord[] = [];
       page.text.lines.forEach((line, lineNumber) => {
         for (const word of line.words) {
           const wordTokens = tokens(word.text);
           const box = word.box;
-          insertWord.run(key, position++, lineNumber, word.text, wordTokens.join(' '), box?.x ?? null, box?.y ?? null, box?.w ?? null, box?.h ?? null);
-          for (const t of wordTokens) {
-            stream.push(t);
-            counts.set(t, (counts.get(t) ?? 0) + 1);
-          }
+          packed.push([lineNumber, word.text, wordTokens.join(' '), box?.x ?? null, box?.y ?? null, box?.w ?? null, box?.h ?? null]);
+          stream.push(wordTokens.join(' '));
+          // Words having the term, not its tokens: a word with it twice (`echo-echo`) is one hit,
+          // so a one-word query's hits on a page are its count.
+          for (const t of new Set(wordTokens)) counts.set(t, (counts.get(t) ?? 0) + 1);
         }
       });
+      this.statement('INSERT INTO search_page_words (page_key, words) VALUES (?, ?)').run(key, JSON.stringify(packed));
       for (const [term, count] of counts) insertTerm.run(key, term, count);
-      this.statement('INSERT INTO search_text (rowid, tokens) VALUES (?, ?)').run(key, stream.join(' '));
+      // Words apart by '|', tokens of a word by ' ': both separators to the tokenizer (the same
+      // positions), and the stream says which word each token is in (see tokenStream).
+      this.statement('INSERT INTO search_text (rowid, tokens) VALUES (?, ?)').run(key, stream.join('|'));
     })();
   }
 
@@ -175,54 +226,108 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   private words(key: number): WordRow[] {
+    // A catalog indexed before search_page_words, opened read-only, has only search_words.
+    this.packedWords ??= this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'search_page_words'").get() !== undefined;
+    const row = !this.packedWords ? undefined : this.statement('SELECT words FROM search_page_words WHERE page_key = ?').get(key) as { words: string } | undefined;
+    if (row) return (JSON.parse(row.words) as PackedWord[]).map(([line, text, tokens, x, y, w, h], position) => ({ position, line, text, tokens, x, y, w, h }));
     return this.statement('SELECT position, line, text, tokens, x, y, w, h FROM search_words WHERE page_key = ? ORDER BY position').all(key) as WordRow[];
   }
 
   search(objectId: string, query: SearchQuery): Hit[] {
-    if (!this.ready) return [];
-    // Pages in reading order, and only pages the catalog still has in this object.
+    return this.searchObject(objectId, query, { offset: 0, limit: Number.MAX_SAFE_INTEGER }).hits;
+  }
+
+  searchObject(objectId: string, query: SearchQuery, range: { offset: number; limit: number }): { total: number; hits: Hit[] } {
+    if (!this.ready) return { total: 0, hits: [] };
+    // The object's pages (in reading order, only those the catalog still has) that have every
+    // term, looked up page by page in search_terms: as fast for the commonest word as for a rare
+    // one, where FTS5 would list the word's pages in the whole archive first.
+    const terms = [...new Set(query.terms)];
     const pages = this.statement(
-      `SELECT p.page_key, p.identifier FROM search_text t
-         JOIN search_pages p ON p.page_key = t.rowid
+      `SELECT p.page_key, p.identifier, t0.count FROM search_pages p
          JOIN pages g ON g.identifier = p.identifier AND g.object_id = p.object_id
-       WHERE search_text MATCH ? AND p.object_id = ? ORDER BY g.sequence`,
-    ).all(ftsQuery(query), objectId) as { page_key: number; identifier: string }[];
+         JOIN search_terms t0 ON t0.page_key = p.page_key AND t0.term = ?
+       WHERE p.object_id = ? ${terms.slice(1).map(() => 'AND EXISTS (SELECT 1 FROM search_terms t WHERE t.page_key = p.page_key AND t.term = ?)').join(' ')}
+       ORDER BY g.sequence`,
+    ).all(terms[0], objectId, ...terms.slice(1)) as { page_key: number; identifier: string; count: number }[];
+    const end = range.offset + range.limit;
+    if (query.terms.length === 1) {
+      // One word: a page's hits are its count of words having it, so only the pages of the range are read.
+      let total = 0;
+      const hits: Hit[] = [];
+      for (const page of pages) {
+        if (total + page.count > range.offset && total < end) {
+          const onPage = this.pageHits(page.page_key, page.identifier, query);
+          hits.push(...onPage.slice(Math.max(0, range.offset - total), end - total));
+        }
+        total += page.count;
+      }
+      return { total, hits };
+    }
+    // Several words or a phrase: each candidate page's hits are counted from its token stream (a
+    // short string, no JSON), and only the pages of the range have their words read.
+    const streamOf = this.statement('SELECT tokens FROM search_text WHERE rowid = ?').pluck();
+    let total = 0;
     const hits: Hit[] = [];
     for (const page of pages) {
-      const words = this.words(page.page_key);
-      const stream: string[] = [];
-      const wordOf: number[] = [];
-      words.forEach((w, i) => {
-        for (const t of w.tokens ? w.tokens.split(' ') : []) {
-          stream.push(t);
-          wordOf.push(i);
-        }
-      });
-      let lastWord = -1;
-      for (const [start, end] of matchRuns(stream, query)) {
-        const first = wordOf[start]!;
-        const last = wordOf[end]!;
-        // Two runs in one word (`jane-doe` for "jane doe" unquoted) are one hit.
-        if (first <= lastWord) continue;
-        lastWord = last;
-        const matched = words.slice(first, last + 1);
-        const byLine = new Map<number, WordRow[]>();
-        for (const w of matched) byLine.set(w.line, [...(byLine.get(w.line) ?? []), w]);
-        const parts = [...byLine.values()].flatMap((lineWords) => {
-          const box = unionBox(lineWords.flatMap((w) => boxOf(w) ?? []));
-          return box ? [{ box, text: lineWords.map((w) => w.text).join(' ') }] : [];
-        });
-        const before = words.slice(Math.max(0, first - CONTEXT_WORDS), first).map((w) => w.text).join(' ');
-        const after = words.slice(last + 1, last + 1 + CONTEXT_WORDS).map((w) => w.text).join(' ');
-        hits.push({
-          identifier: page.identifier,
-          match: matched.map((w) => w.text).join(' '),
-          before: before ? `${before} ` : '',
-          after: after ? ` ${after}` : '',
-          parts,
-          position: words[first]!.position,
-        });
+      const count = runsOf(tokenStream(streamOf.get(page.page_key) as string), query).length;
+      if (count > 0 && total + count > range.offset && total < end) {
+        const onPage = this.pageHits(page.page_key, page.identifier, query);
+        hits.push(...onPage.slice(Math.max(0, range.offset - total), end - total));
       }
+      total += count;
+    }
+    return { total, hits };
+  }
+
+  searchArchive(query: SearchQuery, range: { offset: number; limit: number }): ArchiveResults {
+    if (!this.ready) return { pages: 0, more: false, items: [] };
+    // Index order (rowid), which FTS5 gives without sorting: a page of results costs the same
+    // whatever the number of matches. Only pages the catalog still has.
+    const from = `FROM search_text t
+         JOIN search_pages p ON p.page_key = t.rowid
+         JOIN pages g ON g.identifier = p.identifier AND g.object_id = p.object_id
+       WHERE search_text MATCH ?`;
+    const fts = ftsQuery(query);
+    // Counted in FTS5 alone (5 ms for a word on all 100,000 pages of bench:search, 100-190 ms
+    // with the joins): text the index still has for pages withdrawn since is counted, not listed.
+    // And only up to ARCHIVE_COUNT_LIMIT: a phrase of common words checks positions on every page
+    // it counts, and nobody pages through more.
+    const { n } = this.statement('SELECT count(*) AS n FROM (SELECT 1 FROM search_text WHERE search_text MATCH ? LIMIT ?)').get(fts, ARCHIVE_COUNT_LIMIT + 1) as { n: number };
+    const rows = this.statement(`SELECT p.page_key, p.identifier, p.object_id ${from} ORDER BY t.rowid LIMIT ? OFFSET ?`).all(fts, range.limit, range.offset) as {
+      page_key: number;
+      identifier: string;
+      object_id: string;
+    }[];
+    return { pages: Math.min(n, ARCHIVE_COUNT_LIMIT), more: n > ARCHIVE_COUNT_LIMIT, items: rows.map((r) => ({ identifier: r.identifier, objectId: r.object_id, hits: this.pageHits(r.page_key, r.identifier, query) })) };
+  }
+
+  hasText(): boolean {
+    return this.ready && this.statement('SELECT 1 FROM search_pages LIMIT 1').get() !== undefined;
+  }
+
+  /** The hits of a query on one page, in text order, from its words. */
+  private pageHits(key: number, identifier: string, query: SearchQuery): Hit[] {
+    const words = this.words(key);
+    const hits: Hit[] = [];
+    for (const [first, last] of runsOf({ tokens: words.map((w) => (w.tokens ? w.tokens.split(' ') : [])) }, query)) {
+      const matched = words.slice(first, last + 1);
+      const byLine = new Map<number, WordRow[]>();
+      for (const w of matched) byLine.set(w.line, [...(byLine.get(w.line) ?? []), w]);
+      const parts = [...byLine.values()].flatMap((lineWords) => {
+        const box = unionBox(lineWords.flatMap((w) => boxOf(w) ?? []));
+        return box ? [{ box, text: lineWords.map((w) => w.text).join(' ') }] : [];
+      });
+      const before = words.slice(Math.max(0, first - CONTEXT_WORDS), first).map((w) => w.text).join(' ');
+      const after = words.slice(last + 1, last + 1 + CONTEXT_WORDS).map((w) => w.text).join(' ');
+      hits.push({
+        identifier,
+        match: matched.map((w) => w.text).join(' '),
+        before: before ? `${before} ` : '',
+        after: after ? ` ${after}` : '',
+        parts,
+        position: words[first]!.position,
+      });
     }
     return hits;
   }

@@ -7,6 +7,7 @@ export type SearchVersion = 1 | 2;
  * The URLs of the search services and of the text resources of pages, under the server's public
  * base. Object ids and page identifiers keep their slashes, each segment percent-encoded.
  *
+ *   BASE/iiif/search/{1|2}                             Content Search 1.0 / 2.0 over every object
  *   BASE/iiif/search/{1|2}/<object id>                 Content Search 1.0 / 2.0
  *   BASE/iiif/search/{1|2}/<object id>/autocomplete    Autocomplete 1.0 / 2.0
  *   BASE/iiif/text/<page identifier>                   the page's text as an AnnotationPage (3.0)
@@ -15,6 +16,11 @@ export type SearchVersion = 1 | 2;
  */
 export class SearchUrls {
   constructor(readonly base: string) {}
+
+  /** The search over the whole archive (declared by the top collection). */
+  archive(version: SearchVersion): string {
+    return `${this.base}/iiif/search/${version}`;
+  }
 
   service(objectId: string, version: SearchVersion): string {
     return `${this.base}/iiif/search/${version}/${encodePath(objectId)}`;

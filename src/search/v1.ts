@@ -16,14 +16,14 @@ type Json = Record<string, unknown>;
  * autocomplete service nested: as an object in a 2.1 manifest, in an array in a 3.0 one (where
  * `service` is always an array).
  */
-export function searchService1(service: string, autocomplete: string, nested: 'object' | 'array' = 'object'): Json {
-  const inner = { '@id': autocomplete, '@type': 'AutoCompleteService1', profile: AUTOCOMPLETE_PROFILE_1 };
+export function searchService1(service: string, autocomplete: string | undefined, nested: 'object' | 'array' = 'object'): Json {
+  const inner = autocomplete && { '@id': autocomplete, '@type': 'AutoCompleteService1', profile: AUTOCOMPLETE_PROFILE_1 };
   return {
     '@context': SEARCH_CONTEXT_1,
     '@id': service,
     '@type': 'SearchService1',
     profile: SEARCH_PROFILE_1,
-    service: nested === 'array' ? [inner] : inner,
+    ...(inner ? { service: nested === 'array' ? [inner] : inner } : {}),
   };
 }
 
@@ -50,14 +50,14 @@ export function searchResponse1(service: string, results: ResultPage, urls: Pres
     '@type': 'sc:AnnotationList',
     within: {
       '@type': 'sc:Layer',
-      total: results.total,
+      ...(results.total !== undefined ? { total: results.total } : {}),
       first: page(1),
       last: page(results.pages),
       ...(results.ignored.length > 0 ? { ignored: results.ignored } : {}),
     },
     ...(results.page < results.pages ? { next: page(results.page + 1) } : {}),
     ...(results.page > 1 ? { prev: page(results.page - 1) } : {}),
-    startIndex: results.startIndex,
+    ...(results.startIndex !== undefined ? { startIndex: results.startIndex } : {}),
     resources,
     hits,
   };

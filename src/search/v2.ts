@@ -9,8 +9,8 @@ export const SEARCH_CONTEXT_2 = 'http://iiif.io/api/search/2/context.json';
 type Json = Record<string, unknown>;
 
 /** The 2.0 service block of a 3.0 manifest, with its autocomplete service. */
-export function searchService2(service: string, autocomplete: string): Json {
-  return { id: service, type: 'SearchService2', service: [{ id: autocomplete, type: 'AutoCompleteService2' }] };
+export function searchService2(service: string, autocomplete: string | undefined): Json {
+  return { id: service, type: 'SearchService2', ...(autocomplete ? { service: [{ id: autocomplete, type: 'AutoCompleteService2' }] } : {}) };
 }
 
 /**
@@ -41,10 +41,10 @@ export function searchResponse2(service: string, results: ResultPage, urls: Pres
     '@context': SEARCH_CONTEXT_2,
     id: queryUrl(service, results.q, results.page),
     type: 'AnnotationPage',
-    partOf: { id: queryUrl(service, results.q), type: 'AnnotationCollection', total: results.total, first: page(1), last: page(results.pages) },
+    partOf: { id: queryUrl(service, results.q), type: 'AnnotationCollection', ...(results.total !== undefined ? { total: results.total } : {}), first: page(1), last: page(results.pages) },
     ...(results.page < results.pages ? { next: page(results.page + 1) } : {}),
     ...(results.page > 1 ? { prev: page(results.page - 1) } : {}),
-    startIndex: results.startIndex,
+    ...(results.startIndex !== undefined ? { startIndex: results.startIndex } : {}),
     ...(results.ignored.length > 0 ? { ignored: results.ignored } : {}),
     items,
     ...(context.length > 0 ? { annotations: [{ type: 'AnnotationPage', items: context }] } : {}),

@@ -116,7 +116,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   const search = store ? new SearchStore(store.catalogFile) : undefined;
   // The web pages and viewers, when `npm run build` has bundled them.
   const assets = WebAssets.load();
-  await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets });
+  await app.register(homeRoutes, { store, imagesDir: config.images, imageSize: (id) => images.dimensions(id).catch(() => undefined), publicUrl, assets, search });
   await app.register(viewerRoutes, { publicUrl, assets });
   if (assets) await app.register(webAssetRoutes);
   app.decorate('ingest', ingest ?? null);

@@ -25,6 +25,8 @@ export interface CatalogRequest {
   /** A search over every object's label (from the top page only), or ''. */
   readonly query: string;
   readonly page: number;
+  /** Whether pages have OCR text (the banner then has the full-text search box too). */
+  readonly textSearch?: boolean | undefined;
 }
 
 /** A collection's page of the home page, or the results of a search, from the catalog's collection tree. */
@@ -69,6 +71,7 @@ export function catalogPage(request: CatalogRequest): Rendered {
     breadcrumb: crumbs,
     query,
     searchLabel: 'Search objects by label',
+    textSearch: request.textSearch,
     summary,
     description,
     cards: request.cards.cards(shown.items, tree, new PresentationUrls(base), modified),

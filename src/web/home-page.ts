@@ -27,6 +27,8 @@ export interface HomeView {
   readonly query: string;
   /** What the search box searches, for its label. */
   readonly searchLabel: string;
+  /** Whether the pages have OCR text: a second box then searches it (the full-text search page). */
+  readonly textSearch?: boolean | undefined;
   /** One line under the heading: what is listed. */
   readonly summary: string;
   /** The collection's own description (its collection.yml), if any. */
@@ -46,7 +48,7 @@ export function homePage(view: HomeView): Html {
     base: view.base,
     assets: view.assets,
     bodyClass: 'home',
-    banner: searchForm(view, links),
+    banner: html`${searchForm(view, links)}${view.textSearch ? textSearchForm(links, '') : ''}`,
     main: html`${breadcrumb(view.breadcrumb)}
 <h1>${view.heading}</h1>
 <p class="summary">${view.summary}</p>
@@ -61,14 +63,23 @@ ${pager(view.pagination)}`,
 }
 
 function searchForm(view: HomeView, links: WebLinks): Html {
-  return html`<form class="search" role="search" action="${links.home()}" method="get">
+  return html`<form class="search" role="search" aria-label="Labels" action="${links.home()}" method="get">
 <label for="search-input">${view.searchLabel}</label>
 <span class="search-row"><input id="search-input" name="q" type="search" value="${view.query}" autocomplete="off" aria-describedby="search-hint"><button type="submit">Search</button></span>
 <span id="search-hint" class="hint">Typing filters this page; Search looks everywhere.</span>
 </form>`;
 }
 
-function breadcrumb(crumbs: readonly Crumb[]): Html | '' {
+/** The box of the full-text search: the words on the pages, in every object (a landmark of its own, named apart from the label search). */
+export function textSearchForm(links: WebLinks, query: string): Html {
+  return html`<form class="search text-search" role="search" aria-label="Full text" action="${links.textSearch()}" method="get">
+<label for="text-search-input">Search the text of every page</label>
+<span class="search-row"><input id="text-search-input" name="q" type="search" value="${query}" autocomplete="off" aria-describedby="text-search-hint"><button type="submit">Search text</button></span>
+<span id="text-search-hint" class="hint">Words in quotes: that phrase.</span>
+</form>`;
+}
+
+export function breadcrumb(crumbs: readonly Crumb[]): Html | '' {
   if (crumbs.length < 2) return '';
   return html`<nav class="breadcrumb" aria-label="Breadcrumb"><ol>${crumbs.map((c) =>
     c.href === undefined ? html`<li><span aria-current="page">${c.label}</span></li>` : html`<li><a href="${c.href}">${c.label}</a></li>`,
@@ -124,7 +135,7 @@ function imageCard(card: ImageCard, links: WebLinks): Html {
 </li>`;
 }
 
-function pager(p: Pagination): Html | '' {
+export function pager(p: Pagination): Html | '' {
   if (p.pages <= 1) return '';
   return html`<nav class="pager" aria-label="Pages">
 ${p.page > 1 ? html`<a href="${p.href(p.page - 1)}" rel="prev">Previous</a>` : ''}

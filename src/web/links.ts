@@ -13,8 +13,16 @@ export class WebLinks {
     return path === '' ? this.home(query) : `${this.base}/browse/${encodePath(path)}${searchString(query)}`;
   }
 
-  mirador(manifest: string): string {
-    return `${this.base}/viewer/mirador?manifest=${encodeURIComponent(manifest)}`;
+  /** Mirador on a manifest; at a canvas, with a search run in its search panel, when given. */
+  mirador(manifest: string, at: { canvas?: string; search?: string } = {}): string {
+    const canvas = at.canvas ? `&canvas=${encodeURIComponent(at.canvas)}` : '';
+    const search = at.search ? `&search=${encodeURIComponent(at.search)}` : '';
+    return `${this.base}/viewer/mirador?manifest=${encodeURIComponent(manifest)}${canvas}${search}`;
+  }
+
+  /** The full-text search over every object's pages. */
+  textSearch(query: { q?: string; page?: number } = {}): string {
+    return `${this.base}/search${searchString(query)}`;
   }
 
   universalViewer(manifest: string): string {

@@ -21,7 +21,7 @@ export const VIEWERS: Record<ViewerName, ViewerKind> = {
 };
 
 /** The page of one viewer showing `target`; the script reads its settings from data attributes. */
-export function viewerPage(options: { base: string; assets: WebAssets; viewer: ViewerName; target: string }): Html {
+export function viewerPage(options: { base: string; assets: WebAssets; viewer: ViewerName; target: string; canvas?: string; search?: string }): Html {
   const { base, assets, viewer, target } = options;
   const kind = VIEWERS[viewer];
   const links = new WebLinks(base);
@@ -39,7 +39,7 @@ export function viewerPage(options: { base: string; assets: WebAssets; viewer: V
       ? html` data-uv-script="${asset(assets.uvScript)}"`
       : viewer === 'openseadragon'
         ? html` data-images="${asset(assets.openSeadragonImages)}"`
-        : '';
+        : html`${options.canvas ? html` data-canvas="${options.canvas}"` : ''}${options.search ? html` data-search="${options.search}"` : ''}`;
   return layout({
     title: `${kind.title} — Vitrine`,
     base,

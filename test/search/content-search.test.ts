@@ -175,6 +175,7 @@ describe('Content Search 1.0 and 2.0 over OCR sidecars (ALTO, hOCR, plain text)'
     assert.equal(emile.within.total, 1);
     assert.deepEqual(xywh(emile.resources[0].on), half(530, 200, 150, 40));
     const both = (await getJson(`${base}/iiif/search/1/book?q=lyon%20doe`)).body;
+    assert.equal(both.within.total, 4, 'counted from the pages\' token streams, as many as listed');
     // p-001 and p-002 have both words; p-003 has Doe only.
     assert.deepEqual(
       both.hits.map((h: Json) => h.match),
@@ -290,6 +291,64 @@ describe('Content Search 1.0 and 2.0 over OCR sidecars (ALTO, hOCR, plain text)'
     assert.equal(m2.service.profile, 'http://iiif.io/api/search/1/search');
     assert.equal(m2.service.service.profile, 'http://iiif.io/api/search/1/autocomplete');
     assert.equal(m2.sequences[0].canvases[0].otherContent[0]['@type'], 'sc:AnnotationList');
+  });
+
+  it('searches every object at once (1.0 and 2.0), paged by canvases; the top collection declares it', async () => {
+    const v2 = (await getJson(`${base}/iiif/search/2?q=${encodeURIComponent('"jane doe"')}&motivation=painting`)).body;
+    assert.equal(v2['@context'], 'http://iiif.io/api/search/2/context.json');
+    assert.equal(v2.type, 'AnnotationPage');
+    assert.equal(v2.id, `${base}/iiif/search/2?q=%22jane%20doe%22&page=1`);
+    assert.deepEqual(v2.ignored, ['motivation']);
+    assert.equal(v2.partOf.type, 'AnnotationCollection');
+    assert.equal(v2.partOf.total, undefined, 'hits in all are not counted archive-wide');
+    assert.equal(v2.partOf.last.id, `${base}/iiif/search/2?q=%22jane%20doe%22&page=1`);
+    // Both objects' pages: book's three and other's one, each hit on its own canvas.
+    const targets = v2.items.map((a: Json) => String(a.target).replace(/#.*$/, '')).sort();
+    assert.deepEqual(targets, [canvas('book/p-001'), canvas('book/p-002'), canvas('book/p-003'), canvas('other/q-001')]);
+    const hocrHit = v2.items.find((a: Json) => String(a.target).startsWith(`${canvas('book/p-002')}#`));
+    assert.deepEqual(xywh(hocrHit.target), [20, 20, 120, 30], 'the same boxes as the object search');
+    assert.equal(v2.annotations[0].items.length, 4);
+
+    const v1 = (await getJson(`${base}/iiif/search/1?q=elsewhere`)).body;
+    assert.equal(v1['@type'], 'sc:AnnotationList');
+    assert.deepEqual(v1.resources.map((r: Json) => r.on), [canvas('other/q-001')]);
+    assert.deepEqual(v1.hits.map((h: Json) => [h.match, h.before]), [['elsewhere', 'Jane Doe ']]);
+    assert.equal(v1.within.total, undefined);
+    assert.equal((await getJson(`${base}/iiif/search/1?q=nowhere`)).body.resources.length, 0);
+    assert.equal((await getJson(`${base}/iiif/search/2?q=jane&page=2`)).status, 404);
+    assert.match((await getJson(`${base}/iiif/search/2?q=jane&page=0`)).body.text, /page: '0'/);
+
+    const top3 = (await getJson(`${base}/iiif/collection/top`)).body;
+    assertValid3(top3, 'top collection');
+    const services = top3.service as Json[];
+    assert.deepEqual(services.find((s) => s.type === 'SearchService2'), { id: `${base}/iiif/search/2`, type: 'SearchService2' });
+    assert.equal(services.find((s) => s.profile === 'http://iiif.io/api/search/1/search')?.['@id'], `${base}/iiif/search/1`);
+    assert.ok(services.some((s) => s.type === 'OrderedCollection'), 'the Change Discovery stream is still there');
+    const top2 = (await getJson(`${base}/iiif/presentation/2/collection/top`)).body;
+    assert.deepEqual((top2.service as Json[]).map((s) => s.profile), ['http://iiif.io/api/discovery/1/context.json', 'http://iiif.io/api/search/1/search']);
+    // A sub-collection does not declare it.
+    assert.equal((await getJson(`${base}/iiif/collection/book`)).status, 404);
+  });
+
+  it('the full-text search page lists object, page label, the words in context, and Mirador opened at that canvas', async () => {
+    const home = await (await fetch(`${base}/`)).text();
+    assert.match(home, /<form class="search text-search" role="search" aria-label="Full text" action="[^"]*\/search"/);
+    assert.match(home, /Search objects by label/, 'the label search stays');
+    const response = await fetch(`${base}/search?q=${encodeURIComponent('"jane doe"')}`);
+    assert.equal(response.status, 200);
+    const page = await response.text();
+    assert.match(page, /Found on 4 pages\./);
+    const titles = [...page.matchAll(/<h2 class="text-hit-title"><a href="([^"]*)">([^<]*)<\/a>/g)].map((m) => [m[2], m[1]!.replaceAll('&amp;', '&')]);
+    const mirador = (object: string, id: string): string =>
+      `${base}/viewer/mirador?manifest=${encodeURIComponent(`${base}/iiif/manifest/${object}`)}&canvas=${encodeURIComponent(canvas(id))}&search=${encodeURIComponent('"jane doe"')}`;
+    assert.deepEqual(titles.sort(), [
+      ['book, page 1', mirador('book', 'book/p-001')],
+      ['book, page 2', mirador('book', 'book/p-002')],
+      ['book, page 3', mirador('book', 'book/p-003')],
+      ['other, page 1', mirador('other', 'other/q-001')],
+    ]);
+    assert.match(page, /<li class="snippet">…Letters of <mark>Jane Doe,<\/mark> written from Lyon &amp; Émile…<\/li>/);
+    assert.match(await (await fetch(`${base}/search?q=zzzz`)).text(), /No page&#39;s text has “zzzz”\./);
   });
 
   it('indexes incrementally: an unchanged run leaves the text; an edited sidecar is read again, a removed one takes its text away', async () => {

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page, type Response } from 'playwright-core';
 import sharp from 'sharp';
+import { startServer, type RunningServer } from '../helpers/server.js';
 
 /** Debian's Chromium (scripts/install-system-deps.sh installs it); playwright-core brings no browser. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -112,4 +113,30 @@ export async function waitUntil(what: string, condition: () => Promise<boolean> 
     if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A real server over a converted data folder and a browser: what each browser suite starts once. */
+export interface BrowserFixture {
+  readonly browser: Browser;
+  readonly server: RunningServer;
+  close(): Promise<void>;
+}
+
+/** Launches the browser while `prepare` writes the data folder (it returns it), then starts the server over it. */
+export async function serveToBrowser(prepare: () => Promise<string>): Promise<BrowserFixture> {
+  const launched = launch();
+  const data = await prepare().catch(async (error: unknown) => {
+    await (await launched).close();
+    throw error;
+  });
+  const browser = await launched;
+  const server = await startServer(undefined, { data });
+  return {
+    browser,
+    server,
+    close: async () => {
+      await browser.close();
+      await server.close();
+    },
+  };
 }

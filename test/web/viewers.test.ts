@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page, Response } from 'playwright-core';
-import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { GuardedPage, launch, mainCanvas, paintedShare, waitUntil } from './browser.js';
+import { tempDir } from '../helpers/server.js';
+import { GuardedPage, mainCanvas, paintedShare, serveToBrowser, waitUntil, type BrowserFixture } from './browser.js';
 import { convertCorpus, MAP_PAGE } from './corpus.js';
 
 /** Waits until every thumbnail of the page has loaded (they load lazily). */
@@ -23,7 +23,8 @@ function scaleFactor(response: Response): number {
 
 describe('web pages and viewers in Chromium: home page, Mirador, Universal Viewer, OpenSeadragon', () => {
   let cleanup: () => Promise<void>;
-  let server: RunningServer;
+  let fixture: BrowserFixture;
+  let server: BrowserFixture['server'];
   let browser: Browser;
   let base: string;
   const manifest = (id: string): string => `${base}/iiif/manifest/${id}`;
@@ -36,14 +37,12 @@ describe('web pages and viewers in Chromium: home page, Mirador, Universal Viewe
   before(async () => {
     let dir: string;
     ({ dir, cleanup } = await tempDir('vitrine-web-'));
-    const [{ out }, launched] = await Promise.all([convertCorpus(dir), launch()]);
-    browser = launched;
-    server = await startServer(undefined, { data: out });
+    fixture = await serveToBrowser(async () => (await convertCorpus(dir)).out);
+    ({ browser, server } = fixture);
     base = server.url;
   });
   after(async () => {
-    await browser?.close();
-    await server?.close();
+    await fixture?.close();
     await cleanup?.();
   });
 

@@ -9,6 +9,8 @@ import { html } from '../../web/html.js';
 import { imagesPage } from '../../web/images-view.js';
 import { messagePage } from '../../web/message-page.js';
 import type { Rendered } from '../../web/rendered.js';
+import type { SearchStore } from '../../search/store.js';
+import { textSearchPage } from '../../web/text-search-view.js';
 import type { PublicBaseUrl } from '../base-url.js';
 
 export interface HomeOptions {
@@ -20,6 +22,8 @@ export interface HomeOptions {
   readonly imageSize: (identifier: string) => Promise<Dimensions | undefined>;
   readonly publicUrl: PublicBaseUrl;
   readonly assets: WebAssets | undefined;
+  /** The OCR text index beside the catalog: the full-text search page reads it. */
+  readonly search?: SearchStore | undefined;
 }
 
 /** `?q=` (a search) and `?page=` (1-based), tolerant of anything else. */
@@ -44,7 +48,7 @@ function browsePath(request: FastifyRequest): string | undefined {
 /**
  * The home page: the top collection, then sub-collections at /browse/<folder path>, each object
  * with its picture, label, page count and links to the viewers; a search over every object's
- * label. Server-rendered HTML (works without JavaScript); a small script filters as one types.
+ * label, and /search over the text of every page (OCR). Server-rendered HTML (works without JavaScript); a small script filters as one types.
  * With a plain images folder (no catalog), the images, each with a link to the deep-zoom viewer.
  */
 export async function homeRoutes(app: FastifyInstance, options: HomeOptions): Promise<void> {
@@ -58,7 +62,8 @@ export async function homeRoutes(app: FastifyInstance, options: HomeOptions): Pr
   app.get('/', async (request, reply) => {
     const base = options.publicUrl.of(request, reply);
     const { query, page } = listingQuery(request);
-    if (options.store) return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path: '', query, page }));
+    const textSearch = options.search?.index()?.hasText() ?? false;
+    if (options.store) return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path: '', query, page, textSearch }));
     return send(reply, await imagesPage({ imagesDir: options.imagesDir, base, assets, query, page, sizeOf: options.imageSize }));
   });
 
@@ -69,6 +74,17 @@ export async function homeRoutes(app: FastifyInstance, options: HomeOptions): Pr
     if (!options.store) return send(reply, notFound('Collections are shown for a converted data folder (vitrine serve --data DIR).'));
     if (path === undefined) return send(reply, notFound('That is not a valid collection path.'));
     // Searching is from the home page; a collection's page lists the collection.
-    return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path, query: '', page: listingQuery(request).page }));
+    const textSearch = options.search?.index()?.hasText() ?? false;
+    return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path, query: '', page: listingQuery(request).page, textSearch }));
+  });
+
+  // The full-text search over every object's OCR text (the Content Search index).
+  app.get('/search', async (request, reply) => {
+    const base = options.publicUrl.of(request, reply);
+    if (!options.store) {
+      return send(reply, { status: 404, page: messagePage({ base, assets, title: 'Not found', body: html`<p>Text search is served for a converted data folder (vitrine serve --data DIR).</p>` }) });
+    }
+    const { query, page } = listingQuery(request);
+    return send(reply, textSearchPage({ store: options.store, index: options.search?.index(), base, assets, query, page }));
   });
 }

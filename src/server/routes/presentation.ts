@@ -7,6 +7,7 @@ import { manifest2 } from '../../presentation/manifest-v2.js';
 import { manifest3 } from '../../presentation/manifest-v3.js';
 import type { PresentationStore } from '../../presentation/store.js';
 import { collectionPathOf, PresentationUrls } from '../../presentation/urls.js';
+import { archiveServices } from '../../search/links.js';
 import type { SearchStore } from '../../search/store.js';
 import type { PublicBaseUrl } from '../base-url.js';
 import { addVary, etagFor, notModified } from '../http-cache.js';
@@ -96,7 +97,9 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     if (!node || node.children.size === 0 && path !== '') throw notFound(`no collection '${path}'`);
     const { version, contentType } = presentationVariant(request.headers.accept, fixed);
     const urls = urlsFor(request, reply);
-    send(request, reply, () => (version === 3 ? collection3(found.tree, node, urls) : collection2(node, urls)), contentType, found.modified);
+    // The top collection declares the search over every object once some page has text.
+    const search = path === '' && options.search?.index()?.hasText() ? archiveServices(urls.base, version) : [];
+    send(request, reply, () => (version === 3 ? collection3(found.tree, node, urls, search) : collection2(node, urls, search)), contentType, found.modified);
   }
 
   app.get('/iiif/manifest/*', async (request, reply) => {

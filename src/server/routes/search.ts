@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from '../../image-api/errors.js';
 import type { PresentationStore } from '../../presentation/store.js';
 import { PresentationUrls } from '../../presentation/urls.js';
-import { HITS_PER_PAGE, resultPage } from '../../search/results.js';
+import { ARCHIVE_PAGES_PER_RESULT, archiveRange, archiveResultPage, hitRange, HITS_PER_PAGE, resultPage } from '../../search/results.js';
 import type { SearchIndex } from '../../search/search-index.js';
 import { SIDECAR_MEDIA_TYPES } from '../../search/sidecar.js';
 import type { SearchStore } from '../../search/store.js';
@@ -45,6 +45,13 @@ function qOf(query: Query): string | undefined {
   return q;
 }
 
+/** The page parameter (1-based, default 1). */
+function pageOf(query: Query): number {
+  const pageText = single(query, 'page') ?? '1';
+  if (!/^\d{1,9}$/.test(pageText) || Number(pageText) < 1) throw badRequest(`page: '${pageText}' is not a page number (1, 2, …)`);
+  return Number(pageText);
+}
+
 /** The request's parameters the service does not apply (the spec's motivation, date, user; and any other), sorted. */
 const ignoredOf = (query: Query, applied: readonly string[]): string[] => Object.keys(query).filter((k) => !applied.includes(k)).sort();
 
@@ -53,6 +60,7 @@ const ignoredOf = (query: Query, applied: readonly string[]): string[] => Object
  * IIIF Content Search 1.0 and 2.0 over the OCR text the pipeline indexed, per object, with their
  * autocomplete services; and each page's text as annotations and its OCR file (`seeAlso`).
  *
+ *   /iiif/search/{1|2}?q=…                             hits in every object, 20 canvases per page
  *   /iiif/search/{1|2}/{object id}?q=…                 hits (phrase in double quotes; else every word)
  *   /iiif/search/{1|2}/{object id}/autocomplete?q=…    terms starting with q, with counts
  *   /iiif/text/{page}, /iiif/presentation/2/text/{page}   the page's lines (3.0 / 2.1)
@@ -73,11 +81,11 @@ export async function searchRoutes(app: FastifyInstance, options: SearchOptions)
   function search(request: FastifyRequest, reply: FastifyReply, version: SearchVersion): FastifyReply {
     const { store, index } = required();
     const prefix = `/iiif/search/${version}/`;
-    let id = pathAfter(request, prefix);
+    let id = pathAfter(request, prefix.slice(0, -1)).replace(/^\//, '');
+    if (id === '') return searchArchive(request, reply, version, index);
     // `…/autocomplete` is the autocomplete service of the object before it, unless an object has that very id.
     const autocomplete = id.endsWith('/autocomplete') && !store.hasObject(id);
     if (autocomplete) id = id.slice(0, -'/autocomplete'.length);
-    if (id === '') throw notFound(`no object id given: ${prefix}{object id}?q=…`);
     if (!store.hasObject(id)) throw notFound(`no object '${id}' with pages in the catalog`);
     const query = request.query as Query;
     const urls = new SearchUrls(base(request, reply));
@@ -94,14 +102,29 @@ export async function searchRoutes(app: FastifyInstance, options: SearchOptions)
       const self = `${urls.autocomplete(id, version)}?q=${encodeURIComponent(q)}${minText !== '1' ? `&min=${minText}` : ''}`;
       return sendJson(reply, version === 1 ? autocompleteResponse1(self, service, terms, ignored) : autocompleteResponse2(self, terms, ignored));
     }
-    const pageText = single(query, 'page') ?? '1';
-    if (!/^\d{1,9}$/.test(pageText) || Number(pageText) < 1) throw badRequest(`page: '${pageText}' is not a page number (1, 2, …)`);
+    const pageText = String(pageOf(query));
     const ignored = ignoredOf(query, ['q', 'page']);
     // No q, or nothing searchable in it: no hits (the spec leaves an empty query to the server).
     const parsed = parseQuery(q ?? '');
-    const hits = parsed ? index.search(id, parsed) : [];
-    const results = resultPage(hits, q ?? '', Number(pageText), ignored);
-    if (!results) throw notFound(`page ${pageText}: the results of '${q ?? ''}' have ${Math.max(1, Math.ceil(hits.length / HITS_PER_PAGE))} page(s)`);
+    const found = parsed ? index.searchObject(id, parsed, hitRange(Number(pageText))) : { total: 0, hits: [] };
+    const results = resultPage(found, q ?? '', Number(pageText), ignored);
+    if (!results) throw notFound(`page ${pageText}: the results of '${q ?? ''}' have ${Math.max(1, Math.ceil(found.total / HITS_PER_PAGE))} page(s)`);
+    const presentation = new PresentationUrls(urls.base);
+    return sendJson(reply, version === 1 ? searchResponse1(service, results, presentation) : searchResponse2(service, results, presentation));
+  }
+
+  /** The search over every object: the same hits, paged by canvases (see archiveResultPage). */
+  function searchArchive(request: FastifyRequest, reply: FastifyReply, version: SearchVersion, index: SearchIndex): FastifyReply {
+    const query = request.query as Query;
+    const q = qOf(query);
+    const pageNumber = pageOf(query);
+    const ignored = ignoredOf(query, ['q', 'page']);
+    const parsed = parseQuery(q ?? '');
+    const found = parsed ? index.searchArchive(parsed, archiveRange(pageNumber)) : { pages: 0, more: false, items: [] };
+    const results = archiveResultPage(found, q ?? '', pageNumber, ignored);
+    if (!results) throw notFound(`page ${pageNumber}: the results of '${q ?? ''}' have ${Math.max(1, Math.ceil(found.pages / ARCHIVE_PAGES_PER_RESULT))} page(s)`);
+    const urls = new SearchUrls(base(request, reply));
+    const service = urls.archive(version);
     const presentation = new PresentationUrls(urls.base);
     return sendJson(reply, version === 1 ? searchResponse1(service, results, presentation) : searchResponse2(service, results, presentation));
   }
@@ -117,6 +140,8 @@ export async function searchRoutes(app: FastifyInstance, options: SearchOptions)
     return sendJson(reply, version === 3 ? textPage3(id, identifier, lines, presentation) : textList2(id, identifier, lines, presentation));
   }
 
+  app.get('/iiif/search/1', async (request, reply) => search(request, reply, 1));
+  app.get('/iiif/search/2', async (request, reply) => search(request, reply, 2));
   app.get('/iiif/search/1/*', async (request, reply) => search(request, reply, 1));
   app.get('/iiif/search/2/*', async (request, reply) => search(request, reply, 2));
   app.get('/iiif/text/*', async (request, reply) => text(request, reply, 3));

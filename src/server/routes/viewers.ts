@@ -21,10 +21,30 @@ function absoluteUrl(value: string, base: string): string | undefined {
   }
 }
 
+/** Longest search Mirador is asked to run: the search service's own limit on `q`. */
+const MAX_SEARCH_LENGTH = 500;
+
+/** Where Mirador starts: a canvas (an http(s) URL) and a search; a string saying what is wrong otherwise. */
+function miradorStart(query: Record<string, unknown>, base: string): { canvas?: string; search?: string } | string {
+  const { canvas, search } = query;
+  const out: { canvas?: string; search?: string } = {};
+  if (typeof canvas === 'string' && canvas.trim() !== '') {
+    const url = absoluteUrl(canvas.trim(), base);
+    if (!url) return `canvas: '${canvas}' is not an http(s) URL: give the canvas's id.`;
+    out.canvas = url;
+  }
+  if (typeof search === 'string' && search.trim() !== '') {
+    if (search.length > MAX_SEARCH_LENGTH) return `search: ${search.length} characters; at most ${MAX_SEARCH_LENGTH}.`;
+    out.search = search.trim();
+  }
+  return out;
+}
+
 /**
  * The viewers, served from this server's own bundles (no CDN):
  *
- *   /viewer/mirador?manifest=URL        Mirador 4
+ *   /viewer/mirador?manifest=URL        Mirador 4 (&canvas=URL opens at that canvas, &search=words runs
+ *                                       that search in its search panel)
  *   /viewer/uv?manifest=URL             Universal Viewer 4
  *   /viewer/openseadragon?image=URL     OpenSeadragon deep zoom of one image (its info.json)
  *
@@ -55,7 +75,12 @@ export async function viewerRoutes(app: FastifyInstance, options: ViewerOptions)
         send(reply, viewerFormPage({ base, assets: options.assets, viewer, problem: `'${value}' is not an http(s) URL: give the ${what}.` }), 400);
         return reply;
       }
-      send(reply, viewerPage({ base, assets: options.assets, viewer, target }));
+      const at = viewer === 'mirador' ? miradorStart(request.query as Record<string, unknown>, base) : {};
+      if (typeof at === 'string') {
+        send(reply, viewerFormPage({ base, assets: options.assets, viewer, problem: at }), 400);
+        return reply;
+      }
+      send(reply, viewerPage({ base, assets: options.assets, viewer, target, ...at }));
       return reply;
     });
   }
