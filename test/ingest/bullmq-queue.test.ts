@@ -3,9 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { BullJobQueue } from '../../src/ingest/bullmq-queue.js';
 import { JobStateError, type JobEvent, type NewJob } from '../../src/ingest/jobs.js';
-import { until } from './helpers.js';
-
-export const REDIS_URL = process.env.VITRINE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL, until } from './helpers.js';
 
 const page = (n: number, parent?: string): NewJob => ({
   key: `page:${n}`,
