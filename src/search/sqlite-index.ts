@@ -144,13 +144,15 @@ export class SqliteSearchIndex implements SearchIndex {
       });
       for (const [term, count] of counts) insertTerm.run(key, term, count);
       this.statement('INSERT INTO search_text (rowid, tokens) VALUES (?, ?)').run(key, stream.join(' '));
-    })();
+      // IMMEDIATE: it reads before it writes, and a deferred transaction that does so while another
+      // process (a second ingest worker) writes fails with SQLITE_BUSY at once, without busy_timeout.
+    }).immediate();
   }
 
   removePage(identifier: string): void {
     if (!this.ready) return;
     const key = this.pageKey(identifier);
-    if (key !== undefined) this.db.transaction(() => this.deleteKey(key))();
+    if (key !== undefined) this.db.transaction(() => this.deleteKey(key)).immediate();
   }
 
   retainPages(objectId: string, keep: readonly string[]): void {
@@ -159,7 +161,7 @@ export class SqliteSearchIndex implements SearchIndex {
     const rows = this.statement('SELECT page_key, identifier FROM search_pages WHERE object_id = ?').all(objectId) as { page_key: number; identifier: string }[];
     this.db.transaction(() => {
       for (const row of rows) if (!kept.has(row.identifier)) this.deleteKey(row.page_key);
-    })();
+    }).immediate();
   }
 
   pageState(identifier: string): SidecarState | undefined {
