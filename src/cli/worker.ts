@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
@@ -30,6 +31,15 @@ function folder(option: string, given: string | undefined, what: string): string
   return path.resolve(given);
 }
 
+/** statfs magic numbers of network file systems (Linux), on which SQLite's WAL is not shared between hosts. */
+const NETWORK_FS: Record<number, string> = { 0x6969: 'NFS', 0x517b: 'SMB', 0xff534d42: 'CIFS', 0xfe534d42: 'SMB2', 0x65735546: 'a FUSE file system' };
+
+/** The network file system a folder is on, if it is. */
+async function networkFileSystem(dir: string): Promise<string | undefined> {
+  const info = await statfs(dir).catch(() => undefined);
+  return info && NETWORK_FS[info.type];
+}
+
 export function workerCommand(): Command {
   return new Command('worker')
     .summary('run ingest jobs (convert and record queued object folders) from a shared queue')
@@ -38,14 +48,14 @@ export function workerCommand(): Command {
         'the data folder and record them in its catalog, then record the object (its manifest appears\n' +
         'on every server of that data folder). `vitrine serve --masters M --data D` (or --watch M) queues\n' +
         'the jobs, from its ingest API and its folder watcher.\n\n' +
-        'With --queue redis://…, the jobs are on Redis (BullMQ): start any number of workers, here or on\n' +
-        'other machines, with the same --queue and --queue-prefix as the server. What they share: the\n' +
-        'masters folder and the data folder (the same paths on every machine, e.g. one NFS mount), and\n' +
-        'the Redis queue. The catalog is SQLite in the data folder, written in WAL mode by every worker:\n' +
-        'processes on one machine share it safely; SQLite in WAL mode does not work across machines on\n' +
-        'a network file system, so workers on several machines need the catalog on one of them (until\n' +
-        'a catalog server is used). Without --queue, the worker takes jobs from the queue embedded in\n' +
-        "the data folder's catalog, beside a `vitrine serve` on the same machine.\n\n" +
+        'With --queue redis://…, the jobs are on Redis (BullMQ): start any number of workers with the\n' +
+        'same --queue and --queue-prefix as the server; stop, add or restart them while it serves. What\n' +
+        'they share: the Redis queue, the masters folder and the data folder (the same paths for all).\n' +
+        "The data folder's catalog is SQLite in WAL mode, written by every worker: safe for processes on\n" +
+        'the machine that holds it (they take turns, busy_timeout), not across machines over a network\n' +
+        'file system (WAL needs memory shared on one host; the worker warns when the data folder is on\n' +
+        'NFS or SMB). Workers on other machines need a catalog server (PostgreSQL, planned). Without\n' +
+        "--queue, the worker takes jobs from the queue embedded in the catalog, beside a `vitrine serve`.\n\n" +
         'Each job is idempotent: a page job is keyed by its master (path, size, mtime) and the settings,\n' +
         'and a page already converted and recorded is skipped, so a job run again after a crash never\n' +
         "converts the same content twice. A job's lock is renewed while it runs (every third of\n" +
@@ -67,10 +77,10 @@ export function workerCommand(): Command {
     .addHelpText(
       'after',
       '\nExamples:\n' +
-        '  # one server that queues, two workers (on any machines that mount /srv/masters and /srv/data)\n' +
-        '  $ vitrine serve --data /srv/data --watch /srv/masters --queue redis://redis.internal:6379 --ingest-workers 0\n' +
-        '  $ vitrine worker --queue redis://redis.internal:6379 --data /srv/data --masters /srv/masters --concurrency 2\n' +
-        '  $ vitrine worker --queue redis://redis.internal:6379 --data /srv/data --masters /srv/masters --concurrency 2\n\n' +
+        '  # a server that only queues, and two workers (start, stop and restart them at will)\n' +
+        '  $ vitrine serve --data /srv/data --watch /srv/masters --queue redis://127.0.0.1:6379 --ingest-workers 0\n' +
+        '  $ vitrine worker --queue redis://127.0.0.1:6379 --data /srv/data --masters /srv/masters\n' +
+        '  $ vitrine worker --queue redis://127.0.0.1:6379 --data /srv/data --masters /srv/masters\n\n' +
         '  # beside a server on this machine, on the queue embedded in the catalog\n' +
         '  $ vitrine worker --data ./vitrine-data --masters ./masters',
     )
@@ -102,6 +112,8 @@ export function workerCommand(): Command {
         logger,
       });
       logger.info(`worker: ${concurrency} job(s) at once from ${describeQueue(choice)}; masters ${masters}, data ${data}`);
+      const shared = await networkFileSystem(data);
+      if (shared) logger.warn(`worker: the data folder is on ${shared}: its SQLite catalog (WAL) is safe for processes of one machine only; run every worker and server of ${data} on one machine`);
       const grace = (flags.grace ?? 30) * 1000;
       let stopping = false;
       const stop = (signal: NodeJS.Signals): void => {

@@ -152,8 +152,14 @@ export class BullJobQueue implements JobQueue {
     return this.view(bull, stateOf(await bull.getState()));
   }
 
-  private emit(type: JobEvent['type'], job: Job | undefined): void {
-    if (job && this.queueEvents === undefined) this.events.emit('event', { type, job } satisfies JobEvent);
+  /**
+   * Tells this process's listeners of a change it made, when they do not hear BullMQ's event
+   * stream (see subscribe); the job is read only when someone listens (a worker process has none).
+   */
+  private async emit(type: JobEvent['type'], job: Job | string | undefined): Promise<void> {
+    if (this.queueEvents !== undefined || this.events.listenerCount('event') === 0 || job === undefined) return;
+    const view = typeof job === 'string' ? await this.get(job) : job;
+    if (view) this.events.emit('event', { type, job: view } satisfies JobEvent);
   }
 
   async enqueue(spec: NewJob): Promise<Job> {
@@ -183,7 +189,7 @@ export class BullJobQueue implements JobQueue {
       ...(parent ? { parent, ignoreDependencyOnFailure: true } : {}),
     })) as Bull;
     const job = await this.viewOf(bull);
-    this.emit('enqueued', job);
+    await this.emit('enqueued', job);
     return job;
   }
 
@@ -198,7 +204,7 @@ export class BullJobQueue implements JobQueue {
         continue;
       }
       const job = this.view(bull, 'running');
-      this.emit('claimed', job);
+      await this.emit('claimed', job);
       return job;
     }
   }
@@ -227,7 +233,7 @@ export class BullJobQueue implements JobQueue {
     if (!extended) return false;
     if (progress) {
       await bull.updateProgress(progress);
-      this.emit('progress', this.view(bull, 'running'));
+      await this.emit('progress', this.view(bull, 'running'));
     }
     return true;
   }
@@ -241,7 +247,7 @@ export class BullJobQueue implements JobQueue {
     } catch {
       return false; // the lock is another worker's now (it lapsed)
     }
-    this.emit('done', await this.get(id));
+    await this.emit('done', id);
     return true;
   }
 
@@ -256,7 +262,7 @@ export class BullJobQueue implements JobQueue {
     } catch {
       return false;
     }
-    this.emit('waiting', await this.get(id));
+    await this.emit('waiting', id);
     return true;
   }
 
@@ -270,7 +276,7 @@ export class BullJobQueue implements JobQueue {
       return undefined;
     }
     const job = await this.get(id);
-    this.emit(job?.state === 'failed' ? 'failed' : 'retrying', job);
+    await this.emit(job?.state === 'failed' ? 'failed' : 'retrying', job);
     return job;
   }
 
@@ -282,7 +288,7 @@ export class BullJobQueue implements JobQueue {
     } catch {
       return false;
     }
-    this.emit('released', await this.get(id));
+    await this.emit('released', id);
     return true;
   }
 
@@ -308,7 +314,7 @@ export class BullJobQueue implements JobQueue {
     }
     // A running job stays locked by its worker until it reports (then it is dropped, see held).
     if (bull && job.state !== 'running') await bull.remove({ removeChildren: false }).catch(() => undefined);
-    this.emit('cancelled', record);
+    await this.emit('cancelled', record);
     return record;
   }
 
@@ -371,8 +377,16 @@ export class BullJobQueue implements JobQueue {
 
   async children(id: string): Promise<Job[]> {
     if (!ID.test(id)) return [];
-    const ids = Object.keys(await (await this.client()).hgetall(this.keys.children(id)));
-    const jobs = (await Promise.all(ids.map((child) => this.get(child)))).filter((j): j is Job => j !== undefined);
+    const client = await this.client();
+    const [ids, cancelled] = await Promise.all([client.hgetall(this.keys.children(id)), client.hgetall(this.keys.cancelled)]);
+    // Read at once (one round trip each, concurrently): an object of a thousand pages is polled by the API.
+    const read = async (child: string): Promise<Job | undefined> => {
+      const record = cancelled[child];
+      if (record !== undefined) return JSON.parse(record) as Job;
+      const bull = await this.bull(child);
+      return bull && this.viewOf(bull);
+    };
+    const jobs = (await Promise.all(Object.keys(ids).map(read))).filter((j): j is Job => j !== undefined);
     const sequence = (j: Job): number => (j.data.kind === 'page' ? j.data.sequence : 0);
     return jobs.sort((a, b) => sequence(a) - sequence(b) || a.createdAt.localeCompare(b.createdAt));
   }
