@@ -91,14 +91,15 @@ export function workerCommand(): Command {
       const masters = folder('masters', flags.masters, 'the masters root the queued object folders are under');
       const data = path.resolve(flags.data ?? '');
       if (flags.data === undefined) throw new ConfigError('--data: give the data folder the pages are converted into');
+      const { openQueue, describeQueue, checkQueueUrl } = await import('../ingest/open-queue.js');
+      if (queueUrl !== undefined) checkQueueUrl(queueUrl);
       const logger = createLogger(flags.logLevel ?? 'info');
       const { prepareDataFolder } = await import('../ingest/service.js');
-      const { openQueue, describeQueue } = await import('../ingest/open-queue.js');
       const { IngestWorker } = await import('../ingest/worker.js');
       const { DEFAULT_SETTINGS } = await import('../pipeline/default-settings.js');
       const catalogFile = await prepareDataFolder(data);
       const choice = { queue: queueUrl, queuePrefix, stalledIntervalMs: flags.stalledInterval };
-      const queue = await openQueue(choice, catalogFile);
+      const queue = await openQueue(choice, catalogFile, (error) => logger.error(`worker: the queue's Redis: ${error.message} (reconnecting)`));
       const concurrency = flags.concurrency ?? 1;
       const worker = await IngestWorker.start(queue, {
         masters,

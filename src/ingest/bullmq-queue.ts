@@ -22,6 +22,11 @@ export interface BullJobQueueOptions {
    * intervals after its lock ran out.
    */
   readonly stalledIntervalMs?: number | undefined;
+  /**
+   * Told of connection errors (Redis down, refused, unknown host): ioredis reconnects by itself
+   * meanwhile. Default: kept as `lastError` only (nothing printed).
+   */
+  readonly onError?: ((error: Error) => void) | undefined;
 }
 
 /** What a BullMQ job carries: our key and job data. */
@@ -73,6 +78,7 @@ export class BullJobQueue implements JobQueue {
     const prefix = options.prefix ?? 'vitrine';
     const name = options.name ?? 'ingest';
     this.queue = new Queue(name, { connection: this.connection(), prefix });
+    this.queue.on('error', this.noteError);
     this.maxAttempts = options.maxAttempts ?? 3;
     this.backoffMs = options.backoffMs ?? 2000;
     this.keys = { cancelled: `${prefix}:${name}:vitrine-cancelled`, children: (parent) => `${prefix}:${name}:vitrine-children:${parent}` };
@@ -90,6 +96,14 @@ export class BullJobQueue implements JobQueue {
       maxRetriesPerRequest: null,
     };
   }
+
+  /** The last connection error, if any (why Redis cannot be reached). */
+  lastError: Error | undefined;
+
+  private readonly noteError = (error: Error): void => {
+    this.lastError = error;
+    this.options.onError?.(error);
+  };
 
   /** Waits for Redis (a wrong URL fails here, with the reason, rather than at the first job). */
   async ready(): Promise<void> {
@@ -113,6 +127,7 @@ export class BullJobQueue implements JobQueue {
         // A job whose worker died at each attempt (a master that kills it) ends failed, not in a loop.
         maxStalledCount: Math.max(1, this.maxAttempts - 1),
       });
+      this.worker.on('error', this.noteError);
       void this.worker.startStalledCheckTimer();
     }
     return this.worker;
@@ -133,7 +148,9 @@ export class BullJobQueue implements JobQueue {
       state,
       data: bull.data.job,
       progress,
-      attempts: bull.attemptsStarted ?? bull.attemptsMade,
+      // As the embedded queue counts them: runs that ended (done or failed), runs whose worker died
+      // (stalled), and the one under way; an object job taken again after its pages is not another.
+      attempts: bull.attemptsMade + (bull.stalledCounter ?? 0) + (state === 'running' ? 1 : 0),
       maxAttempts: bull.opts.attempts ?? this.maxAttempts,
       error: bull.failedReason || undefined,
       runAt: new Date(runAt).toISOString(),
@@ -399,6 +416,7 @@ export class BullJobQueue implements JobQueue {
     if (!this.queueEvents) {
       const queueEvents = new QueueEvents(this.queue.name, { connection: this.connection(), prefix: this.queue.opts.prefix });
       this.queueEvents = queueEvents;
+      queueEvents.on('error', this.noteError);
       const relay = (type: JobEvent['type']) => async ({ jobId }: { jobId: string }) => {
         const job = await this.get(jobId).catch(() => undefined);
         if (job) this.events.emit('event', { type, job } satisfies JobEvent);

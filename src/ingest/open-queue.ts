@@ -15,19 +15,42 @@ export interface QueueChoice {
 /** How long a process waits for Redis at start before it says it cannot reach it. */
 const REDIS_READY_MS = 10_000;
 
-/** Opens the chosen queue; a Redis that cannot be reached is a ConfigError naming the URL (without its password). */
-export async function openQueue(choice: QueueChoice, catalogFile: string): Promise<JobQueue> {
-  if (choice.queue === undefined) return new SqliteJobQueue(catalogFile);
+/** Refuses a queue URL Vitrine cannot use (a ConfigError naming the bad part). */
+export function checkQueueUrl(url: string): void {
   try {
-    parseRedisUrl(choice.queue);
+    parseRedisUrl(url);
   } catch (error) {
     if (error instanceof QueueUrlError) throw new ConfigError(error.message);
     throw error;
   }
-  const queue = new BullJobQueue({ url: choice.queue, prefix: choice.queuePrefix, stalledIntervalMs: choice.stalledIntervalMs });
+}
+
+/**
+ * Opens the chosen queue (a bad URL is a ConfigError); a Redis that cannot be reached fails naming the URL (without
+ * its password) and the reason. Once running, `onError` hears of lost connections (ioredis
+ * reconnects meanwhile), at most one every 10 s.
+ */
+export async function openQueue(choice: QueueChoice, catalogFile: string, onError?: (error: Error) => void): Promise<JobQueue> {
+  if (choice.queue === undefined) return new SqliteJobQueue(catalogFile);
+  checkQueueUrl(choice.queue);
+  let ready = false;
+  let told = 0;
+  const queue = new BullJobQueue({
+    url: choice.queue,
+    prefix: choice.queuePrefix,
+    stalledIntervalMs: choice.stalledIntervalMs,
+    onError: (error) => {
+      if (!ready || !onError || Date.now() - told < 10_000) return;
+      told = Date.now();
+      onError(error);
+    },
+  });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ConfigError(`queue: cannot reach Redis at ${redactedRedisUrl(choice.queue!)} (waited ${REDIS_READY_MS / 1000} s)`)), REDIS_READY_MS);
+    timer = setTimeout(() => {
+      const why = queue.lastError ? `: ${queue.lastError.message}` : '';
+      reject(new Error(`queue: cannot reach Redis at ${redactedRedisUrl(choice.queue!)} within ${REDIS_READY_MS / 1000} s${why}`));
+    }, REDIS_READY_MS);
   });
   try {
     await Promise.race([queue.ready(), timeout]);
@@ -37,6 +60,7 @@ export async function openQueue(choice: QueueChoice, catalogFile: string): Promi
   } finally {
     clearTimeout(timer);
   }
+  ready = true;
   return queue;
 }
 

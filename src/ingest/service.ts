@@ -50,7 +50,7 @@ export class IngestService {
     const info = await stat(masters).catch(() => undefined);
     if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
     const catalogFile = await prepareDataFolder(config.data);
-    const queue = await openQueue(config, catalogFile);
+    const queue = await openQueue(config, catalogFile, (error) => logger.error(`ingest: the queue's Redis: ${error.message} (reconnecting)`));
     return new IngestService(queue, masters, {
       data: config.data,
       catalogFile,

@@ -13,3 +13,15 @@ describe('ingest settings of vitrine serve', () => {
     assert.equal(loadServeConfig({ data: '/tmp/d', masters: '/tmp/m' }, { env: {} }).ingestWorkers, 1);
   });
 });
+
+describe('queue settings of vitrine serve', () => {
+  it('--queue takes a Redis URL (also from VITRINE_QUEUE, as text) and needs the masters root; the prefix defaults to vitrine', () => {
+    const config = loadServeConfig({ data: '/tmp/d', masters: '/tmp/m' }, { env: { VITRINE_QUEUE: 'redis://127.0.0.1:6379/2', VITRINE_QUEUE_PREFIX: '2024' } });
+    assert.equal(config.queue, 'redis://127.0.0.1:6379/2');
+    assert.equal(config.queuePrefix, '2024', 'a prefix of digits stays text');
+    assert.equal(loadServeConfig({ data: '/tmp/d', masters: '/tmp/m' }, { env: {} }).queuePrefix, 'vitrine');
+    assert.throws(() => loadServeConfig({ data: '/tmp/d', masters: '/tmp/m', queue: 'http://127.0.0.1' }, { env: {} }), (e: unknown) => e instanceof ConfigError && /queue: expected a Redis URL/.test(e.message));
+    assert.throws(() => loadServeConfig({ data: '/tmp/d', queue: 'redis://127.0.0.1' }, { env: {} }), (e: unknown) => e instanceof ConfigError && /queue: .*masters root/.test(e.message));
+    assert.equal(loadServeConfig({ data: '/tmp/d', masters: '/tmp/m', ingestWorkers: 0, queue: 'redis://h' }, { env: {} }).ingestWorkers, 0);
+  });
+});

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { BullJobQueue } from '../../src/ingest/bullmq-queue.js';
-import { CLI, serveCli, workerCli, type CliServer, type CliWorker } from '../helpers/cli.js';
+import { CLI, serveCli, vitrine, workerCli, type CliServer, type CliWorker } from '../helpers/cli.js';
 import type { Json } from '../helpers/presentation.js';
 import { tempDir } from '../helpers/server.js';
 import { api, finished, REDIS_URL, until } from './helpers.js';
@@ -155,5 +155,19 @@ describe('ingest on Redis: a server and two vitrine worker processes, one killed
     const done = await finished(server!.url, TOKEN, posted.body.id as string);
     assert.equal(done.state, 'done');
     assert.equal(done.pages.done, 6);
+  });
+
+  it('vitrine worker refuses bad settings with exit 2 and a line naming them, before touching the data folder', async () => {
+    const badUrl = await vitrine('worker', '--queue', 'http://127.0.0.1:6379', '--data', path.join(dir, 'never'), '--masters', masters);
+    assert.equal(badUrl.code, 2);
+    assert.match(badUrl.stderr, /queue: http:\/\/ is not supported/);
+    assert.equal(existsSync(path.join(dir, 'never')), false);
+    const noMasters = await vitrine('worker', '--queue', REDIS_URL, '--data', data, '--masters', path.join(dir, 'nope'));
+    assert.equal(noMasters.code, 2);
+    assert.match(noMasters.stderr, /--masters: .*nope is not a folder/);
+    const help = await vitrine('worker', '--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--concurrency <n>/);
+    assert.match(help.stdout, /SIGTERM/);
   });
 });
