@@ -19,7 +19,9 @@ export function parseRedisUrl(given: string): RedisLocation {
   try {
     url = new URL(given);
   } catch {
-    throw new QueueUrlError(`queue: '${given.replace(/\/\/[^@/]*@/, '//…@')}' is not a URL such as redis://127.0.0.1:6379`);
+    // Whatever comes before an @ may be a password: not repeated.
+    const shown = given.includes('@') ? `…${given.slice(given.lastIndexOf('@'))}` : given;
+    throw new QueueUrlError(`queue: '${shown}' is not a URL such as redis://127.0.0.1:6379`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new QueueUrlError(`queue: ${url.protocol}// is not supported: give redis://host:port (or rediss:// for TLS)`);
   if (url.hostname === '') throw new QueueUrlError('queue: the Redis URL names no host (redis://host:port)');
