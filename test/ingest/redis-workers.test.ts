@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { BullJobQueue } from '../../src/ingest/bullmq-queue.js';
 import { CLI, serveCli, vitrine, workerCli, type CliServer, type CliWorker } from '../helpers/cli.js';
+import { scrape, valueOf } from '../helpers/metrics.js';
 import type { Json } from '../helpers/presentation.js';
 import { tempDir } from '../helpers/server.js';
 import { api, finished, REDIS_URL, until } from './helpers.js';
@@ -141,6 +142,16 @@ describe('ingest on Redis: a server and two vitrine worker processes, one killed
     assert.equal((manifest.items as Json[]).length, PAGES);
     const top = (await (await fetch(`${server!.url}/iiif/collection/top`)).json()) as Json;
     assert.ok(JSON.stringify(top).includes('/iiif/manifest/box1'));
+    // The server heard every worker's job ends through BullMQ's event stream: 40 pages done, once each.
+    const pagesDone = await until('the server to count the 40 pages', async () => {
+      const n = valueOf(await scrape(server!.url), 'vitrine_ingest_jobs_finished_total', { kind: 'page', outcome: 'done' });
+      return n >= PAGES ? n : undefined;
+    });
+    assert.equal(pagesDone, PAGES);
+    const samples = await scrape(server!.url);
+    assert.equal(valueOf(samples, 'vitrine_ingest_jobs_finished_total', { kind: 'object', outcome: 'done' }), 1);
+    assert.equal(valueOf(samples, 'vitrine_ingest_jobs', { state: 'done' }), PAGES + 1, 'the queue\'s depth, read from Redis');
+    assert.equal(valueOf(samples, 'vitrine_ingest_jobs', { state: 'running' }), 0);
   });
 
   it('SIGTERM stops a worker gracefully: exit 0, no job left held, the rest done by a new worker', async () => {
