@@ -310,11 +310,27 @@ export class BullJobQueue implements JobQueue {
   }
 
   /**
-   * BullMQ knows workers by lock, not by process: the jobs of a dead worker come back once their
-   * lock runs out (the lease) and the stalled check sees it, on whichever process runs one.
+   * Hands back the jobs whose lock names a dead worker (a worker of this host restarting after
+   * kill -9 takes its own back at once instead of after the lease). The lock's value is the
+   * claim's token, our worker id, kept by BullMQ at `<job key>:lock`. The attempt counts (moved to
+   * failed, so retried with backoff), as on the embedded queue: a master that kills its worker at
+   * every attempt ends failed, not in a loop. Other hosts' dead workers' jobs come back through
+   * the stalled check once their lock lapses.
    */
-  async recover(): Promise<number> {
-    return 0;
+  async recover(isDead: (worker: string) => boolean): Promise<number> {
+    const client = await this.client();
+    let count = 0;
+    for (const bull of (await this.queue.getActive(0, -1)) as Bull[]) {
+      const token = bull.id ? await client.get(`${this.queue.toKey(bull.id)}:lock`) : null;
+      if (token === null || !isDead(token)) continue;
+      const reason = `its worker (${token}) stopped while it ran`;
+      const moved = await bull.moveToFailed(new Error(reason), token, false).then(
+        () => true,
+        () => false,
+      );
+      if (moved) count++;
+    }
+    return count;
   }
 
   async cancel(id: string): Promise<Job> {

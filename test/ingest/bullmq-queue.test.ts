@@ -151,6 +151,26 @@ describe('BullJobQueue (the Redis engine, BullMQ on the real Redis of this machi
     assert.equal((await queue.retry(running.id)).state, 'queued', 'a cancelled job can be retried');
   });
 
+  it("a dead worker's jobs are taken back at once (recover), the attempt counted; others' are left alone", async () => {
+    const queue = open({ backoffMs: 100 });
+    // What the tests before left queued is run first.
+    for (let left = await queue.claim('w', 60_000); left; left = await queue.claim('w', 60_000)) await queue.complete(left.id, 'w');
+    const job = await queue.enqueue(page(40));
+    assert.equal((await queue.claim('host:1:dead:0', 60_000))?.id, job.id);
+    assert.equal(await queue.recover((w) => w === 'someone-else'), 0);
+    assert.equal((await queue.get(job.id))?.state, 'running');
+    assert.equal(await queue.recover((w) => w === 'host:1:dead:0'), 1);
+    const back = await queue.get(job.id);
+    assert.equal(back?.state, 'queued');
+    assert.equal(back?.attempts, 1);
+    assert.match(back?.error ?? '', /its worker \(host:1:dead:0\) stopped/);
+    assert.equal(await queue.complete(job.id, 'host:1:dead:0'), false, 'the dead worker cannot report');
+    const again = await until('the job after its backoff', () => queue.claim('w', 60_000));
+    assert.equal(again.id, job.id);
+    assert.equal(again.attempts, 2);
+    assert.ok(await queue.complete(job.id, 'w'));
+  });
+
   it('ids that are not ours are no jobs', async () => {
     assert.equal(await queues[0]!.get('999999'), undefined);
     assert.equal(await queues[0]!.get('../x'), undefined);
