@@ -184,19 +184,22 @@ export class BullJobQueue implements JobQueue {
     const client = await this.client();
     const existing = await this.bull(id);
     const cancelled = await this.cancelledRecord(id);
+    // The object's page list names this job, whether it is new or kept as it is.
+    if (spec.parent !== undefined) await client.hset(this.keys.children(spec.parent), { [id]: spec.data.kind });
     if (existing && !cancelled) {
       const state = stateOf(await existing.getState());
       const renew = state === 'failed' || (state === 'done' && spec.renew === 'finished');
       if (!renew) return this.view(existing, state);
-      // A finished job starts again: BullMQ keeps one job per id, so the old one goes (its children stay).
+      // A finished job starts again: BullMQ keeps one job per id, so the old one goes (its children
+      // stay: a page done is kept), and an object starts a new page list.
       await existing.remove({ removeChildren: false });
     }
     if (cancelled) {
       await existing?.remove({ removeChildren: false }).catch(() => undefined);
       await client.hdel(this.keys.cancelled, id);
     }
+    if (spec.data.kind === 'object' && (existing || cancelled)) await client.del(this.keys.children(id));
     const parent = spec.parent === undefined ? undefined : { id: spec.parent, queue: this.queue.qualifiedName };
-    if (spec.parent !== undefined) await client.hset(this.keys.children(spec.parent), { [id]: spec.data.kind });
     const bull = (await this.queue.add(spec.data.kind, { key: spec.key, job: spec.data }, {
       jobId: id,
       attempts: spec.maxAttempts ?? this.maxAttempts,

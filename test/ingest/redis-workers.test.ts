@@ -168,6 +168,24 @@ describe('ingest on Redis: a server and two vitrine worker processes, one killed
     assert.equal(done.pages.done, 6);
   });
 
+  it('the same folder ingested again converts only the master that changed (its content is a new job), and serves its new pixels', async () => {
+    const worker = workers.at(-1)!;
+    const before = conversionsIn(worker.output()).length;
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 250, g: 10, b: 10 } } }).tiff().toFile(path.join(masters, 'box2', 'p2.tif'));
+    const posted = await api(server!.url, 'POST', '/api/ingest', { token: TOKEN, body: { path: 'box2' } });
+    assert.equal(posted.status, 202);
+    const done = await finished(server!.url, TOKEN, posted.body.id as string);
+    assert.equal(done.state, 'done', JSON.stringify(done));
+    assert.deepEqual(conversionsIn(worker.output()).slice(before), ['box2/p2'], 'only the changed master is converted');
+    const jobs = (await api(server!.url, 'GET', `/api/jobs/${posted.body.id}`, { token: TOKEN })).body;
+    assert.equal(jobs.pages.total, 6, 'its pages now: the five kept, and the new job of p2 (the key holds the master content)');
+    assert.equal(jobs.pages.done, 6);
+    const region = await fetch(`${server!.url}/iiif/3/box2%2Fp2/full/max/0/default.png`);
+    assert.equal(region.status, 200);
+    const { dominant } = await sharp(Buffer.from(await region.arrayBuffer())).stats();
+    assert.ok(dominant.r > 200 && dominant.g < 60, `the new pixels are served: ${JSON.stringify(dominant)}`);
+  });
+
   it('vitrine worker refuses bad settings with exit 2 and a line naming them, before touching the data folder', async () => {
     const badUrl = await vitrine('worker', '--queue', 'http://127.0.0.1:6379', '--data', path.join(dir, 'never'), '--masters', masters);
     assert.equal(badUrl.code, 2);
