@@ -19,14 +19,14 @@
  * largest vips process (N of them run at once).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
 import { BENCH_DIR } from './lib/fixture.js';
-import { CLI, ROOT, prepareBench } from './lib/setup.js';
+import { scanLikeMaster } from './lib/masters.js';
+import { CLI, prepareBench } from './lib/setup.js';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -45,20 +45,7 @@ const rounds = Number(args.rounds);
 const threadsPerPage = Math.max(1, Math.floor(cpus().length / workers));
 prepareBench({ peers: true });
 
-/** A scan-like master: the reference image scaled up, with noise so it compresses like paper. */
-async function master(file: string, width: number, height: number): Promise<void> {
-  if (existsSync(file)) return;
-  await mkdir(path.dirname(file), { recursive: true });
-  const reference = path.resolve(ROOT, 'test/fixtures/67352ccc-d1b0-11e1-89ae-279075081939.png');
-  const noise = sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 0, sigma: 12 } } });
-  await sharp(reference)
-    .removeAlpha()
-    .resize(width, height, { fit: 'fill' })
-    .composite([{ input: await noise.png().toBuffer(), blend: 'overlay' }])
-    .tiff({ compression: 'lzw' })
-    .toFile(`${file}.tmp`);
-  await rename(`${file}.tmp`, file);
-}
+const master = scanLikeMaster;
 
 interface Timed {
   seconds: number;

@@ -8,6 +8,7 @@ import { exportCommand } from './export.js';
 import { manifestsCommand } from './manifests.js';
 import { serveCommand } from './serve.js';
 import { usersCommand } from './users.js';
+import { workerCommand } from './worker.js';
 
 // libuv's pool runs libvips pipelines and file reads; it is sized once, before its first use. A batch
 // needs room for every page in flight plus their checksum reads.
@@ -27,6 +28,7 @@ const program = new Command('vitrine')
   .addCommand(manifestsCommand())
   .addCommand(exportCommand())
   .addCommand(usersCommand())
+  .addCommand(workerCommand())
   .addHelpText('after', '\nRun `vitrine <command> --help` for the options of a command.');
 
 // Descriptions are written as paragraphs with line breaks for the source's sake; let Commander wrap

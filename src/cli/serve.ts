@@ -34,7 +34,9 @@ export function serveCommand(): Command {
     .option('-d, --data <dir>', 'output folder of `vitrine convert` to serve (its images/)')
     .option('-m, --masters <dir>', 'masters root: with --data, the ingest service converts object folders under it (queued by the ingest API) into the data folder')
     .option('--api-token <token>', 'bearer token of the ingest API (POST /api/ingest, /api/jobs); without it the API is disabled. Prefer VITRINE_API_TOKEN or the config file: a flag shows in the process list')
-    .option('--ingest-workers <n>', 'ingest jobs (pages converted) at once (default 1)', int)
+    .option('--ingest-workers <n>', 'ingest jobs (pages converted) at once in this process (default 1; 0: none, `vitrine worker` processes run them)', int)
+    .option('--queue <redis-url>', 'the ingest queue on Redis (BullMQ), e.g. redis://127.0.0.1:6379, shared with `vitrine worker` processes on any machines (default: the queue embedded in the catalog)')
+    .option('--queue-prefix <name>', "the Redis queue's key prefix; servers and workers of one queue give the same (default vitrine)")
     .option('-p, --port <port>', 'port to listen on (default 8182; 0 picks a free one)', int)
     .option('--host <host>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for all)')
     .option('--base-url <url>', 'public URL of this server, used in ids (e.g. https://iiif.example.org behind a proxy)')
@@ -106,6 +108,7 @@ export function serveCommand(): Command {
         '  $ VITRINE_API_TOKEN=s3cret vitrine serve --data ./vitrine-data --masters ./masters   # ingest API on\n' +
         '  $ curl -H "Authorization: Bearer s3cret" -d \'{"path":"box1/folder2"}\' -H "Content-Type: application/json" http://127.0.0.1:8182/api/ingest\n' +
         '  $ curl http://127.0.0.1:8182/iiif/3/page.tif/info.json\n' +
+        '  $ vitrine serve --data /srv/data --watch /srv/masters --queue redis://127.0.0.1:6379 --ingest-workers 0   # vitrine worker processes convert\n' +
         '  $ vitrine serve --data ./vitrine-data --watch ./masters --watch-stable 10000   # convert what is copied in\n' +
         '  $ vitrine serve --images /data/images --host 0.0.0.0 --base-url https://iiif.example.org\n' +
         '  $ AWS_PROFILE=iiif vitrine serve --images s3://my-bucket/derivatives --cache-dir /var/cache/vitrine --cache-size 20000\n' +
@@ -143,8 +146,10 @@ export function serveCommand(): Command {
         `heavy renders: ${heavy.concurrency} at once, ${heavy.queue} waiting, then 503 (libuv thread pool: ${threadPoolSize()}; MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset'})`,
       );
       if (config.masters !== undefined) {
+        const { describeQueue } = await import('../ingest/open-queue.js');
+        const here = config.ingestWorkers === 0 ? 'no job run here: `vitrine worker` processes run them' : `${config.ingestWorkers} at once here`;
         logger.info(
-          `ingest: converting object folders of ${config.masters} into ${config.data} (${config.ingestWorkers} at once); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
+          `ingest: object folders of ${config.masters} into ${config.data}, queued on ${describeQueue(config)} (${here}); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
         );
       }
       logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);

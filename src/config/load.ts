@@ -9,7 +9,7 @@ export class ConfigError extends Error {
 }
 
 /** Settings read from the environment as given, never as numbers or booleans. */
-const TEXT_KEYS = new Set(['apiToken']);
+const TEXT_KEYS = new Set(['apiToken', 'queue', 'queuePrefix']);
 
 /** Environment variables: VITRINE_<UPPER_SNAKE> for every key, e.g. VITRINE_MAX_AREA. */
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {

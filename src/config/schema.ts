@@ -19,8 +19,15 @@ export const serveConfigObject = z
     apiToken: z.string().min(1).optional(),
     /** A rules file (as `vitrine convert --rules`): the ingest service takes its `variants` preference (naming rules are refused). */
     rules: z.string().min(1).optional(),
-    /** Ingest jobs run at once by the server's worker. */
-    ingestWorkers: positiveInt.default(1),
+    /** Ingest jobs run at once by the server's worker (0: none here, `vitrine worker` processes run them). */
+    ingestWorkers: z.number().int().min(0).default(1),
+    /** The ingest queue: redis://host:port[/db] for BullMQ on Redis (shared with `vitrine worker`s); default the catalog's SQLite. */
+    queue: z
+      .string()
+      .regex(/^rediss?:\/\/[^\s]+$/, 'queue: expected a Redis URL such as redis://127.0.0.1:6379 (or none, for the queue embedded in the catalog)')
+      .optional(),
+    /** The key prefix of the Redis queue: servers and workers that share a queue give the same one. */
+    queuePrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'queuePrefix: letters, digits, _ . - (at most 64)').default('vitrine'),
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8182),
     baseUrl: z
@@ -132,6 +139,9 @@ export const serveConfigSchema = serveConfigObject
   })
   .refine((c) => c.masters === undefined || c.data !== undefined, {
     message: 'masters: the ingest service converts into a data folder: give --data DIR too',
+  })
+  .refine((c) => c.queue === undefined || c.masters !== undefined || c.watch !== undefined, {
+    message: 'queue: the ingest queue needs the masters root too (--masters DIR or --watch DIR, with --data DIR)',
   })
   .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
     message: 'tlsKey and tlsCert: give both for HTTPS, or neither',

@@ -55,6 +55,8 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
   catalog.setObjectAccess(object.id, access.policy, access.sources);
 
   const children = new Map<string, Job>();
+  // Later turns find each page's job among the object's children: read once (on Redis, one read per job).
+  const known = data.phase === 'plan' ? undefined : new Map((await queue.children(job.id)).map((c) => [c.key, c]));
   for (const [i, page] of object.pages.entries()) {
     const key = pageJobKey(page, target.settingsKey);
     // First turn: a page job that ended before is run again if the page is not in the catalog as
@@ -76,7 +78,7 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
     };
     const child =
       renew === 'never'
-        ? ((await queue.children(job.id)).find((c) => c.key === key) ?? (await queue.enqueue({ key, data: pageData, parent: job.id, renew: 'unsuccessful' })))
+        ? (known?.get(key) ?? (await queue.enqueue({ key, data: pageData, parent: job.id, renew: 'unsuccessful' })))
         : await queue.enqueue({ key, data: pageData, parent: job.id, renew });
     children.set(key, child);
   }

@@ -12,8 +12,19 @@ import { normaliseFolder } from './context.js';
 import type { Job } from './jobs.js';
 import { objectJob } from './object-job.js';
 import type { JobQueue } from './queue.js';
-import { SqliteJobQueue } from './sqlite-queue.js';
+import { openQueue, type QueueChoice } from './open-queue.js';
 import { IngestWorker } from './worker.js';
+
+/**
+ * Makes a data folder ready to ingest into (its images/ and its catalog's tables, before anything
+ * reads them: the folder watcher's catch-up, the manifest service); returns the catalog's file.
+ */
+export async function prepareDataFolder(data: string): Promise<string> {
+  await mkdir(path.join(data, IMAGES_DIR), { recursive: true });
+  const catalogFile = path.join(data, CATALOG_FILE);
+  new Catalog(catalogFile).close();
+  return catalogFile;
+}
 
 /** A folder given to ingest that is not one under the masters root. */
 export class IngestPathError extends Error {
@@ -24,7 +35,7 @@ export class IngestPathError extends Error {
  * The variants of a rules file, for the ingest service. Its naming rules are refused: they group
  * files across folders, and the ingest converts an object folder at a time.
  */
-async function ingestVariants(file: string): Promise<VariantPreference> {
+export async function ingestVariants(file: string): Promise<VariantPreference> {
   try {
     const rules = await loadRulesFile(file);
     if (rules.rules) throw new ConfigError(`rules: ${file} has naming rules; the ingest service converts one folder = one object and takes only a rules file's variants`);
@@ -37,7 +48,8 @@ async function ingestVariants(file: string): Promise<VariantPreference> {
 
 /**
  * The ingest service of `vitrine serve --masters DIR --data DIR`: the queue (embedded, in the data
- * folder's catalog) and the in-process worker that converts what is queued into the data folder,
+ * folder's catalog, or BullMQ on Redis with --queue) and the in-process worker (none with
+ * --ingest-workers 0: `vitrine worker` processes run the jobs) that converts what is queued into the data folder,
  * with `vitrine convert`'s default settings. The folder watcher and the API queue folders with
  * `enqueueFolder`.
  */
@@ -49,24 +61,29 @@ export class IngestService {
     readonly masters: string,
     /** Which version of a page is converted: the rules file's variants, or the default. */
     readonly variants: VariantPreference,
-    private readonly options: { data: string; catalogFile: string; workers: number; logger: Logger },
+    private readonly options: { data: string; catalogFile: string; workers: number; pollMs: number; logger: Logger },
   ) {}
 
-  static async open(config: { masters: string; data: string; ingestWorkers: number; rules?: string | undefined }, logger: Logger): Promise<IngestService> {
+  static async open(config: { masters: string; data: string; ingestWorkers: number; rules?: string | undefined } & QueueChoice, logger: Logger): Promise<IngestService> {
     const masters = path.resolve(config.masters);
     const info = await stat(masters).catch(() => undefined);
     if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
-    await mkdir(path.join(config.data, IMAGES_DIR), { recursive: true });
-    const catalogFile = path.join(config.data, CATALOG_FILE);
-    // The catalog's own tables exist before anything reads them (the folder watcher's catch-up, the
-    // manifest service): a new data folder gets them now, not when the worker first writes.
-    new Catalog(catalogFile).close();
     const variants = config.rules === undefined ? DEFAULT_VARIANTS : await ingestVariants(config.rules);
-    return new IngestService(new SqliteJobQueue(catalogFile), masters, variants, { data: config.data, catalogFile, workers: config.ingestWorkers, logger });
+    const catalogFile = await prepareDataFolder(config.data);
+    const queue = await openQueue(config, catalogFile, (error) => logger.error(`ingest: the queue's Redis: ${error.message} (reconnecting)`));
+    return new IngestService(queue, masters, variants, {
+      data: config.data,
+      catalogFile,
+      workers: config.ingestWorkers,
+      // Page jobs may be queued by other processes (workers planning objects): nothing wakes this one then.
+      pollMs: config.queue === undefined ? 1000 : 250,
+      logger,
+    });
   }
 
-  /** Starts the worker (once the server is ready). */
+  /** Starts the worker (once the server is ready), unless its jobs are left to `vitrine worker` processes (0 workers). */
   async start(): Promise<void> {
+    if (this.options.workers === 0) return;
     this.worker ??= await IngestWorker.start(this.queue, {
       masters: this.masters,
       data: this.options.data,
@@ -74,6 +91,7 @@ export class IngestService {
       settings: DEFAULT_SETTINGS,
       variants: this.variants,
       concurrency: this.options.workers,
+      pollMs: this.options.pollMs,
       logger: this.options.logger,
     });
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -37,8 +37,15 @@ export interface IngestWorkerOptions {
 /** This process's worker ids: host, pid and a nonce (a container's pid 1 is not the last one's). */
 const PROCESS_ID = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
+/**
+ * This process's temporary folder under the data folder's INGEST_TEMP_DIR: each process has its own,
+ * so a worker starting never sweeps what another (on this host or another sharing the folder) is
+ * writing. Its name is the process id with '_' for ':' (a name valid on every file system).
+ */
+const PROCESS_TEMP = PROCESS_ID.replace(/:/g, '_');
+
 /** Whether a worker id names a process of this host that is gone (its jobs can be taken back at once). */
-function isDeadLocalWorker(worker: string): boolean {
+export function isDeadLocalWorker(worker: string): boolean {
   const [host, pid, nonce] = worker.split(':');
   if (host !== hostname() || pid === undefined || nonce === undefined) return false;
   if (`${host}:${pid}:${nonce}` === PROCESS_ID) return false;
@@ -85,7 +92,7 @@ export class IngestWorker {
       variants: options.variants,
       target: {
         out,
-        tempDir: path.join(out, INGEST_TEMP_DIR),
+        tempDir: path.join(out, INGEST_TEMP_DIR, PROCESS_TEMP),
         settings: options.settings,
         settingsKey: settingsFingerprint(options.settings),
         encoderThreads: Math.max(1, Math.floor(cpus().length / this.concurrency)),
@@ -105,12 +112,32 @@ export class IngestWorker {
     catalog.adoptPublishedIdentifiers(path.resolve(options.masters));
     const worker = new IngestWorker(queue, options, catalog);
     await rm(worker.context.target.tempDir, { recursive: true, force: true });
+    await worker.sweepTemporaries();
     await mkdir(worker.context.target.tempDir, { recursive: true });
     const recovered = await queue.recover(isDeadLocalWorker);
     if (recovered > 0) worker.logger.info(`ingest: took back ${recovered} job(s) of a stopped process`);
     worker.lanes = Array.from({ length: worker.concurrency }, (_, lane) => worker.lane(`${PROCESS_ID}:${lane}`));
     return worker;
   }
+
+  /**
+   * Removes what stopped processes of this host left half-written in the temporary folder: their
+   * folders, and the loose files of the layout before one folder per process. Another host's
+   * folders are its own workers' to sweep when they start (their processes cannot be seen from here).
+   */
+  private async sweepTemporaries(): Promise<void> {
+    const root = path.dirname(this.context.target.tempDir);
+    const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (entry.name === PROCESS_TEMP) continue; // this process's lanes write there now
+      const folder = /^(.+)_(\d+)_([0-9a-f]{8})$/.exec(entry.name);
+      const owner = entry.isDirectory() && folder ? `${folder[1]}:${folder[2]}:${folder[3]}` : `${hostname()}:${entry.name.split('-')[0]}:loose`;
+      if (isDeadLocalWorker(owner)) await rm(path.join(root, entry.name), { recursive: true, force: true });
+    }
+  }
+
+  /** The last sweep, so that jobs taken back from stopped workers sweep at most every few seconds. */
+  private lastSweep = 0;
 
   /** Looks for work now (a job was just enqueued in this process). */
   wake(): void {
@@ -142,6 +169,11 @@ export class IngestWorker {
         continue;
       }
       this.inHand.set(job.id, worker);
+      // A job run again was often another worker's that stopped: what it left half-written goes.
+      if (job.attempts > 1 && Date.now() - this.lastSweep > 5000) {
+        this.lastSweep = Date.now();
+        await this.sweepTemporaries().catch((error: unknown) => this.logger.warn({ err: error }, 'ingest: cannot sweep the temporary folder'));
+      }
       try {
         await this.run(job, worker);
       } catch (error) {
@@ -227,6 +259,7 @@ export class IngestWorker {
     } else {
       this.context.target.ocr?.close();
       this.catalog.close();
+      await rm(this.context.target.tempDir, { recursive: true, force: true });
     }
   }
 }

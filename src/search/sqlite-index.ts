@@ -195,13 +195,15 @@ export class SqliteSearchIndex implements SearchIndex {
       // Words apart by '|', tokens of a word by ' ': both separators to the tokenizer (the same
       // positions), and the stream says which word each token is in (see tokenStream).
       this.statement('INSERT INTO search_text (rowid, tokens) VALUES (?, ?)').run(key, stream.join('|'));
-    })();
+      // IMMEDIATE: it reads before it writes, and a deferred transaction that does so while another
+      // process (a second ingest worker) writes fails with SQLITE_BUSY at once, without busy_timeout.
+    }).immediate();
   }
 
   removePage(identifier: string): void {
     if (!this.ready) return;
     const key = this.pageKey(identifier);
-    if (key !== undefined) this.db.transaction(() => this.deleteKey(key))();
+    if (key !== undefined) this.db.transaction(() => this.deleteKey(key)).immediate();
   }
 
   retainPages(objectId: string, keep: readonly string[]): void {
@@ -210,7 +212,7 @@ export class SqliteSearchIndex implements SearchIndex {
     const rows = this.statement('SELECT page_key, identifier FROM search_pages WHERE object_id = ?').all(objectId) as { page_key: number; identifier: string }[];
     this.db.transaction(() => {
       for (const row of rows) if (!kept.has(row.identifier)) this.deleteKey(row.page_key);
-    })();
+    }).immediate();
   }
 
   pageState(identifier: string): SidecarState | undefined {

@@ -63,3 +63,39 @@ export function serveCli(args: string[], env: Record<string, string> = {}): Prom
     child.once('exit', (code) => reject(new Error(`vitrine serve exited (${code}) before listening:\n${output}`)));
   });
 }
+
+/** A `vitrine worker` process started by workerCli. */
+export interface CliWorker {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | NodeJS.Signals>;
+  /** Sends a signal (SIGTERM: graceful stop; SIGKILL: none) and waits for the exit. */
+  kill(signal: NodeJS.Signals): Promise<number | NodeJS.Signals>;
+  output(): string;
+}
+
+/** Starts `vitrine worker …` (the built CLI); resolves once it logs that it is taking jobs, rejects with its output when it exits first. */
+export function workerCli(args: string[], env: Record<string, string> = {}): Promise<CliWorker> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITRINE_')));
+  const child = spawn(process.execPath, [CLI, 'worker', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal!)));
+  const kill = async (signal: NodeJS.Signals): Promise<number | NodeJS.Signals> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  let output = '';
+  return new Promise((resolve, reject) => {
+    let started = false;
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (!started && /worker: \d+ job\(s\) at once/.test(output)) {
+        started = true;
+        resolve({ child, exited, kill, output: () => output });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      if (!started) reject(new Error(`vitrine worker exited (${code}) before taking jobs:\n${output}`));
+    });
+  });
+}

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Json } from '../helpers/presentation.js';
 
+/** The Redis of this machine, for the tests of the Redis queue (each under a key prefix of its own). */
+export const REDIS_URL = process.env.VITRINE_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+
 /** Polls `probe` until it gives a value (a safety deadline, not a speed assertion: generous on a loaded machine). */
 export async function until<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs = 180_000): Promise<T> {
   const end = Date.now() + deadlineMs;

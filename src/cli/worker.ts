@@ -1,0 +1,149 @@
+import { statSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { createLogger } from '../log.js';
+
+const whole = (what: string, min: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`'${value}' is not ${what}`);
+  return n;
+};
+
+interface WorkerFlags {
+  queue?: string;
+  queuePrefix?: string;
+  data?: string;
+  masters?: string;
+  rules?: string;
+  concurrency?: number;
+  lease?: number;
+  stalledInterval?: number;
+  grace?: number;
+  logLevel?: string;
+}
+
+/** A folder option that must name an existing folder (a usage error otherwise). */
+function folder(option: string, given: string | undefined, what: string): string {
+  if (given === undefined) throw new ConfigError(`--${option}: give ${what}`);
+  const info = statSync(given, { throwIfNoEntry: false });
+  if (!info?.isDirectory()) throw new ConfigError(`--${option}: ${given} is not a folder (${what})`);
+  return path.resolve(given);
+}
+
+/** statfs magic numbers of network file systems (Linux), on which SQLite's WAL is not shared between hosts. */
+const NETWORK_FS: Record<number, string> = { 0x6969: 'NFS', 0x517b: 'SMB', 0xff534d42: 'CIFS', 0xfe534d42: 'SMB2', 0x65735546: 'a FUSE file system' };
+
+/** The network file system a folder is on, if it is. */
+async function networkFileSystem(dir: string): Promise<string | undefined> {
+  const info = await statfs(dir).catch(() => undefined);
+  return info && NETWORK_FS[info.type];
+}
+
+export function workerCommand(): Command {
+  return new Command('worker')
+    .summary('run ingest jobs (convert and record queued object folders) from a shared queue')
+    .description(
+      'Take ingest jobs from the queue and run them: plan an object folder, convert its pages into\n' +
+        'the data folder and record them in its catalog, then record the object (its manifest appears\n' +
+        'on every server of that data folder). `vitrine serve --masters M --data D` (or --watch M) queues\n' +
+        'the jobs, from its ingest API and its folder watcher.\n\n' +
+        'With --queue redis://…, the jobs are on Redis (BullMQ): start any number of workers with the\n' +
+        'same --queue and --queue-prefix as the server; stop, add or restart them while it serves. What\n' +
+        'they share: the Redis queue, the masters folder and the data folder (the same paths for all).\n' +
+        "The data folder's catalog is SQLite in WAL mode, written by every worker: safe for processes on\n" +
+        'the machine that holds it (they take turns, busy_timeout), not across machines over a network\n' +
+        'file system (WAL needs memory shared on one host; the worker warns when the data folder is on\n' +
+        'NFS or SMB). Workers on other machines need a catalog server (PostgreSQL, planned). Without\n' +
+        "--queue, the worker takes jobs from the queue embedded in the catalog, beside a `vitrine serve`.\n\n" +
+        'Each job is idempotent: a page job is keyed by its master (path, size, mtime) and the settings,\n' +
+        'and a page already converted and recorded is skipped, so a job run again after a crash never\n' +
+        "converts the same content twice. A job's lock is renewed while it runs (every third of\n" +
+        '--lease); a killed worker\'s jobs come back to the others once the lock lapses and a stalled\n' +
+        'check (every --stalled-interval) sees it. Failures are retried with exponential backoff; a\n' +
+        'broken master fails its page at once, with its reason (GET /api/jobs?state=failed).\n\n' +
+        'SIGTERM or SIGINT: no new job is taken; the jobs in hand finish within --grace seconds, or are\n' +
+        'handed back to the queue (for the next worker, the attempt not counted); then the worker exits 0.',
+    )
+    .option('-q, --queue <redis-url>', 'the Redis queue, e.g. redis://127.0.0.1:6379 or rediss://user:pass@host:6380/2 (env VITRINE_QUEUE; default: the queue embedded in the catalog)')
+    .option('--queue-prefix <name>', "the queue's key prefix on Redis, the server's (env VITRINE_QUEUE_PREFIX; default vitrine)")
+    .option('-d, --data <dir>', 'the data folder the pages are converted into (images/, catalog.sqlite), the server\'s --data')
+    .option('-m, --masters <dir>', "the masters root the queued object folders are under, the server's --masters or --watch")
+    .option('-r, --rules <file>', "a rules file whose variants choose one version of each page: the server's --rules (naming rules are refused)")
+    .option('-c, --concurrency <n>', 'jobs (pages converted) at once in this process (default 1; about one per core)', whole('a whole number from 1', 1))
+    .option('--lease <ms>', 'how long a job is held without a heartbeat before others may take it: how soon a killed worker\'s job comes back (default 30000)', whole('a number of milliseconds from 1000', 1000))
+    .option('--stalled-interval <ms>', "Redis: how often this worker looks for jobs whose lock lapsed and hands them back (default 30000)", whole('a number of milliseconds from 100', 100))
+    .option('--grace <s>', 'on SIGTERM or SIGINT, seconds the jobs in hand may take to finish before they are handed back (default 30)', whole('a whole number of seconds', 0))
+    .addOption(new Option('--log-level <level>', 'log level (default info; debug logs each page)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  # a server that only queues, and two workers (start, stop and restart them at will)\n' +
+        '  $ vitrine serve --data /srv/data --watch /srv/masters --queue redis://127.0.0.1:6379 --ingest-workers 0\n' +
+        '  $ vitrine worker --queue redis://127.0.0.1:6379 --data /srv/data --masters /srv/masters\n' +
+        '  $ vitrine worker --queue redis://127.0.0.1:6379 --data /srv/data --masters /srv/masters\n\n' +
+        '  # beside a server on this machine, on the queue embedded in the catalog\n' +
+        '  $ vitrine worker --data ./vitrine-data --masters ./masters',
+    )
+    .action(async (flags: WorkerFlags) => {
+      const queueUrl = flags.queue ?? process.env.VITRINE_QUEUE;
+      const queuePrefix = flags.queuePrefix ?? process.env.VITRINE_QUEUE_PREFIX ?? 'vitrine';
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(queuePrefix)) throw new ConfigError(`--queue-prefix: '${queuePrefix}' is not letters, digits, _ . - (at most 64)`);
+      const masters = folder('masters', flags.masters, 'the masters root the queued object folders are under');
+      const data = path.resolve(flags.data ?? '');
+      if (flags.data === undefined) throw new ConfigError('--data: give the data folder the pages are converted into');
+      const { openQueue, describeQueue, checkQueueUrl } = await import('../ingest/open-queue.js');
+      if (queueUrl !== undefined) checkQueueUrl(queueUrl);
+      const logger = createLogger(flags.logLevel ?? 'info');
+      const { prepareDataFolder, ingestVariants } = await import('../ingest/service.js');
+      const { IngestWorker } = await import('../ingest/worker.js');
+      const { DEFAULT_SETTINGS } = await import('../pipeline/default-settings.js');
+      const variants = flags.rules === undefined ? undefined : await ingestVariants(flags.rules);
+      const catalogFile = await prepareDataFolder(data);
+      const choice = { queue: queueUrl, queuePrefix, stalledIntervalMs: flags.stalledInterval };
+      const queue = await openQueue(choice, catalogFile, (error) => logger.error(`worker: the queue's Redis: ${error.message} (reconnecting)`));
+      const concurrency = flags.concurrency ?? 1;
+      const worker = await IngestWorker.start(queue, {
+        masters,
+        data,
+        catalogFile,
+        settings: DEFAULT_SETTINGS,
+        variants,
+        concurrency,
+        leaseMs: flags.lease,
+        // Jobs are queued by other processes: nothing wakes this one, it looks every quarter second.
+        pollMs: 250,
+        logger,
+      });
+      logger.info(`worker: ${concurrency} job(s) at once from ${describeQueue(choice)}; masters ${masters}, data ${data}`);
+      const shared = await networkFileSystem(data);
+      if (shared) logger.warn(`worker: the data folder is on ${shared}: its SQLite catalog (WAL) is safe for processes of one machine only; run every worker and server of ${data} on one machine`);
+      const grace = (flags.grace ?? 30) * 1000;
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals): void => {
+        if (stopping) {
+          logger.warn(`${signal} again: exiting without waiting (the jobs in hand come back when their lease lapses)`);
+          logger.flush(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+          return;
+        }
+        stopping = true;
+        logger.info(`${signal}: taking no new job; finishing the jobs in hand (at most ${grace / 1000} s, then they are handed back)`);
+        void worker
+          .stop(grace)
+          .then(() => queue.close())
+          .then(
+            () => {
+              logger.info('worker stopped');
+              logger.flush(() => process.exit(0));
+            },
+            (error: unknown) => {
+              logger.error({ err: error }, 'worker: error while stopping');
+              logger.flush(() => process.exit(1));
+            },
+          );
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
+}
