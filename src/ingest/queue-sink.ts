@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Catalog } from '../catalog/catalog.js';
 import { CATALOG_FILE } from '../presentation/store.js';
+import { SqliteSearchIndex } from '../search/sqlite-index.js';
 import type { IngestService } from './service.js';
 import type { IngestSink, WithdrawDerivatives } from './sink.js';
 
@@ -34,6 +35,13 @@ export class QueueSink implements IngestSink {
     for (const object of objects) {
       const result = await this.catalog.withdrawObject(object.id, { removeDerivatives: this.withdrawDerivatives === 'remove' });
       if (!result.withdrawn) continue;
+      // Its text goes with it (the index's tables are in the catalog file; archive-wide counts would still find it).
+      const text = new SqliteSearchIndex(path.join(this.data, CATALOG_FILE));
+      try {
+        text.retainPages(object.id, []);
+      } finally {
+        text.close();
+      }
       const files = this.withdrawDerivatives === 'remove' ? `${result.removedFiles.length} derivative(s) removed` : 'derivatives kept';
       this.logger.info({ folder, object: object.id }, `watch: ${folder} is gone: object ${object.id} withdrawn (${result.pages} page(s), ${files})`);
     }

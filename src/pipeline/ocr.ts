@@ -84,6 +84,11 @@ export class OcrIndexing {
     this.index.retainPages(objectId, pages);
   }
 
+  /** An object withdrawn: its text goes too (archive-wide counts would still find it). */
+  withdraw(objectId: string): void {
+    this.index.retainPages(objectId, []);
+  }
+
   close(): void {
     this.index.close();
   }

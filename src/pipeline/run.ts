@@ -331,7 +331,10 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     if (catalog && !options.dryRun) catalog.setCollectionMetadata(described.covered, described.collections);
     if (catalog && (options.missing ?? 'withdraw') !== 'keep') {
       for (const id of missingObjects(catalog, masters, planned)) {
-        if (!options.dryRun) await catalog.withdrawObject(id, { removeDerivatives: options.missing === 'withdraw-and-remove' });
+        if (!options.dryRun) {
+          await catalog.withdrawObject(id, { removeDerivatives: options.missing === 'withdraw-and-remove' });
+          ocr?.withdraw(id);
+        }
         log?.write({ event: 'withdrawn', object: id });
         withdrawn.push(id);
       }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { serveCli, type CliServer } from '../helpers/cli.js';
@@ -7,6 +7,7 @@ import { pagePicture } from '../helpers/corpus.js';
 import { decode, fetchBytes, assertSimilar } from '../helpers/pixels.js';
 import { assertValid3, crawl, getJson, type Json } from '../helpers/presentation.js';
 import { tempDir } from '../helpers/server.js';
+import { SqliteSearchIndex } from '../../src/search/sqlite-index.js';
 
 // Acceptance 1 of the ingest service, on the embedded default: `vitrine serve --data D --watch M`
 // turns an object folder copied into M (slowly, file by file) into a served manifest; a replaced
@@ -73,6 +74,8 @@ describe('vitrine serve --watch: new scans become served manifests on their own'
       const folder = path.join(masters, 'box1', 'letters');
       await mkdir(folder, { recursive: true });
       const arrived = Date.now();
+      // Page 1's OCR text comes along (indexed by the ingest, and withdrawn with the object).
+      await writeFile(path.join(folder, 'p1.txt'), 'zephyrine letters\n');
       for (const n of [1, 2, 3]) await copySlowly(path.join(folder, `p${n}.png`), await page(n));
 
       const top = `${base}/iiif/collection/top`;
@@ -98,12 +101,23 @@ describe('vitrine serve --watch: new scans become served manifests on their own'
       });
       await canvasShows(updated, 0, 1);
 
-      // The folder removed: a Delete, the manifest Gone, the collection without it.
+      // The folder removed: a Delete, the manifest Gone, the collection without it, its text out of the index.
+      const objectId = decodeURIComponent(manifestUrl.slice(`${base}/iiif/manifest/`.length));
+      const textPages = (): number => {
+        const index = new SqliteSearchIndex(path.join(data, 'catalog.sqlite'), { readonly: true });
+        try {
+          return index.objectPages(objectId).size;
+        } finally {
+          index.close();
+        }
+      };
+      assert.equal(textPages(), 1, 'the ingest indexed the text of page 1');
       await rm(folder, { recursive: true });
       await eventually('a Delete activity for the manifest', async () => (await activities(base)).find((a) => a.type === 'Delete' && a.object.id === manifestUrl));
       assert.equal((await fetch(manifestUrl)).status, 410, 'the withdrawn manifest answers 410 Gone');
       assert.deepEqual((await crawl(top)).manifests, [], 'no manifest left in the collections');
       assert.match(server.output(), /watch: box1\/letters is gone: object \S+ withdrawn \(3 page\(s\), derivatives kept\)/);
+      assert.equal(textPages(), 0, "the withdrawn object's text is gone from the index");
     } catch (error) {
       console.log(server?.output());
       throw error;

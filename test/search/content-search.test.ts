@@ -381,4 +381,22 @@ describe('Content Search 1.0 and 2.0 over OCR sidecars (ALTO, hOCR, plain text)'
     assert.equal(manifest.items[2].seeAlso, undefined);
     assert.equal(await readFile(path.join(masters, 'book/p-001.alto.xml'), 'utf8'), ALTO);
   });
+
+  it("withdrawing an object takes its text out of the index: the archive-wide search no longer finds it", async () => {
+    const phrase = encodeURIComponent('"jane doe"');
+    const pagesFound = async (): Promise<string[]> =>
+      ((await getJson(`${base}/iiif/search/2?q=${phrase}&motivation=highlighting`)).body.items as Json[]).map((a) => String(a.target.source ?? a.target).replace(/#.*/, ''));
+    assert.ok((await pagesFound()).includes(canvas('other/q-001')), 'found before the withdrawal');
+    await rm(path.join(masters, 'other'), { recursive: true });
+    const run = await convert(masters, out);
+    assert.deepEqual(run.withdrawn, ['other']);
+    const index = new SqliteSearchIndex(path.join(out, 'catalog.sqlite'), { readonly: true });
+    try {
+      assert.equal(index.pageState('other/q-001'), undefined, 'its page has no text left in the index');
+    } finally {
+      index.close();
+    }
+    assert.ok(!(await pagesFound()).includes(canvas('other/q-001')));
+    assert.ok((await pagesFound()).includes(canvas('book/p-001')), 'the other objects are still found');
+  });
 });
