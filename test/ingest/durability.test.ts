@@ -79,7 +79,11 @@ describe('ingest durability: a real vitrine serve killed with SIGKILL mid-object
     assert.equal(pageJobs.length, PAGES, 'one page job per page');
     assert.ok(pageJobs.every((j) => j.state === 'done'));
     const recordedBefore = pageJobs.filter((j) => atKill.pages.has(j.identifier));
-    assert.ok(recordedBefore.every((j) => j.attempts === 1 && j.outcome === 'converted'), 'pages recorded before the kill ran once');
+    // A page recorded in the instant between its catalog row and its job's end (the one job in hand)
+    // runs again after the restart and is skipped, not converted: its convertedAt is unchanged above.
+    const ranAgain = recordedBefore.filter((j) => !(j.attempts === 1 && j.outcome === 'converted'));
+    assert.ok(ranAgain.length <= 1, `pages recorded before the kill ran once (or, the one in hand, were skipped): ${JSON.stringify(ranAgain)}`);
+    assert.ok(ranAgain.every((j) => j.outcome === 'skipped'), `a page recorded before the kill was converted again: ${JSON.stringify(ranAgain)}`);
     // Served, with every page in order.
     const manifest = (await (await fetch(`${server.url}/iiif/manifest/box1`)).json()) as Json;
     assert.equal((manifest.items as Json[]).length, PAGES);
