@@ -4,6 +4,7 @@
  *
  *   npm run bench:convert                      # 24 pages of 4000×3000 + one 108 MP master
  *   npm run bench:convert -- --pages 48 --workers 2 --rounds 3
+ *   npm run bench:convert -- --pages 6 --size 6000x4500 --workers 2   # 27 MP masters (issue 15)
  *
  * Like for like:
  * - whole processes on both sides, timed from start to exit: one `vitrine convert --workers N` (Node's
@@ -35,12 +36,18 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: String(cpus().length) },
     quality: { type: 'string', default: '85' },
     rounds: { type: 'string', default: '2' },
+    /** The batch's masters, WIDTHxHEIGHT. */
+    size: { type: 'string', default: '4000x3000' },
   },
 });
 const pages = Number(args.pages);
 const workers = Number(args.workers);
 const quality = Number(args.quality);
 const rounds = Number(args.rounds);
+const sizeMatch = /^(\d+)x(\d+)$/.exec(args.size);
+if (!sizeMatch) throw new Error(`--size: '${args.size}' is not WIDTHxHEIGHT (e.g. 6000x4500)`);
+const [pageWidth, pageHeight] = [Number(sizeMatch[1]), Number(sizeMatch[2])];
+const megapixels = Math.round((pageWidth * pageHeight) / 1e6);
 /** What Vitrine gives each page's libvips (src/pipeline/run.ts, shareCores), and vips gets too. */
 const threadsPerPage = Math.max(1, Math.floor(cpus().length / workers));
 prepareBench({ peers: true });
@@ -123,8 +130,9 @@ async function checkDerivatives(side: string, dir: string, count: number, width:
 }
 
 const work = path.join(BENCH_DIR, 'convert');
-const batchDir = path.join(work, 'masters-batch');
-for (let i = 1; i <= pages; i++) await master(path.join(batchDir, 'book', `page-${String(i).padStart(3, '0')}.tif`), 4000, 3000);
+// One folder per size: the masters are kept between runs.
+const batchDir = path.join(work, args.size === '4000x3000' ? 'masters-batch' : `masters-batch-${args.size}`);
+for (let i = 1; i <= pages; i++) await master(path.join(batchDir, 'book', `page-${String(i).padStart(3, '0')}.tif`), pageWidth, pageHeight);
 const bigDir = path.join(work, 'masters-108mp');
 await master(path.join(bigDir, 'map', 'sheet.tif'), 12000, 9000);
 const batchFiles = (await readdir(path.join(batchDir, 'book')))
@@ -137,7 +145,7 @@ for (const extra of (await readdir(path.join(batchDir, 'book'))).filter((f) => !
 }
 
 console.log(
-  `\n${pages} masters of 4000×3000 (12 MP, LZW TIFF), then one 12000×9000 (108 MP) master; ${workers} page(s) at a time, ` +
+  `\n${pages} masters of ${pageWidth}×${pageHeight} (${megapixels} MP, LZW TIFF), then one 12000×9000 (108 MP) master; ${workers} page(s) at a time, ` +
     `${threadsPerPage} libvips thread(s) per page on both sides, JPEG quality ${quality}, ${rounds} round(s)\n`,
 );
 interface Side {
@@ -146,7 +154,7 @@ interface Side {
 }
 const rows: { what: string; n: number; vitrine: Side; vips: Side }[] = [];
 for (const [what, dir, files, width, height] of [
-  ['batch', batchDir, batchFiles, 4000, 3000],
+  ['batch', batchDir, batchFiles, pageWidth, pageHeight],
   ['108 MP', bigDir, [path.join(bigDir, 'map', 'sheet.tif')], 12000, 9000],
 ] as const) {
   const row = { what, n: files.length, vitrine: { runs: [] as Timed[], bytes: 0 }, vips: { runs: [] as Timed[], bytes: 0 } };
