@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
@@ -48,10 +47,27 @@ export class MasterError extends Error {
   override name = 'MasterError';
 }
 
-/** SHA-256 of a file, streamed (bounded memory whatever its size). */
+/** How much of a file sha256File reads at a time. */
+const HASH_CHUNK = 4 << 20;
+
+/**
+ * SHA-256 of a file, read in chunks into one reused buffer (bounded memory whatever its size). Not
+ * a read stream: its fresh buffer per chunk and its machinery cost a 27 MP master ~10 ms of CPU
+ * (of ~50), which a batch pays alongside libvips on the same cores.
+ */
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(HASH_CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, HASH_CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
   return hash.digest('hex');
 }
 

@@ -21,7 +21,7 @@ import { countMasterNames, type IgnoredFile } from './scan.js';
 import type { SkippedVariant, VariantPreference } from './variants.js';
 import { isS3Url } from '../storage/s3-location.js';
 import type { S3ClientOptions } from '../storage/s3-storage.js';
-import { openPageStores } from './s3-stores.js';
+import { LOCAL_STORES } from './stores.js';
 
 export interface ConversionOptions {
   /** A folder of masters, or s3://bucket/prefix. */
@@ -183,7 +183,11 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     catalog = new Catalog(catalogFile, { readonly: true });
   }
 
-  const stores = openPageStores(masters, out, { ...options.s3, tempDir: path.join(local, TEMP_DIR) });
+  // The AWS SDK is loaded only for a run that reaches S3: it costs a local batch ~0.2 s of CPU at start-up.
+  const stores =
+    isS3Url(masters) || isS3Url(out)
+      ? (await import('./s3-stores.js')).openPageStores(masters, out, { ...options.s3, tempDir: path.join(local, TEMP_DIR) })
+      : LOCAL_STORES;
   const steps = planSteps(masters, {
     store: stores.masters,
     rules: options.rules,
