@@ -124,6 +124,20 @@ function runsOf(stream: TokenStream, query: SearchQuery): [number, number][] {
   return runs;
 }
 
+/**
+ * For a phrase, whether a page's stream can hold it: its tokens one after the other, apart only by
+ * separators (an empty word between them is '||'). A test on the string, with no false negative,
+ * that spares splitting the stream of each of an object's pages that has every word of the phrase
+ * but not together (most of them, for common words: 25 ms of 30 for an object of 200 pages).
+ * Other queries: every candidate page (it has every word) is counted.
+ */
+function phraseTest(query: SearchQuery): (stream: string) => boolean {
+  if (!query.phrase) return () => true;
+  const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`(?:^|[ |])${query.terms.map(escape).join('[ |]+')}(?=[ |]|$)`);
+  return (stream) => pattern.test(stream);
+}
+
 export class SqliteSearchIndex implements SearchIndex {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
@@ -269,10 +283,12 @@ export class SqliteSearchIndex implements SearchIndex {
     // Several words or a phrase: each candidate page's hits are counted from its token stream (a
     // short string, no JSON), and only the pages of the range have their words read.
     const streamOf = this.statement('SELECT tokens FROM search_text WHERE rowid = ?').pluck();
+    const mayHave = phraseTest(query);
     let total = 0;
     const hits: Hit[] = [];
     for (const page of pages) {
-      const count = runsOf(tokenStream(streamOf.get(page.page_key) as string), query).length;
+      const stream = streamOf.get(page.page_key) as string;
+      const count = mayHave(stream) ? runsOf(tokenStream(stream), query).length : 0;
       if (count > 0 && total + count > range.offset && total < end) {
         const onPage = this.pageHits(page.page_key, page.identifier, query);
         hits.push(...onPage.slice(Math.max(0, range.offset - total), end - total));
