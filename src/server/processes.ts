@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { answerClusterMetrics } from './cluster-metrics.js';
 import type { StopMessage } from './shutdown.js';
 
 /** What a worker of `serve --processes N` tells the primary once its server listens. */
@@ -97,6 +98,7 @@ export function runPrimary(logger: Logger, options: PrimaryOptions): void {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  answerClusterMetrics();
   for (let i = 0; i < options.processes; i++) fork();
 }
 

@@ -82,6 +82,8 @@ describe('vitrine serve --processes 2', () => {
   let cluster: CliServer;
   let single: CliServer;
   const workers = (): number[] => childrenOf(cluster.child.pid!);
+  /** Requests the first test made of the cluster, all answered 200. */
+  let asked = 0;
 
   before(async () => {
     const tmp = await tempDir('vitrine-processes-');
@@ -109,6 +111,7 @@ describe('vitrine serve --processes 2', () => {
     for (let i = 0; i < 4 && answered.size < 2; i++) {
       for (const tile of TILES) {
         const [ours, theirs] = await Promise.all([getOnNewConnection(`${cluster.url}/iiif/3/page.tif/${tile}`, workers), getOnNewConnection(`${single.url}/iiif/3/page.tif/${tile}`, () => [single.child.pid!])]);
+        asked++;
         assert.equal(ours.status, 200, tile);
         assert.equal(theirs.status, 200, tile);
         assert.ok(ours.body.equals(theirs.body), `${tile}: the same bytes as the single-process server`);
@@ -117,6 +120,23 @@ describe('vitrine serve --processes 2', () => {
       }
     }
     assert.equal(answered.size, 2, 'answers came from two processes');
+  });
+
+  it('/metrics sums every server process, whichever one the scrape reaches', async () => {
+    const scrapedBy = new Set<number>();
+    for (let scrape = 0; scrape < 8 && scrapedBy.size < 2; scrape++) {
+      const { status, body, pid } = await getOnNewConnection(`${cluster.url}/metrics`, workers);
+      assert.equal(status, 200);
+      const answered = body
+        .toString()
+        .split('\n')
+        .filter((line) => line.startsWith('vitrine_http_requests_total{') && line.includes('status="200"'))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+      // The first test's requests, and the scrapes before this one.
+      assert.equal(answered, asked + scrape, `scrape ${scrape} (by ${pid})`);
+      scrapedBy.add(pid!);
+    }
+    assert.equal(scrapedBy.size, 2, 'scrapes reached both processes');
   });
 
   it('restarts a server process killed with SIGKILL, and the port keeps answering meanwhile', async () => {
