@@ -6,8 +6,9 @@
  *
  * Workloads: every tile URL of the OpenSeadragon pattern over the whole pyramid, and fixed-seed
  * arbitrary regions and sizes. Like for like:
- * - both servers get every core of the machine (iipsrv: one FastCGI process per core; Vitrine: one
- *   process, libvips' threads), the same JPEG quality, the same URLs;
+ * - both servers get every core of the machine and a process per core (iipsrv: one FastCGI process
+ *   per core; Vitrine: `serve --processes <cores>`, each with libvips' threads; `--processes 1` to
+ *   see one process), the same JPEG quality, the same URLs;
  * - before timing, a random sample of each workload's URLs is asked of both and the answers compared:
  *   same dimensions, mean pixel difference within what two JPEG encoders give, similar byte sizes;
  * - two cache settings, labelled: caches off on both sides (the headline: iipsrv's tile cache off,
@@ -19,6 +20,7 @@
  * Any failed request (an error status, or no answer within 10 s) fails the benchmark.
  */
 import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -32,9 +34,9 @@ import { median, quantile } from './lib/stats.js';
 import { openSeadragonTiles, randomRegions, sampleOf, type BenchRequest } from './lib/urls.js';
 import { wrk, writeScript, type WrkResult } from './lib/wrk.js';
 
-const { values: args } = parseArgs({ options: { ...peerBenchOptions({ seconds: '10', rounds: '3', connections: '16', check: '50' }), auth: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { ...peerBenchOptions({ seconds: '10', rounds: '3', connections: '16', check: '50' }), auth: { type: 'boolean', default: false }, processes: { type: 'string', default: String(cpus().length) } } });
 if (args.help) {
-  console.log('usage: npm run bench [-- --seconds 10 --rounds 3 --connections 16 --check 50 (URLs compared per workload)] [--auth (what authorisation costs instead: bench/lib/auth-tiles.ts)]');
+  console.log('usage: npm run bench [-- --seconds 10 --rounds 3 --connections 16 --check 50 (URLs compared per workload) --processes N (Vitrine server processes; default one per core, as iipsrv)] [--auth (what authorisation costs instead: bench/lib/auth-tiles.ts)]');
   process.exit(0);
 }
 const seconds = Number(args.seconds);
@@ -76,9 +78,11 @@ const TOLERANCE = 6;
  */
 const TIMEOUT_SECONDS = 10;
 
+/** Same cores for both: iipsrv runs one FastCGI process per core; Vitrine `--processes` (one per core by default). */
+const vitrineArgs = [...SAME_WORK_AS_IIPSRV, '--processes', args.processes];
 let running: Peer[] = [];
 async function startPeers(caches: boolean): Promise<Peer[]> {
-  running = [await startVitrine(images, 18182, { caches, args: SAME_WORK_AS_IIPSRV }), await startIipsrv(images, 18183, path.join(work, 'iipsrv'), { caches })];
+  running = [await startVitrine(images, 18182, { caches, args: vitrineArgs }), await startIipsrv(images, 18183, path.join(work, 'iipsrv'), { caches })];
   return running;
 }
 async function stopPeers(): Promise<void> {
@@ -150,7 +154,7 @@ interface Measured {
 const results: Record<string, Record<string, Record<string, Measured>>> = {};
 const script = await writeScript(work);
 const threads = 2;
-console.log(`\n${width}×${height} pyramidal TIFF (JPEG, 256×256 tiles), ${connections} connections, ${rounds} round(s); warm: wrk ${threads} threads, ${seconds} s per server; Vitrine ${SAME_WORK_AS_IIPSRV.join(' ')} (every core, never 503, as iipsrv)`);
+console.log(`\n${width}×${height} pyramidal TIFF (JPEG, 256×256 tiles), ${connections} connections, ${rounds} round(s); warm: wrk ${threads} threads, ${seconds} s per server; Vitrine ${vitrineArgs.join(' ')} (never 503, as iipsrv); cores: ${cpus().length}, both servers on all of them: iipsrv ${cpus().length} FastCGI processes, Vitrine ${args.processes} process(es)`);
 
 try {
   for (const setting of settings) {

@@ -5,7 +5,10 @@ import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon } from '../imaging/native.js';
 import { createLogger } from '../log.js';
 import { heavyLimits, threadPoolSize } from '../server/admission.js';
-import { stopOnSignals } from '../server/shutdown.js';
+import cluster from 'node:cluster';
+import { loadSecret } from '../auth/secret.js';
+import { reportListening, runPrimary } from '../server/processes.js';
+import { stopOnSignals, stopWithPrimary } from '../server/shutdown.js';
 
 // Commander names the option and exits as a usage error (2) for an InvalidArgumentError only.
 const int = (value: string): number => {
@@ -18,6 +21,8 @@ const seconds = (value: string): number => {
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`'${value}' is not a number of seconds`);
   return n;
 };
+
+const processCount = (value: string): number | 'auto' => (value === 'auto' ? 'auto' : int(value));
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -94,6 +99,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--metrics <on|off>', 'Prometheus metrics at /metrics (default on)').choices(['on', 'off']))
     .option('--metrics-token <token>', 'ask `Authorization: Bearer <token>` for /metrics (16+ characters; prefer VITRINE_METRICS_TOKEN: flags show in ps)')
     .addOption(new Option('--access-log <on|off>', 'one log line per request, at info level (default on)').choices(['on', 'off']))
+    .option('--processes <n|auto>', 'server processes sharing the port, each on a core (node:cluster); auto: one per core (default 1). Not with --masters or --watch', processCount)
     .option('--shutdown-timeout <s>', 'on SIGTERM/SIGINT, seconds given to requests in flight before they are cut (default 10)', seconds)
     .option('--auth-secret <text>', 'secret signing session cookies and access tokens, 32+ characters (default: generated once into DATA/auth-secret, mode 0600)')
     .option('--kiosk-ranges <cidrs>', 'comma-separated IP ranges that meet the kiosk profile (the reading room), e.g. 192.168.10.0/24')
@@ -118,6 +124,16 @@ export function serveCommand(): Command {
       const { config: configFile, ...flags } = opts;
       const config = loadServeConfig(flags, { configFile: configFile as string | undefined });
       const logger = createLogger(config.logLevel);
+      const announce = (address: string): void =>
+        logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)${config.processes > 1 ? ` in ${config.processes} processes` : ''}`);
+      if (config.processes > 1 && cluster.isPrimary) {
+        // Made before the workers start, so they all read the same one instead of racing to write theirs.
+        if (config.data !== undefined && config.authSecret === undefined) await loadSecret(undefined, config.data);
+        runPrimary(logger, { processes: config.processes, onListening: announce });
+        return;
+      }
+      // In a cluster, start-up lines come from the first worker only (restarted ones are silent).
+      const startUpLines = !cluster.isWorker || cluster.worker?.id === 1;
       const { checkWatchFolder, startWatching } = await import('../ingest/serve-watch.js');
       const { QueueSink } = await import('../ingest/queue-sink.js');
       checkWatchFolder(config);
@@ -133,26 +149,33 @@ export function serveCommand(): Command {
         sink?.close();
       });
       const address = await app.listen({ port: config.port, host: config.host });
-      const native = nativeAddon();
-      logger.info(`native addon (libjpeg-turbo tile crops and region decoding, OpenJPEG): ${native.reason}`);
-      const jp2 = withBlockCache(chooseJp2Decoder(native.binding, config.jp2Decoder), config.jp2CacheMb * 2 ** 20);
-      // The fallback works but is slow on large images: a warning, once, so it is not missed.
-      logger[jp2.kind === 'native' ? 'info' : 'warn'](`JPEG 2000 decoder: ${jp2.description}`);
-      if (config.baseUrl === undefined) {
-        logger.info('no --base-url: ids and links are built from each request\'s Host header (answers say Vary: Host); set --base-url to the public URL in production');
-      }
-      const heavy = heavyLimits(config);
-      logger.info(
-        `heavy renders: ${heavy.concurrency} at once, ${heavy.queue} waiting, then 503 (libuv thread pool: ${threadPoolSize()}; MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset'})`,
-      );
-      if (config.masters !== undefined) {
-        const { describeQueue } = await import('../ingest/open-queue.js');
-        const here = config.ingestWorkers === 0 ? 'no job run here: `vitrine worker` processes run them' : `${config.ingestWorkers} at once here`;
+      if (startUpLines) {
+        const native = nativeAddon();
+        logger.info(`native addon (libjpeg-turbo tile crops and region decoding, OpenJPEG): ${native.reason}`);
+        const jp2 = withBlockCache(chooseJp2Decoder(native.binding, config.jp2Decoder), config.jp2CacheMb * 2 ** 20);
+        // The fallback works but is slow on large images: a warning, once, so it is not missed.
+        logger[jp2.kind === 'native' ? 'info' : 'warn'](`JPEG 2000 decoder: ${jp2.description}`);
+        if (config.baseUrl === undefined) {
+          logger.info('no --base-url: ids and links are built from each request\'s Host header (answers say Vary: Host); set --base-url to the public URL in production');
+        }
+        const heavy = heavyLimits(config);
         logger.info(
-          `ingest: object folders of ${config.masters} into ${config.data}, queued on ${describeQueue(config)} (${here}); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
+          `heavy renders: ${heavy.concurrency} at once, ${heavy.queue} waiting, then 503 (libuv thread pool: ${threadPoolSize()}; MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset'})`,
         );
+        if (config.masters !== undefined) {
+          const { describeQueue } = await import('../ingest/open-queue.js');
+          const here = config.ingestWorkers === 0 ? 'no job run here: `vitrine worker` processes run them' : `${config.ingestWorkers} at once here`;
+          logger.info(
+            `ingest: object folders of ${config.masters} into ${config.data}, queued on ${describeQueue(config)} (${here}); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
+          );
+        }
       }
-      logger.info(`Vitrine serving ${config.images} at ${address}/iiif/3/ (Image API 3.0) and ${address}/iiif/2/ (2.1)`);
+      if (cluster.isWorker) {
+        reportListening(address);
+        stopWithPrimary(app, logger, config.shutdownTimeout);
+        return;
+      }
+      announce(address);
       stopOnSignals(app, logger, config.shutdownTimeout);
     });
 }

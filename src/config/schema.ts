@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
@@ -104,6 +105,8 @@ export const serveConfigObject = z
     accessLog: onOff.default('on'),
     /** Seconds given to requests in flight on SIGTERM/SIGINT before the server stops anyway. */
     shutdownTimeout: z.number().min(0).default(10),
+    /** Server processes sharing the port (node:cluster): a number, or `auto` for one per core. */
+    processes: z.union([z.literal('auto'), positiveInt]).default(1).transform((n) => (n === 'auto' ? availableParallelism() : n)),
     /**
      * Secret that signs session cookies and access tokens (at least 32 characters). Default: one
      * generated once and kept in DATA/auth-secret (mode 0600); with --images only, one per process.
@@ -136,6 +139,11 @@ export const serveConfigSchema = serveConfigObject
   })
   .refine((c) => c.watch === undefined || c.masters === undefined || path.resolve(c.watch) === path.resolve(c.masters), {
     message: 'watch: the watched folder is the masters root: give --watch alone, or the same folder as --masters',
+  })
+  // The ingest service (its job runner, folder watcher and API) must run once: refused rather than
+  // elected in one of the processes, so no second copy can ever start on a restart.
+  .refine((c) => c.processes === 1 || (c.masters === undefined && c.watch === undefined), {
+    message: 'processes: the ingest service (--masters, --watch) runs in one process only: give --processes 1, or run it in a vitrine serve of its own',
   })
   .refine((c) => c.masters === undefined || c.data !== undefined, {
     message: 'masters: the ingest service converts into a data folder: give --data DIR too',

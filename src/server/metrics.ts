@@ -1,9 +1,11 @@
+import cluster from 'node:cluster';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ImagingCounters } from '../imaging/counters.js';
 import type { JobQueue } from '../ingest/queue.js';
 import type { RenderQueue } from './admission.js';
+import { clusterMetrics, shareWithPrimary } from './cluster-metrics.js';
 import { routeKindOf } from './route-kind.js';
 
 /**
@@ -173,6 +175,7 @@ const digest = (text: string): Buffer => createHash('sha256').update(text).diges
  */
 export async function metricsPlugin(app: FastifyInstance, options: MetricsOptions): Promise<void> {
   const { metrics } = options;
+  if (cluster.isWorker) shareWithPrimary(metrics.registry);
   const expected = options.token === undefined ? undefined : digest(`Bearer ${options.token}`);
   app.decorate('metrics', metrics);
   app.addHook('onResponse', async (request, reply) => {
@@ -186,7 +189,8 @@ export async function metricsPlugin(app: FastifyInstance, options: MetricsOption
       return '401 /metrics needs Authorization: Bearer <the --metrics-token>\n';
     }
     reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
+    // Under `serve --processes N`, the sum over every server process (src/server/cluster-metrics.ts).
+    return cluster.isWorker ? clusterMetrics() : metrics.registry.metrics();
   });
 }
 // Not encapsulated (what fastify-plugin does): the hook and decoration apply to the whole app.

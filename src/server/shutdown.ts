@@ -11,11 +11,41 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
  * after `timeoutSeconds` are cut (exit 1); a second signal exits at once.
  */
 export function stopOnSignals(app: FastifyInstance, logger: Logger, timeoutSeconds: number, exit: (code: number) => never = process.exit): void {
+  const stop = gracefulStop(app, logger, timeoutSeconds, exit);
+  process.on('SIGINT', (signal) => stop(signal, 'exit'));
+  process.on('SIGTERM', (signal) => stop(signal, 'exit'));
+}
+
+/** What the primary of `serve --processes N` sends its workers: stop gracefully, or (`force`, on a second signal) at once. */
+export interface StopMessage {
+  readonly vitrine: 'stop';
+  readonly signal: NodeJS.Signals;
+  readonly force: boolean;
+}
+const isStopMessage = (m: unknown): m is StopMessage => typeof m === 'object' && m !== null && (m as StopMessage).vitrine === 'stop';
+
+/**
+ * The same graceful stop in a worker of `serve --processes N`, driven by the primary. A signal sent
+ * to the whole process group (Ctrl-C, systemd's KillMode=control-group) reaches the workers too: a
+ * repeated signal is therefore no reason to exit at once here; only the primary's `force` is.
+ */
+export function stopWithPrimary(app: FastifyInstance, logger: Logger, timeoutSeconds: number): void {
+  const stop = gracefulStop(app, logger, timeoutSeconds, process.exit);
+  process.on('SIGINT', (signal) => stop(signal, 'ignore'));
+  process.on('SIGTERM', (signal) => stop(signal, 'ignore'));
+  process.on('message', (message: unknown) => {
+    if (isStopMessage(message)) stop(message.signal, message.force ? 'exit' : 'ignore');
+  });
+}
+
+/** The stop itself; `again` says what a stop asked while one is under way does. */
+function gracefulStop(app: FastifyInstance, logger: Logger, timeoutSeconds: number, exit: (code: number) => never): (signal: NodeJS.Signals, again: 'exit' | 'ignore') => void {
   let stopping = false;
   // Log lines are written asynchronously: flush them before the process ends.
   const end = (code: number): void => logger.flush(() => exit(code));
-  const stop = (signal: NodeJS.Signals): void => {
+  return (signal, again) => {
     if (stopping) {
+      if (again === 'ignore') return;
       logger.warn(`${signal} again: exiting without waiting`);
       exit(SIGNAL_EXIT[signal] ?? 1);
     }
@@ -42,6 +72,4 @@ export function stopOnSignals(app: FastifyInstance, logger: Logger, timeoutSecon
       },
     );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
