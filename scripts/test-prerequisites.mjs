@@ -50,3 +50,24 @@ if (unused.length > 0) {
     process.exit(1);
   }
 }
+
+// The ingest queue's tests run against a real Redis (BullMQ): one that does not answer would fail
+// them one by one, minutes in; say it now, in one line. VITRINE_TEST_REDIS names another one.
+const redisUrl = new URL(process.env.VITRINE_TEST_REDIS ?? 'redis://127.0.0.1:6379');
+const { createConnection } = await import('node:net');
+const pong = await new Promise((resolve) => {
+  const socket = createConnection({ host: redisUrl.hostname.replace(/^\[|\]$/g, ''), port: Number(redisUrl.port || 6379) });
+  const done = (answer) => {
+    socket.destroy();
+    resolve(answer);
+  };
+  socket.setTimeout(3000, () => done('no answer within 3 s'));
+  socket.once('error', (error) => done(error.code ?? error.message));
+  socket.once('connect', () => socket.write('PING\r\n'));
+  // +PONG, or -NOAUTH from a server that wants a password (it is there: the tests' URL carries it).
+  socket.once('data', (data) => done(/^(\+PONG|-NOAUTH)/.test(String(data)) ? true : `it answered ${JSON.stringify(String(data).trim())}`));
+});
+if (pong !== true) {
+  say(`the tests need a Redis server at ${redisUrl.host} (${pong}): start one (redis-server --daemonize yes --save '') or set VITRINE_TEST_REDIS=redis://host:port, then npm test`);
+  process.exit(1);
+}

@@ -49,4 +49,17 @@ describe('npm test prerequisites', () => {
       await cleanup();
     }
   });
+
+  it('no Redis answering where the tests look for one: exit 1 with one line saying how to start one', async () => {
+    // A port nothing listens on (bound, then closed, so the OS has just refused it).
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
+    const result = await prerequisites({ env: { ...process.env, VITRINE_TEST_REDIS: `redis://127.0.0.1:${port}` } });
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`^vitrine: the tests need a Redis server at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\): start one`));
+  });
 });
