@@ -3,6 +3,7 @@ import type { SourcedPolicy } from '../pipeline/metadata/collect.js';
 import { readSidecarFile } from '../pipeline/metadata/sidecar-file.js';
 import type { Anomaly } from '../pipeline/plan.js';
 import { ACCESS_FILES, ACCESS_POLICY, scanFolder, type IgnoredFile } from '../pipeline/scan.js';
+import type { MasterStore } from '../pipeline/stores.js';
 import { effectivePolicy, parsePolicy, type AccessPolicy } from './policy.js';
 
 /**
@@ -21,11 +22,12 @@ export class FolderPolicies {
    * The policies that bear on one folder (the ingest of one object): the access files of every
    * folder from the masters root down to it, read as a whole-tree run reads them.
    */
-  static async forFolder(masters: string, folder: string): Promise<FolderPolicies> {
-    const policies = new FolderPolicies(masters);
+  static async forFolder(masters: string, folder: string, store?: MasterStore): Promise<FolderPolicies> {
+    // A remote store copies the access files it lists into its sidecar folder, where they are read.
+    const policies = new FolderPolicies(store?.sidecarRoot ?? masters);
     const parts = folder === '.' ? [] : folder.split('/');
     for (let k = 0; k <= parts.length; k++) {
-      await policies.addFiles((await scanFolder(masters, k === 0 ? '.' : parts.slice(0, k).join('/'))).ignored);
+      await policies.addFiles((await scanFolder(masters, k === 0 ? '.' : parts.slice(0, k).join('/'), undefined, store?.readFolder)).ignored);
     }
     return policies;
   }

@@ -37,7 +37,7 @@ export function serveCommand(): Command {
     )
     .option('-i, --images <dir|s3://bucket/prefix>', 'folder of images to serve, or an S3 location')
     .option('-d, --data <dir>', 'output folder of `vitrine convert` to serve (its images/)')
-    .option('-m, --masters <dir>', 'masters root: with --data, the ingest service converts object folders under it (queued by the ingest API) into the data folder')
+    .option('-m, --masters <dir|s3://bucket/prefix>', 'masters root: with --data, the ingest service converts object folders under it (queued by the ingest API) into the data folder, or into an s3:// --images')
     .option('--api-token <token>', 'bearer token of the ingest API (POST /api/ingest, /api/jobs); without it the API is disabled. Prefer VITRINE_API_TOKEN or the config file: a flag shows in the process list')
     .option('--ingest-workers <n>', 'ingest jobs (pages converted) at once in this process (default 1; 0: none, `vitrine worker` processes run them)', int)
     .option('--queue <redis-url>', 'the ingest queue on Redis (BullMQ), e.g. redis://127.0.0.1:6379, shared with `vitrine worker` processes on any machines (default: the queue embedded in the catalog)')
@@ -78,7 +78,7 @@ export function serveCommand(): Command {
     .option('--collection-label <text>', "label of the top collection and the home page (default: the masters root's collection.yml, else 'All objects')")
     .option('--activity-page-size <n>', 'activities per page of the Change Discovery stream /iiif/activity/all-changes (default 100)', int)
     .option('--cache-control <value>', "Cache-Control header of responses (default 'public, max-age=86400')")
-    .option('--s3-endpoint <url>', 'S3-compatible store for s3:// images (MinIO, Ceph, s3rver…); default AWS S3')
+    .option('--s3-endpoint <url>', 'S3-compatible store for s3:// images and masters (MinIO, Ceph, s3rver…); default AWS S3')
     .option('--s3-region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
     .option('--s3-force-path-style', 'path-style S3 addressing (host/bucket/key); on by default with --s3-endpoint')
     .option('--no-s3-force-path-style', 'virtual-host S3 addressing (bucket.host/key) even with --s3-endpoint')
@@ -86,7 +86,7 @@ export function serveCommand(): Command {
     .option('--cache-size <MB>', 'bound of the local S3 cache in megabytes (default 1024)', int)
     .option('--tls-key <file>', 'PEM private key: serve HTTPS (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (with --tls-key)')
-    .option('--watch <dir>', 'masters folder to watch (with --data): new and changed objects are converted, removed ones withdrawn, while serving')
+    .option('--watch <dir>', 'local masters folder to watch (with --data): new and changed objects are converted, removed ones withdrawn, while serving (masters in S3: the ingest API)')
     .option('--watch-stable <ms>', 'how long every file of a changed folder must keep its size and mtime before it is converted, so half-copied files never are (default 5000)', int)
     .option('--rules <file>', "the rules file given to vitrine convert: its variants (which version of a page to convert) apply to the ingest service too")
     .option('--watch-poll <ms>', 'poll the masters folder every <ms> instead of file system events: for network shares (NFS, SMB) that send none', int)
@@ -115,6 +115,7 @@ export function serveCommand(): Command {
         '  $ curl -H "Authorization: Bearer s3cret" -d \'{"path":"box1/folder2"}\' -H "Content-Type: application/json" http://127.0.0.1:8182/api/ingest\n' +
         '  $ curl http://127.0.0.1:8182/iiif/3/page.tif/info.json\n' +
         '  $ vitrine serve --data /srv/data --watch /srv/masters --queue redis://127.0.0.1:6379 --ingest-workers 0   # vitrine worker processes convert\n' +
+        '  $ vitrine serve --data /srv/data --masters s3://archive/masters --images s3://archive/derivatives --queue redis://127.0.0.1:6379 --ingest-workers 0\n' +
         '  $ vitrine serve --data ./vitrine-data --watch ./masters --watch-stable 10000   # convert what is copied in\n' +
         '  $ vitrine serve --images /data/images --host 0.0.0.0 --base-url https://iiif.example.org\n' +
         '  $ AWS_PROFILE=iiif vitrine serve --images s3://my-bucket/derivatives --cache-dir /var/cache/vitrine --cache-size 20000\n' +
@@ -166,7 +167,7 @@ export function serveCommand(): Command {
           const { describeQueue } = await import('../ingest/open-queue.js');
           const here = config.ingestWorkers === 0 ? 'no job run here: `vitrine worker` processes run them' : `${config.ingestWorkers} at once here`;
           logger.info(
-            `ingest: object folders of ${config.masters} into ${config.data}, queued on ${describeQueue(config)} (${here}); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
+            `ingest: object folders of ${config.masters} into ${config.images.startsWith('s3://') ? `${config.images} (catalog in ${config.data})` : config.data}, queued on ${describeQueue(config)} (${here}); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
           );
         }
       }

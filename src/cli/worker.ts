@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { createLogger } from '../log.js';
+import { isS3Url, parseS3Url } from '../storage/s3-location.js';
+import type { S3ClientOptions } from '../storage/s3-storage.js';
 
 const whole = (what: string, min: number) => (value: string): number => {
   const n = Number(value);
@@ -16,6 +18,10 @@ interface WorkerFlags {
   queuePrefix?: string;
   data?: string;
   masters?: string;
+  images?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3ForcePathStyle?: boolean;
   rules?: string;
   concurrency?: number;
   lease?: number;
@@ -30,6 +36,26 @@ function folder(option: string, given: string | undefined, what: string): string
   const info = statSync(given, { throwIfNoEntry: false });
   if (!info?.isDirectory()) throw new ConfigError(`--${option}: ${given} is not a folder (${what})`);
   return path.resolve(given);
+}
+
+/** An option naming an s3://bucket/prefix, checked (a usage error naming the option otherwise). */
+function s3Location(option: string, given: string): string {
+  try {
+    parseS3Url(given);
+  } catch (error) {
+    throw new ConfigError(`--${option}: ${(error as Error).message.replace(/^images: /, '')}`);
+  }
+  return given.replace(/\/+$/, '');
+}
+
+/** How S3 is reached, when the masters or the images are there; the credentials are the SDK's chain's. */
+function s3Client(flags: WorkerFlags, reachesS3: boolean): S3ClientOptions | undefined {
+  if (!reachesS3) {
+    if (flags.s3Endpoint !== undefined) throw new ConfigError('--s3-endpoint: neither --masters nor --images is an s3:// URL');
+    return undefined;
+  }
+  if (flags.s3Endpoint !== undefined && !/^https?:\/\/[^/]+/.test(flags.s3Endpoint)) throw new ConfigError(`--s3-endpoint: '${flags.s3Endpoint}' is not a URL such as http://127.0.0.1:9000`);
+  return { endpoint: flags.s3Endpoint, region: flags.s3Region, forcePathStyle: flags.s3ForcePathStyle };
 }
 
 /** statfs magic numbers of network file systems (Linux), on which SQLite's WAL is not shared between hosts. */
@@ -57,6 +83,12 @@ export function workerCommand(): Command {
         'file system (WAL needs memory shared on one host; the worker warns when the data folder is on\n' +
         'NFS or SMB). Workers on other machines need a catalog server (PostgreSQL, planned). Without\n' +
         "--queue, the worker takes jobs from the queue embedded in the catalog, beside a `vitrine serve`.\n\n" +
+        'The masters may be in S3 (--masters s3://bucket/prefix) and the derivatives too (--images\n' +
+        's3://bucket/prefix; without it they go to the data folder\'s images/): an object job lists its\n' +
+        "folder's objects as `vitrine convert` does; a page job downloads its master into this process's\n" +
+        'temporary folder (DATA/.tmp-ingest/), converts it and uploads the derivative whole (an object\n' +
+        'is visible only once complete), the temporary files removed whatever happens. Any S3-compatible\n' +
+        "store through --s3-endpoint; credentials from the AWS SDK's standard chain, never logged.\n\n" +
         'Each job is idempotent: a page job is keyed by its master (path, size, mtime) and the settings,\n' +
         'and a page already converted and recorded is skipped, so a job run again after a crash never\n' +
         "converts the same content twice. A job's lock is renewed while it runs (every third of\n" +
@@ -69,7 +101,12 @@ export function workerCommand(): Command {
     .option('-q, --queue <redis-url>', 'the Redis queue, e.g. redis://127.0.0.1:6379 or rediss://user:pass@host:6380/2 (env VITRINE_QUEUE; default: the queue embedded in the catalog)')
     .option('--queue-prefix <name>', "the queue's key prefix on Redis, the server's (env VITRINE_QUEUE_PREFIX; default vitrine)")
     .option('-d, --data <dir>', 'the data folder the pages are converted into (images/, catalog.sqlite), the server\'s --data')
-    .option('-m, --masters <dir>', "the masters root the queued object folders are under, the server's --masters or --watch")
+    .option('-m, --masters <dir|s3://bucket/prefix>', "the masters root the queued object folders are under, the server's --masters or --watch")
+    .option('-i, --images <s3://bucket/prefix>', "where the derivatives are uploaded, the server's --images (default: the data folder's images/)")
+    .option('--s3-endpoint <url>', 'S3-compatible store for s3:// masters and images (MinIO, Ceph, s3rver…); default AWS S3 (credentials: the AWS SDK\'s standard chain)')
+    .option('--s3-region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
+    .option('--s3-force-path-style', 'path-style S3 addressing (host/bucket/key); on by default with --s3-endpoint')
+    .option('--no-s3-force-path-style', 'virtual-host S3 addressing (bucket.host/key) even with --s3-endpoint')
     .option('-r, --rules <file>', "a rules file whose variants choose one version of each page: the server's --rules (naming rules are refused)")
     .option('-c, --concurrency <n>', 'jobs (pages converted) at once in this process (default 1; about one per core)', whole('a whole number from 1', 1))
     .option('--lease <ms>', 'how long a job is held without a heartbeat before others may take it: how soon a killed worker\'s job comes back (default 30000)', whole('a number of milliseconds from 1000', 1000))
@@ -83,6 +120,8 @@ export function workerCommand(): Command {
         '  $ vitrine serve --data /srv/data --watch /srv/masters --queue redis://127.0.0.1:6379 --ingest-workers 0\n' +
         '  $ vitrine worker --queue redis://127.0.0.1:6379 --data /srv/data --masters /srv/masters\n' +
         '  $ vitrine worker --queue redis://127.0.0.1:6379 --data /srv/data --masters /srv/masters\n\n' +
+        '  # masters and derivatives in a bucket (the server: --masters s3://… --images s3://… too)\n' +
+        '  $ vitrine worker --queue redis://127.0.0.1:6379 --data /srv/data --masters s3://archive/masters --images s3://archive/derivatives\n\n' +
         '  # beside a server on this machine, on the queue embedded in the catalog\n' +
         '  $ vitrine worker --data ./vitrine-data --masters ./masters',
     )
@@ -90,7 +129,13 @@ export function workerCommand(): Command {
       const queueUrl = flags.queue ?? process.env.VITRINE_QUEUE;
       const queuePrefix = flags.queuePrefix ?? process.env.VITRINE_QUEUE_PREFIX ?? 'vitrine';
       if (!/^[A-Za-z0-9_.-]{1,64}$/.test(queuePrefix)) throw new ConfigError(`--queue-prefix: '${queuePrefix}' is not letters, digits, _ . - (at most 64)`);
-      const masters = folder('masters', flags.masters, 'the masters root the queued object folders are under');
+      const masters =
+        flags.masters !== undefined && isS3Url(flags.masters) ? s3Location('masters', flags.masters) : folder('masters', flags.masters, 'the masters root the queued object folders are under');
+      if (flags.images !== undefined && !isS3Url(flags.images)) {
+        throw new ConfigError(`--images: ${flags.images} is not an s3:// URL (local derivatives go to the data folder's images/: leave --images out)`);
+      }
+      const images = flags.images === undefined ? undefined : s3Location('images', flags.images);
+      const s3 = s3Client(flags, isS3Url(masters) || images !== undefined);
       const data = path.resolve(flags.data ?? '');
       if (flags.data === undefined) throw new ConfigError('--data: give the data folder the pages are converted into');
       const { openQueue, describeQueue, checkQueueUrl } = await import('../ingest/open-queue.js');
@@ -107,6 +152,8 @@ export function workerCommand(): Command {
       const worker = await IngestWorker.start(queue, {
         masters,
         data,
+        images,
+        s3,
         catalogFile,
         settings: DEFAULT_SETTINGS,
         variants,
@@ -116,7 +163,7 @@ export function workerCommand(): Command {
         pollMs: 250,
         logger,
       });
-      logger.info(`worker: ${concurrency} job(s) at once from ${describeQueue(choice)}; masters ${masters}, data ${data}`);
+      logger.info(`worker: ${concurrency} job(s) at once from ${describeQueue(choice)}; masters ${masters}, data ${data}${images ? `, derivatives to ${images}` : ''}`);
       const shared = await networkFileSystem(data);
       if (shared) logger.warn(`worker: the data folder is on ${shared}: its SQLite catalog (WAL) is safe for processes of one machine only; run every worker and server of ${data} on one machine`);
       const grace = (flags.grace ?? 30) * 1000;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { isS3Url, parseS3Url } from '../storage/s3-location.js';
 
 const positiveInt = z.number().int().positive();
 /** A switch: on/off, or a boolean in a config file or the environment (VITRINE_METRICS=false). */
@@ -14,7 +15,10 @@ export const serveConfigObject = z
     images: z.string().min(1).optional(),
     /** An output folder of `vitrine convert`: serves its images/ (and, later, its catalog). */
     data: z.string().min(1).optional(),
-    /** The masters root: with `data`, the ingest service converts object folders under it into the data folder. */
+    /**
+     * The masters root (a folder, or s3://bucket/prefix): with `data`, the ingest service converts
+     * object folders under it into the data folder's images/, or into `images` when that is s3://.
+     */
     masters: z.string().min(1).optional(),
     /** The bearer token of the ingest API (none: the API is disabled). Never logged. */
     apiToken: z.string().min(1).optional(),
@@ -137,7 +141,11 @@ export const serveConfigSchema = serveConfigObject
   .refine((c) => c.watch === undefined || c.data !== undefined, {
     message: 'watch: needs --data DIR too, the data folder the watched masters are converted into',
   })
-  .refine((c) => c.watch === undefined || c.masters === undefined || path.resolve(c.watch) === path.resolve(c.masters), {
+  // Nothing tells a watcher what changed in a bucket: objects in S3 are queued through the ingest API.
+  .refine((c) => c.watch === undefined || !isS3Url(c.watch), {
+    message: 'watch: the folder watcher watches local folders only; for masters in S3 give --masters s3://… and queue object folders with the ingest API (POST /api/ingest)',
+  })
+  .refine((c) => c.watch === undefined || isS3Url(c.watch) || c.masters === undefined || path.resolve(c.watch) === path.resolve(c.masters), {
     message: 'watch: the watched folder is the masters root: give --watch alone, or the same folder as --masters',
   })
   // The ingest service (its job runner, folder watcher and API) must run once: refused rather than
@@ -154,11 +162,13 @@ export const serveConfigSchema = serveConfigObject
   .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
     message: 'tlsKey and tlsCert: give both for HTTPS, or neither',
   })
-  .refine((c) => !(c.masters !== undefined && c.images?.startsWith('s3://')), {
-    message: 'masters: the ingest service converts into the data folder\'s images/; it does not write to an s3:// images location (use vitrine convert … --out s3://…)',
-  })
-  .refine((c) => !(c.watch !== undefined && c.images?.startsWith('s3://')), {
-    message: 'watch: the ingest service converts into the data folder\'s images/; it does not write to an s3:// images location (use vitrine convert … --out s3://…)',
+  .superRefine((c, context) => {
+    if (c.masters === undefined || !isS3Url(c.masters)) return;
+    try {
+      parseS3Url(c.masters);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: `masters: ${(error as Error).message.replace(/^images: /, '')}` });
+    }
   })
   .refine((c) => c.pdfSize <= c.pdfMaxSize, {
     message: 'pdfSize: the default PDF page size must not exceed pdfMaxSize',

@@ -1,11 +1,12 @@
 import path from 'node:path';
+import { isS3Url } from '../storage/s3-location.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { PageTarget } from '../pipeline/page-step.js';
 import type { VariantPreference } from '../pipeline/variants.js';
 
 /** What the ingest jobs work with: the masters root, the data folder's catalog (a writing connection) and where pages go. */
 export interface IngestContext {
-  /** The masters root (absolute): object folders are relative to it. */
+  /** The masters root (an absolute path, or an s3:// URL without a trailing '/'): object folders are relative to it. */
   readonly masters: string;
   readonly catalog: Catalog;
   readonly target: PageTarget;
@@ -30,7 +31,8 @@ export function normaliseFolder(given: string): { folder: string } | { error: st
   return { folder: segments.length === 0 ? '.' : segments.join('/') };
 }
 
-/** The absolute path of a folder or master under the masters root. */
+/** The absolute path (or s3:// URL) of a folder or master under the masters root. */
 export function underMasters(masters: string, relative: string): string {
-  return relative === '.' ? masters : path.join(masters, ...relative.split('/'));
+  if (relative === '.') return masters;
+  return isS3Url(masters) ? `${masters}/${relative}` : path.join(masters, ...relative.split('/'));
 }

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { FolderPolicies } from '../auth/folder-policies.js';
-import { stat } from 'node:fs/promises';
 import { derivativePathOf, isUpToDate, pageKey, recordObject } from '../pipeline/page-step.js';
 import { planFolderStep } from '../pipeline/plan-steps.js';
 import type { PlannedPage } from '../pipeline/plan.js';
-import { underMasters, type IngestContext } from './context.js';
+import type { IngestContext } from './context.js';
 import { FINISHED_STATES, type Job, type NewJob, type ObjectJobData, type PageJobData } from './jobs.js';
+import { lookUpFolder } from './masters-folder.js';
 import type { JobQueue } from './queue.js';
 
 /** A page job's idempotency key: the master's content (path, page, size, mtime) and the settings that convert it. */
@@ -39,10 +39,12 @@ export type ObjectTurn =
 export async function runObjectTurn(queue: JobQueue, context: IngestContext, job: Job): Promise<ObjectTurn> {
   const data = job.data as ObjectJobData;
   const { masters, catalog, target } = context;
-  const info = await stat(underMasters(masters, data.folder)).catch(() => undefined);
-  if (!info?.isDirectory()) return { kind: 'failed', reason: `the folder ${data.folder} is not under the masters root (any more)` };
+  // Where the masters are read: a local folder, or an s3:// prefix listed a folder at a time.
+  const store = target.stores?.masters;
+  if ((await lookUpFolder(masters, data.folder, store)) !== 'folder') return { kind: 'failed', reason: `the folder ${data.folder} is not under the masters root (any more)` };
   const step = await planFolderStep(masters, data.folder, {
-    rootName: path.basename(masters),
+    store,
+    rootName: path.posix.basename(masters),
     ledger: catalog,
     give: (pages) => catalog.giveIdentifiers(pages),
     variants: context.variants,
@@ -51,7 +53,7 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
   if (!object) return { kind: 'failed', reason: `no masters in ${data.folder} (TIFF, JPEG, PNG or JPEG 2000 files)` };
   // The object's access policy before any page is converted (each is served once recorded), as a
   // whole-tree run records it: a restricted folder's new scans are never served open meanwhile.
-  const access = (await FolderPolicies.forFolder(masters, object.folder)).policyOf(object.folder, step.described?.policy);
+  const access = (await FolderPolicies.forFolder(masters, object.folder, store)).policyOf(object.folder, step.described?.policy);
   catalog.setObjectAccess(object.id, access.policy, access.sources);
 
   const children = new Map<string, Job>();
@@ -63,7 +65,7 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
     // it should be (a done one stays done when it is: no second conversion). Later turns only wait.
     let renew: NewJob['renew'] | 'never' = 'never';
     if (data.phase === 'plan') {
-      const upToDate = await isUpToDate(catalog, page.source, page, derivativePathOf(target.out, page.identifier, target.settings), target.settingsKey, false);
+      const upToDate = await isUpToDate(catalog, page.source, page, derivativePathOf(target.out, page.identifier, target.settings), target.settingsKey, false, target.stores);
       renew = upToDate ? 'unsuccessful' : 'finished';
     }
     const pageData: PageJobData = {

@@ -12,7 +12,7 @@ import type { PageJobData } from './jobs.js';
  */
 export async function runPageJob(context: IngestContext, data: PageJobData): Promise<'converted' | 'skipped'> {
   // The master as the scan sees it now: its size, mtime and OCR sidecar.
-  const folder = await scanFolder(context.masters, path.posix.dirname(data.source), context.variants);
+  const folder = await scanFolder(context.masters, path.posix.dirname(data.source), context.variants, context.target.stores?.masters.readFolder);
   const source = folder.masters.find((m) => m.relativePath === data.source);
   if (!source) throw Object.assign(new Error(`${underMasters(context.masters, data.source)}: the master is gone`), { code: 'ENOENT' });
   return convertAndRecord(context.catalog, context.target, data.objectId, { source, sourcePage: data.sourcePage, identifier: data.identifier }, data.sequence);

@@ -8,12 +8,16 @@ import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
 import { IMAGES_DIR } from '../pipeline/page-step.js';
 import { loadRulesFile, RulesError } from '../pipeline/rules.js';
 import { DEFAULT_VARIANTS, objectFolderOf, type VariantPreference } from '../pipeline/variants.js';
-import { normaliseFolder } from './context.js';
+import type { PageStores } from '../pipeline/stores.js';
+import { isS3Url } from '../storage/s3-location.js';
+import type { S3ClientOptions } from '../storage/s3-storage.js';
+import { INGEST_TEMP_DIR, normaliseFolder } from './context.js';
+import { lookUpFolder, type FolderLookup } from './masters-folder.js';
 import type { Job } from './jobs.js';
 import { objectJob } from './object-job.js';
 import type { JobQueue } from './queue.js';
 import { openQueue, type QueueChoice } from './open-queue.js';
-import { IngestWorker } from './worker.js';
+import { IngestWorker, mastersRoot } from './worker.js';
 
 /**
  * Makes a data folder ready to ingest into (its images/ and its catalog's tables, before anything
@@ -47,7 +51,7 @@ export async function ingestVariants(file: string): Promise<VariantPreference> {
 }
 
 /**
- * The ingest service of `vitrine serve --masters DIR --data DIR`: the queue (embedded, in the data
+ * The ingest service of `vitrine serve --masters DIR|s3://… --data DIR`: the queue (embedded, in the data
  * folder's catalog, or BullMQ on Redis with --queue) and the in-process worker (none with
  * --ingest-workers 0: `vitrine worker` processes run the jobs) that converts what is queued into the data folder,
  * with `vitrine convert`'s default settings. The folder watcher and the API queue folders with
@@ -61,19 +65,41 @@ export class IngestService {
     readonly masters: string,
     /** Which version of a page is converted: the rules file's variants, or the default. */
     readonly variants: VariantPreference,
-    private readonly options: { data: string; catalogFile: string; workers: number; pollMs: number; logger: Logger },
+    private readonly options: {
+      data: string;
+      catalogFile: string;
+      /** An s3:// prefix the derivatives go to (absent: the data folder's images/). */
+      images: string | undefined;
+      s3: S3ClientOptions;
+      /** The masters' store, for looking folders up (S3); absent: a local folder. */
+      stores: PageStores | undefined;
+      workers: number;
+      pollMs: number;
+      logger: Logger;
+    },
   ) {}
 
-  static async open(config: { masters: string; data: string; ingestWorkers: number; rules?: string | undefined } & QueueChoice, logger: Logger): Promise<IngestService> {
-    const masters = path.resolve(config.masters);
-    const info = await stat(masters).catch(() => undefined);
-    if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
+  static async open(
+    config: { masters: string; data: string; images?: string | undefined; ingestWorkers: number; rules?: string | undefined; s3Endpoint?: string | undefined; s3Region?: string | undefined; s3ForcePathStyle?: boolean | undefined } & QueueChoice,
+    logger: Logger,
+  ): Promise<IngestService> {
+    const masters = mastersRoot(config.masters);
+    if (!isS3Url(masters)) {
+      const info = await stat(masters).catch(() => undefined);
+      if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
+    }
     const variants = config.rules === undefined ? DEFAULT_VARIANTS : await ingestVariants(config.rules);
     const catalogFile = await prepareDataFolder(config.data);
+    const s3 = { endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3ForcePathStyle };
+    // Only listed here (the API's look-ups): the worker opens its own stores to read and write.
+    const stores = isS3Url(masters) ? (await import('../pipeline/s3-stores.js')).openPageStores(masters, config.data, { ...s3, tempDir: path.join(config.data, INGEST_TEMP_DIR) }) : undefined;
     const queue = await openQueue(config, catalogFile, (error) => logger.error(`ingest: the queue's Redis: ${error.message} (reconnecting)`));
     return new IngestService(queue, masters, variants, {
       data: config.data,
       catalogFile,
+      images: config.images !== undefined && isS3Url(config.images) ? config.images : undefined,
+      s3,
+      stores,
       workers: config.ingestWorkers,
       // Page jobs may be queued by other processes (workers planning objects): nothing wakes this one then.
       pollMs: config.queue === undefined ? 1000 : 250,
@@ -88,12 +114,19 @@ export class IngestService {
       masters: this.masters,
       data: this.options.data,
       catalogFile: this.options.catalogFile,
+      images: this.options.images,
+      s3: this.options.s3,
       settings: DEFAULT_SETTINGS,
       variants: this.variants,
       concurrency: this.options.workers,
       pollMs: this.options.pollMs,
       logger: this.options.logger,
     });
+  }
+
+  /** What a folder (normalised, relative to the masters root) is there: one to ingest, or why not. */
+  lookUp(folder: string): Promise<FolderLookup> {
+    return lookUpFolder(this.masters, folder, this.options.stores?.masters);
   }
 
   /**
@@ -119,5 +152,6 @@ export class IngestService {
   async stop(graceMs?: number): Promise<void> {
     await this.worker?.stop(graceMs);
     await this.queue.close();
+    this.options.stores?.close();
   }
 }

@@ -5,6 +5,9 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Catalog } from '../catalog/catalog.js';
 import type { ConversionSettings } from '../pipeline/convert.js';
+import { LOCAL_STORES, type PageStores } from '../pipeline/stores.js';
+import { isS3Url } from '../storage/s3-location.js';
+import type { S3ClientOptions } from '../storage/s3-storage.js';
 import { settingsFingerprint } from '../pipeline/convert.js';
 import { OcrIndexing } from '../pipeline/ocr.js';
 import { isPageFailure } from '../pipeline/page-step.js';
@@ -17,10 +20,14 @@ import { runPageJob } from './page-job.js';
 import type { JobQueue } from './queue.js';
 
 export interface IngestWorkerOptions {
-  /** The masters root. */
+  /** The masters root: a folder, or an s3:// prefix. */
   readonly masters: string;
-  /** The data folder (images/, catalog.sqlite). */
+  /** The data folder (catalog.sqlite, temporary files; images/ unless `images` is given). */
   readonly data: string;
+  /** An s3:// prefix the derivatives are uploaded under (absent: the data folder's images/). */
+  readonly images?: string | undefined;
+  /** How S3 is reached, when the masters or the images are there. */
+  readonly s3?: S3ClientOptions | undefined;
   readonly catalogFile: string;
   readonly settings: ConversionSettings;
   /** Which version of a page is converted (a rules file's variants; absent: the default). */
@@ -43,6 +50,9 @@ const PROCESS_ID = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
  * writing. Its name is the process id with '_' for ':' (a name valid on every file system).
  */
 const PROCESS_TEMP = PROCESS_ID.replace(/:/g, '_');
+
+/** A masters root or images location as the catalog records its paths: an absolute path, or an s3:// URL without a trailing '/'. */
+export const mastersRoot = (given: string): string => (isS3Url(given) ? given.replace(/\/+$/, '') : path.resolve(given));
 
 /** Whether a worker id names a process of this host that is gone (its jobs can be taken back at once). */
 export function isDeadLocalWorker(worker: string): boolean {
@@ -70,6 +80,7 @@ export class IngestWorker {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly logger: Logger;
+  private readonly stores: PageStores;
   private stopping = false;
   private lanes: Promise<void>[] = [];
   private readonly sleepers = new Set<() => void>();
@@ -80,19 +91,23 @@ export class IngestWorker {
     private readonly queue: JobQueue,
     options: IngestWorkerOptions,
     private readonly catalog: Catalog,
+    /** The masters root, where derivatives go (the data folder, or an s3:// prefix), this process's temporary folder, and the stores of both. */
+    places: { readonly masters: string; readonly out: string; readonly tempDir: string; readonly stores: PageStores },
   ) {
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1000;
     this.logger = options.logger;
-    const out = path.resolve(options.data);
+    this.stores = places.stores;
     this.context = {
-      masters: path.resolve(options.masters),
+      masters: places.masters,
       catalog,
       variants: options.variants,
       target: {
-        out,
-        tempDir: path.join(out, INGEST_TEMP_DIR, PROCESS_TEMP),
+        out: places.out,
+        // Downloaded masters and staged uploads too: what a killed worker leaves is swept from here.
+        tempDir: places.tempDir,
+        stores: places.stores,
         settings: options.settings,
         settingsKey: settingsFingerprint(options.settings),
         encoderThreads: Math.max(1, Math.floor(cpus().length / this.concurrency)),
@@ -108,9 +123,18 @@ export class IngestWorker {
    * back at once the jobs of this host's dead processes (others' come back when their lease ends).
    */
   static async start(queue: JobQueue, options: IngestWorkerOptions): Promise<IngestWorker> {
+    const masters = mastersRoot(options.masters);
+    const out = options.images === undefined ? path.resolve(options.data) : mastersRoot(options.images);
+    const tempDir = path.join(path.resolve(options.data), INGEST_TEMP_DIR, PROCESS_TEMP);
+    // The AWS SDK is loaded only when S3 is reached (as convert does). Sidecars read in S3 are
+    // copied under the temporary folder too, swept with it when this process is gone.
+    const stores =
+      isS3Url(masters) || isS3Url(out)
+        ? (await import('../pipeline/s3-stores.js')).openPageStores(masters, out, { ...options.s3, tempDir, sidecarDir: path.join(tempDir, 'sidecars') })
+        : LOCAL_STORES;
     const catalog = new Catalog(options.catalogFile);
-    catalog.adoptPublishedIdentifiers(path.resolve(options.masters));
-    const worker = new IngestWorker(queue, options, catalog);
+    catalog.adoptPublishedIdentifiers(masters);
+    const worker = new IngestWorker(queue, options, catalog, { masters, out, tempDir, stores });
     await rm(worker.context.target.tempDir, { recursive: true, force: true });
     await worker.sweepTemporaries();
     await mkdir(worker.context.target.tempDir, { recursive: true });
@@ -259,6 +283,7 @@ export class IngestWorker {
     } else {
       this.context.target.ocr?.close();
       this.catalog.close();
+      this.stores.close();
       await rm(this.context.target.tempDir, { recursive: true, force: true });
     }
   }

@@ -58,10 +58,10 @@ async function describeFolder(masters: string, { folder, object, anomalies, vari
  * whole-tree plan would give it, with the same identifiers (those given before are kept, new ones
  * taken from the same ledger), so that a later `vitrine convert` of the root finds them up to date.
  */
-export async function planFolderStep(masters: string, folder: string, options: PlanOptions): Promise<PlanStep> {
+export async function planFolderStep(masters: string, folder: string, options: PlanOptions & { readonly store?: MasterStore | undefined }): Promise<PlanStep> {
   async function* one(): AsyncGenerator<ScannedFolder> {
-    yield await scanFolder(masters, folder, options.variants);
+    yield await scanFolder(masters, folder, options.variants, options.store?.readFolder);
   }
-  for await (const planned of planFolders(one(), pageDirectories, options)) return describeFolder(masters, planned);
+  for await (const planned of planFolders(one(), options.store?.countPages ?? pageDirectories, options)) return describeFolder(options.store?.sidecarRoot ?? masters, planned);
   throw new Error(`folder ${folder} was not planned`);
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { sniffFormat } from '../imaging/open-source.js';
 import { readIfds } from '../imaging/tiff/ifd.js';
@@ -40,10 +40,17 @@ function s3Failure(error: unknown, url: string): Error {
 
 /** Masters under an S3 prefix: listed a "folder" at a time (delimiter '/'), each page's master downloaded when it is converted. */
 function s3Masters(client: S3Client, location: S3Location, tempDir: string, sidecarRoot: string): MasterStore {
+  // Written beside its name, then renamed: another lane reading the same sidecar never sees half of it.
   const download = async (key: string, file: string): Promise<void> => {
     await mkdir(path.dirname(file), { recursive: true });
-    const answer = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: key }));
-    await pipeline(answer.Body as Readable, createWriteStream(file));
+    const part = `${file}.${randomUUID().slice(0, 8)}.part`;
+    try {
+      const answer = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: key }));
+      await pipeline(answer.Body as Readable, createWriteStream(part));
+      await rename(part, file);
+    } finally {
+      await rm(part, { force: true });
+    }
   };
   const keyOf = (absolutePath: string): string => parseS3Url(absolutePath).prefix.replace(/\/$/, '');
   const readFolder: FolderReader = async (_root, relative) => {
@@ -73,8 +80,10 @@ function s3Masters(client: S3Client, location: S3Location, tempDir: string, side
         const relativePath = relative ? `${relative}/${name}` : name;
         const reason = ignoreReason(name);
         if (reason && SIDECARS.has(reason)) {
-          // An access policy that could not be copied must not read as none: its reader then finds no file and restricts the folder.
-          await download(object.Key!, path.join(sidecarRoot, ...relativePath.split('/'))).catch(() => undefined);
+          // An access policy that could not be copied must not read as none, nor as an older copy
+          // (a worker reads a folder again and again): its reader then finds no file and restricts the folder.
+          const copy = path.join(sidecarRoot, ...relativePath.split('/'));
+          await download(object.Key!, copy).catch(() => rm(copy, { force: true }));
         }
         if (reason) ignored.push({ relativePath, reason });
         else masters.push({ relativePath, absolutePath: objectUrl(location, object.Key!), size: object.Size ?? 0, mtimeMs: object.LastModified?.getTime() ?? 0 });
@@ -99,6 +108,18 @@ function s3Masters(client: S3Client, location: S3Location, tempDir: string, side
   return {
     readFolder,
     sidecarRoot,
+    // One key under the folder's prefix is enough (a folder in S3 is the prefix of its objects).
+    // ListObjects (v1): every S3 store answers it, and a truncated answer needs no continuation
+    // token (s3rver makes its v2 tokens with DES, which OpenSSL 3 refuses: a 500 when MaxKeys cuts).
+    hasFolder: async (relative) => {
+      const prefix = `${location.prefix}${relative === '.' || relative === '' ? '' : `${relative}/`}`;
+      try {
+        const page = await client.send(new ListObjectsCommand({ Bucket: location.bucket, Prefix: prefix, MaxKeys: 1 }));
+        return (page.Contents?.length ?? 0) > 0;
+      } catch (error) {
+        throw s3Failure(error, objectUrl(location, prefix));
+      }
+    },
     // The header by ranged reads (the first 64 KiB at once): a multi-page TIFF is several pages
     // without downloading it. Anything unreadable counts as one page, as for files.
     countPages: async (file) => {
@@ -189,11 +210,15 @@ function s3Derivatives(client: S3Client, location: S3Location): DerivativeStore 
 }
 
 /** The stores of a conversion from `masters` into `out`, each a folder or an s3:// prefix. */
-export function openPageStores(masters: string, out: string, options: S3ClientOptions & { readonly tempDir: string }): PageStores {
+export function openPageStores(
+  masters: string,
+  out: string,
+  options: S3ClientOptions & { readonly tempDir: string; /** Where the sidecars read in S3 are copied (default: a folder of the system's tmp). */ readonly sidecarDir?: string | undefined },
+): PageStores {
   if (!isS3Url(masters) && !isS3Url(out)) return { masters: LOCAL_MASTERS, derivatives: LOCAL_DERIVATIVES, close: () => undefined };
   const client = createS3Client(options);
-  // Outside the data folder: a dry run writes nothing there.
-  const sidecarRoot = path.join(tmpdir(), `vitrine-sidecars-${process.pid}-${randomUUID().slice(0, 8)}`);
+  // Outside the data folder by default: a dry run writes nothing there.
+  const sidecarRoot = options.sidecarDir ?? path.join(tmpdir(), `vitrine-sidecars-${process.pid}-${randomUUID().slice(0, 8)}`);
   return {
     masters: isS3Url(masters) ? s3Masters(client, parseS3Url(masters), path.join(options.tempDir, 'masters'), sidecarRoot) : LOCAL_MASTERS,
     derivatives: isS3Url(out) ? s3Derivatives(client, parseS3Url(out)) : LOCAL_DERIVATIVES,

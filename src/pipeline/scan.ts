@@ -97,8 +97,8 @@ export async function* scanFolders(root: string, variants: VariantPreference = D
  * One folder of the masters tree, `relative` to the root ('' or '.' for the root): its own files,
  * as scanFolders sees them, without walking its subfolders (the ingest of one object).
  */
-export async function scanFolder(root: string, relative: string, variants: VariantPreference = DEFAULT_VARIANTS): Promise<ScannedFolder> {
-  return (await readFolder(root, relative === '.' ? '' : relative, variants)).folder;
+export async function scanFolder(root: string, relative: string, variants: VariantPreference = DEFAULT_VARIANTS, read: FolderReader = readLocalFolder): Promise<ScannedFolder> {
+  return (await readFolder(root, relative === '.' ? '' : relative, variants, read)).folder;
 }
 
 /**

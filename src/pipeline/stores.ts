@@ -18,6 +18,11 @@ export interface MasterStore {
    * access.yml) the reader met are, for the readers of those files (absent: the masters folder itself).
    */
   readonly sidecarRoot?: string | undefined;
+  /**
+   * Whether a folder (relative to the masters root, '/' separators, '.' for the root) has anything
+   * in it; absent: a local folder, which the caller stats (links and non-folders matter there).
+   */
+  readonly hasFolder?: ((relative: string) => Promise<boolean>) | undefined;
   /** Which directories of a master are pages (reads its header only). */
   readonly countPages: PageCounter;
   /** A local file with the master's bytes, until `release()` (which removes a download). */

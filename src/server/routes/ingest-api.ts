@@ -1,8 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { realpath, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { normaliseFolder, underMasters } from '../../ingest/context.js';
+import { normaliseFolder } from '../../ingest/context.js';
 import { JOB_STATES, JobStateError, type Job, type JobState } from '../../ingest/jobs.js';
 import type { IngestService } from '../../ingest/service.js';
 import type { PublicBaseUrl } from '../base-url.js';
@@ -11,7 +9,7 @@ export interface IngestApiOptions {
   /** The bearer token the API asks for; none: the API answers 404, disabled. */
   readonly token: string | undefined;
   /** The queue and the masters root; none (no --masters): the API answers 404 saying so. */
-  readonly ingest: Pick<IngestService, 'queue' | 'masters' | 'enqueueFolder' | 'enqueued'> | undefined;
+  readonly ingest: Pick<IngestService, 'queue' | 'lookUp' | 'enqueueFolder' | 'enqueued'> | undefined;
   readonly publicUrl: PublicBaseUrl;
 }
 
@@ -101,22 +99,19 @@ export async function ingestApiRoutes(app: FastifyInstance, options: IngestApiOp
 
   const base = (request: FastifyRequest, reply: FastifyReply): string => options.publicUrl.of(request, reply);
 
-  /** The folder a request names, checked: relative, under the masters root (links included), an existing folder. */
-  async function checkedFolder(given: unknown, masters: string, realMasters: string): Promise<string> {
+  /** The folder a request names, checked: relative, under the masters root (links included), an existing folder (in S3: a prefix with objects). */
+  async function checkedFolder(given: unknown): Promise<string> {
     if (typeof given !== 'string' || given.trim() === '') throw new ApiError(400, `path: expected a folder relative to the masters root, such as "box1/folder2" (got ${JSON.stringify(given)})`);
     const normal = normaliseFolder(given);
     if ('error' in normal) throw new ApiError(400, `path "${given}": ${normal.error}`);
-    const absolute = underMasters(masters, normal.folder);
-    const info = await stat(absolute).catch(() => undefined);
-    if (!info) throw new ApiError(404, `path "${given}": no such folder under the masters root`);
-    if (!info.isDirectory()) throw new ApiError(400, `path "${given}": not a folder (give the object's folder)`);
-    const real = await realpath(absolute);
-    if (real !== realMasters && !real.startsWith(`${realMasters}${path.sep}`)) throw new ApiError(400, `path "${given}": leads outside the masters root (a link)`);
+    const found = await ingest!.lookUp(normal.folder);
+    if (found === 'missing') throw new ApiError(404, `path "${given}": no such folder under the masters root`);
+    if (found === 'not a folder') throw new ApiError(400, `path "${given}": not a folder (give the object's folder)`);
+    if (found === 'outside') throw new ApiError(400, `path "${given}": leads outside the masters root (a link)`);
     return normal.folder;
   }
 
   app.post('/api/ingest', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
-    const { masters } = ingest!;
     const body = request.body as { path?: unknown; paths?: unknown } | null | undefined;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'body: expected JSON such as {"path": "box1/folder2"} or {"paths": ["box1/folder2", …]}');
     const single = body.path !== undefined;
@@ -124,10 +119,9 @@ export async function ingestApiRoutes(app: FastifyInstance, options: IngestApiOp
     const given = single ? [body.path] : body.paths;
     if (!Array.isArray(given) || given.length === 0) throw new ApiError(400, 'paths: expected a non-empty list of folders relative to the masters root');
     if (given.length > MAX_PATHS) throw new ApiError(400, `paths: ${given.length} folders; at most ${MAX_PATHS} per request`);
-    const realMasters = await realpath(masters);
     // Every path is checked before any is queued: a request is taken whole or refused.
     const folders: string[] = [];
-    for (const g of given) folders.push(await checkedFolder(g, masters, realMasters));
+    for (const g of given) folders.push(await checkedFolder(g));
     const jobs: Job[] = [];
     for (const folder of new Set(folders)) jobs.push(await ingest!.enqueueFolder(folder));
     const url = base(request, reply);
