@@ -269,5 +269,8 @@ describe('vitrine worker and serve with S3: bad settings', () => {
     assert.match(watch.stderr, /watch: the folder watcher watches local folders only; for masters in S3 give --masters s3:\/\/… and queue object folders with the ingest API/);
     assert.equal(watch.stderr.trim().split('\n').length, 1);
     assert.equal(existsSync(never), false, 'nothing written');
+    const help = await vitrine('worker', '--help');
+    assert.match(help.stdout, /--images <s3:\/\/bucket\/prefix>/);
+    assert.match(help.stdout, /--s3-force-path-style/);
   });
 });
