@@ -250,6 +250,19 @@ describe("vitrine serve --masters s3://… converting in its own process: the si
   });
 });
 
+describe('vitrine serve --masters s3://… with the store down', () => {
+  it('answers 502 naming the masters location and the reason, not a bare internal error', async () => {
+    const server = await serveCli(['--data', path.join(dir, 'down-data'), '--masters', `s3://${BUCKET}/masters`, '--s3-endpoint', 'http://127.0.0.1:9', '--port', '0'], { VITRINE_API_TOKEN: TOKEN });
+    try {
+      const answer = await api(server.url, 'POST', '/api/ingest', { token: TOKEN, body: { path: 'box1' } });
+      assert.equal(answer.status, 502, JSON.stringify(answer.body));
+      assert.match(answer.body.error as string, /^path "box1": the masters cannot be looked up: s3:\/\/vitrine\/masters\/box1\/: S3 is unreachable/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('vitrine worker and serve with S3: bad settings', () => {
   it('refuses them with exit 2 and one line naming them', async () => {
     const never = path.join(dir, 'never');

@@ -104,7 +104,10 @@ export async function ingestApiRoutes(app: FastifyInstance, options: IngestApiOp
     if (typeof given !== 'string' || given.trim() === '') throw new ApiError(400, `path: expected a folder relative to the masters root, such as "box1/folder2" (got ${JSON.stringify(given)})`);
     const normal = normaliseFolder(given);
     if ('error' in normal) throw new ApiError(400, `path "${given}": ${normal.error}`);
-    const found = await ingest!.lookUp(normal.folder);
+    // The masters' store failing (S3 down, access refused) is a bad gateway, its reason told (it names no credential).
+    const found = await ingest!.lookUp(normal.folder).catch((error: unknown) => {
+      throw new ApiError(502, `path "${given}": the masters cannot be looked up: ${(error as Error).message}`);
+    });
     if (found === 'missing') throw new ApiError(404, `path "${given}": no such folder under the masters root`);
     if (found === 'not a folder') throw new ApiError(400, `path "${given}": not a folder (give the object's folder)`);
     if (found === 'outside') throw new ApiError(400, `path "${given}": leads outside the masters root (a link)`);
