@@ -250,6 +250,27 @@ describe("vitrine serve --masters s3://… converting in its own process: the si
   });
 });
 
+describe('vitrine serve --masters s3://… without --images: the derivatives stay in the data folder', () => {
+  it("converts the bucket's masters into DATA/images, the pixels of a local convert", async () => {
+    const data = path.join(dir, 'local-images-data');
+    const server = await serveCli(['--data', data, '--masters', `s3://${BUCKET}/masters`, '--s3-endpoint', s3.endpoint, '--port', '0'], { VITRINE_API_TOKEN: TOKEN });
+    try {
+      const posted = await api(server.url, 'POST', '/api/ingest', { token: TOKEN, body: { path: 'box1' } });
+      assert.equal(posted.status, 202, JSON.stringify(posted.body));
+      assert.equal((await finished(server.url, TOKEN, posted.body.id as string)).state, 'done');
+    } finally {
+      await server.stop();
+    }
+    const images = (await filesUnder(path.join(data, 'images'))).sort();
+    assert.deepEqual(images, Array.from({ length: PAGES }, (_, i) => path.join('box1', pageName(i + 1))));
+    for (const name of images) {
+      const [ingested, local] = await Promise.all([decode(sharp(path.join(data, 'images', name))), decode(sharp(path.join(localOut, 'images', name)))]);
+      assert.ok(ingested.data.equals(local.data), `${name}: the pixels of the local conversion`);
+    }
+    assert.deepEqual(await filesUnder(path.join(data, '.tmp-ingest')), [], 'nothing left under a temporary name');
+  });
+});
+
 describe('vitrine serve --masters s3://… with the store down', () => {
   it('answers 502 naming the masters location and the reason, not a bare internal error', async () => {
     const server = await serveCli(['--data', path.join(dir, 'down-data'), '--masters', `s3://${BUCKET}/masters`, '--s3-endpoint', 'http://127.0.0.1:9', '--port', '0'], { VITRINE_API_TOKEN: TOKEN });
