@@ -4,9 +4,9 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { serveConfigObject, serveConfigSchema, type ServeConfig } from './schema.js';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+import { ConfigError } from './error.js';
+
+export { ConfigError };
 
 /** Settings read from the environment as given, never as numbers or booleans. */
 const TEXT_KEYS = new Set(['apiToken', 'queue', 'queuePrefix']);
