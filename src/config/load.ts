@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { serveConfigObject, serveConfigSchema, type ServeConfig } from './schema.js';
 
 import { ConfigError } from './error.js';

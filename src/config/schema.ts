@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import type * as Zod from 'zod';
+import { zod } from '../lazy-zod.js';
+
+const z = zod();
 
 const positiveInt = z.number().int().positive();
 /** A switch: on/off, or a boolean in a config file or the environment (VITRINE_METRICS=false). */
@@ -173,5 +176,5 @@ export const serveConfigSchema = serveConfigObject
     masters: c.masters ?? c.watch,
   }));
 
-export type ServeConfig = z.infer<typeof serveConfigSchema>;
-export type ServeConfigInput = z.input<typeof serveConfigSchema>;
+export type ServeConfig = Zod.z.infer<typeof serveConfigSchema>;
+export type ServeConfigInput = Zod.z.input<typeof serveConfigSchema>;
