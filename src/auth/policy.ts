@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema } from '../lazy-zod.js';
 
 /**
  * Who may see an object's pixels, as `access.yml` files (a folder and everything below it) and the
@@ -35,13 +35,15 @@ export interface PolicyInput {
 /** The keys `access.yml` takes and `manifest.yml` may carry beside the description. */
 export const POLICY_KEYS = ['access', 'degradedSize', 'profile'] as const;
 
-const policySchema = z
-  .object({
+const policySchema = lazySchema((z) =>
+  z
+    .object({
     access: z.enum(['open', 'degraded', 'restricted'], { error: 'expected open, degraded or restricted' }).optional(),
     degradedSize: z.number({ error: 'expected a number of pixels' }).int('expected a whole number of pixels').min(16, 'at least 16 pixels').max(100_000).optional(),
     profile: z.enum(['login', 'clickthrough', 'kiosk', 'external'], { error: 'expected login, clickthrough, kiosk or external' }).optional(),
-  })
-  .strict();
+    })
+    .strict(),
+);
 
 export class PolicyError extends Error {
   override name = 'PolicyError';
@@ -49,7 +51,7 @@ export class PolicyError extends Error {
 
 /** Validates the policy keys of a parsed file; the error names the file and the key. */
 export function parsePolicy(input: unknown, source: string): PolicyInput {
-  const result = policySchema.safeParse(input ?? {});
+  const result = policySchema().safeParse(input ?? {});
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const where = issue.code === 'unrecognized_keys' ? `${issue.keys.join(', ')}: not a key of an access policy (it takes ${POLICY_KEYS.join(', ')})` : `${issue.path.join('.') || '(top level)'}: ${issue.message}`;

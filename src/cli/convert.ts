@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { existsSync, statSync } from 'node:fs';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/error.js';
 import { isS3Url, parseS3Url } from '../storage/s3-location.js';
 import type { S3ClientOptions } from '../storage/s3-storage.js';
-import { loadRulesFile, RulesError, type RulesFile } from '../pipeline/rules.js';
+import type { RulesFile } from '../pipeline/rules.js';
 import { DEFAULT_SETTINGS } from '../pipeline/default-settings.js';
 import type { ConversionReport } from '../pipeline/run.js';
 import { progressReporter } from './progress.js';
@@ -145,11 +145,14 @@ export function convertCommand(): Command {
         if (!status.available) throw new ConfigError(`--format jp2: JPEG 2000 encoding is not available: ${status.reason}`);
       }
       let rules: RulesFile = {};
-      try {
-        rules = opts.rules ? await loadRulesFile(opts.rules as string) : {};
-      } catch (error) {
-        if (error instanceof RulesError) throw new ConfigError(error.message);
-        throw error;
+      if (opts.rules) {
+        const { loadRulesFile, RulesError } = await import('../pipeline/rules.js');
+        try {
+          rules = await loadRulesFile(opts.rules as string);
+        } catch (error) {
+          if (error instanceof RulesError) throw new ConfigError(error.message);
+          throw error;
+        }
       }
       if (opts.keepMissing && opts.removeWithdrawn) throw new ConfigError('--remove-withdrawn: nothing is withdrawn with --keep-missing; give one or the other');
       const tesseract = opts.ocr === undefined ? undefined : await tesseractOption(opts.ocr as string);

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/error.js';
 import { EXIT_PAGES_FAILED } from './convert.js';
 import { progressReporter } from './progress.js';
 

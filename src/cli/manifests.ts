@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/error.js';
 
 const url = (name: string) => (value: string): string => {
   if (!/^https?:\/\/[^\s/]+/.test(value)) throw new ConfigError(`${name}: '${value}' is not an http(s) URL`);

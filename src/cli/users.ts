@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/error.js';
 import { UsersError, UsersFile } from '../auth/users.js';
 
 /** The password, from standard input (never from the command line, where `ps` and shell history see it): its first line. */

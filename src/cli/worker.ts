@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/error.js';
 import { createLogger } from '../log.js';
 import { isS3Url, parseS3Url } from '../storage/s3-location.js';
 import type { S3ClientOptions } from '../storage/s3-storage.js';

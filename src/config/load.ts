@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { serveConfigObject, serveConfigSchema, type ServeConfig } from './schema.js';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+import { ConfigError } from './error.js';
+
+export { ConfigError };
 
 /** Settings read from the environment as given, never as numbers or booleans. */
 const TEXT_KEYS = new Set(['apiToken', 'queue', 'queuePrefix']);

@@ -1,7 +1,10 @@
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
 import { isS3Url, parseS3Url } from '../storage/s3-location.js';
+import type * as Zod from 'zod';
+import { zod } from '../lazy-zod.js';
+
+const z = zod();
 
 const positiveInt = z.number().int().positive();
 /** A switch: on/off, or a boolean in a config file or the environment (VITRINE_METRICS=false). */
@@ -183,5 +186,5 @@ export const serveConfigSchema = serveConfigObject
     masters: c.masters ?? c.watch,
   }));
 
-export type ServeConfig = z.infer<typeof serveConfigSchema>;
-export type ServeConfigInput = z.input<typeof serveConfigSchema>;
+export type ServeConfig = Zod.z.infer<typeof serveConfigSchema>;
+export type ServeConfigInput = Zod.z.input<typeof serveConfigSchema>;

@@ -1,4 +1,5 @@
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import sharp from './sharp.js';
 import { IiifError } from '../image-api/errors.js';
 import type { Dimensions, Format, ImageRequest } from '../image-api/request.js';
 import { chooseJp2Decoder, type Jp2Decoder, type Jp2Rect } from './jp2/decoder.js';

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp from './sharp.js';
 import { IiifError } from '../image-api/errors.js';
 import type { ByteSource, LocalFile } from '../storage/byte-source.js';
 import { FileBytes } from '../storage/file-bytes.js';

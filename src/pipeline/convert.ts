@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
+import sharp from '../imaging/sharp.js';
 import { jp2QualityLayers } from '../imaging/jp2/encode.js';
 import { sniffFormat } from '../imaging/open-source.js';
 import { nativeAddon } from '../imaging/native.js';

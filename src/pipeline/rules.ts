@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
-import { z } from 'zod';
+import { lazySchema } from '../lazy-zod.js';
+import { parseYaml } from '../yaml-text.js';
 import type { Side } from './naming.js';
 import { variantsSchema, type VariantPreference } from './variants.js';
 
@@ -31,22 +31,26 @@ export class RulesError extends Error {
   override name = 'RulesError';
 }
 
-const ruleSchema = z
-  .object({
-    pattern: z.string().min(1),
-    /** Regular expression flags; `i` (ignore case) by default, as legacy names mix cases. */
-    flags: z.string().regex(/^[imsu]*$/, 'flags: only i, m, s and u are allowed').default('i'),
-    object: z.string().min(1).optional(),
-    on: z.enum(['name', 'path']).default('name'),
-  })
-  .strict();
-const fileSchema = z
-  .object({
-    rules: z.array(ruleSchema).min(1, 'rules: give at least one rule').optional(),
-    variants: variantsSchema.optional(),
-  })
-  .strict()
-  .refine((f) => f.rules !== undefined || f.variants !== undefined, { message: 'give rules (naming rules), variants (a preference among versions of a page), or both', path: ['rules'] });
+const fileSchema = lazySchema((z) => {
+  const ruleSchema = z
+    .object({
+      pattern: z.string().min(1),
+      /** Regular expression flags; `i` (ignore case) by default, as legacy names mix cases. */
+      flags: z.string().regex(/^[imsu]*$/, 'flags: only i, m, s and u are allowed').default('i'),
+      object: z.string().min(1).optional(),
+      on: z.enum(['name', 'path']).default('name'),
+    })
+    .strict();
+  return z
+    .object({
+      rules: z.array(ruleSchema).min(1, 'rules: give at least one rule').optional(),
+      variants: variantsSchema().optional(),
+    })
+    .strict()
+    .refine((f) => f.rules !== undefined || f.variants !== undefined, { message: 'give rules (naming rules), variants (a preference among versions of a page), or both', path: ['rules'] });
+});
+/** A naming rule as the file gives it, checked. */
+type RuleInput = NonNullable<ReturnType<ReturnType<typeof fileSchema>['parse']>['rules']>[number];
 
 /** What a rules file says: naming rules (absent: one folder = one object) and a variant preference (absent: the default). */
 export interface RulesFile {
@@ -65,7 +69,7 @@ export function parseRules(input: unknown, source = 'rules'): NameRule[] {
 
 /** Validates a whole rules file: its naming rules and its variant preference; every problem names the key. */
 export function parseRulesFile(input: unknown, source = 'rules'): RulesFile {
-  const parsed = fileSchema.safeParse(input);
+  const parsed = fileSchema().safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new RulesError(`${source}: ${issue.path.join('.') || 'file'}: ${issue.message}`);
@@ -73,7 +77,7 @@ export function parseRulesFile(input: unknown, source = 'rules'): RulesFile {
   return { rules: parsed.data.rules && compileRules(parsed.data.rules, source), variants: parsed.data.variants };
 }
 
-function compileRules(rules: z.infer<typeof ruleSchema>[], source: string): NameRule[] {
+function compileRules(rules: RuleInput[], source: string): NameRule[] {
   return rules.map((rule, i) => {
     const where = `${source}: rules.${i}`;
     let regex: RegExp;
@@ -104,7 +108,7 @@ export async function loadRulesFile(file: string): Promise<RulesFile> {
   }
   let data: unknown;
   try {
-    data = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : YAML.parse(text);
+    data = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : await parseYaml(text);
   } catch (error) {
     throw new RulesError(`rules file ${file}: not valid ${path.extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
   }

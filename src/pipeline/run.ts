@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp from '../imaging/sharp.js';
 import { FolderPolicies } from '../auth/folder-policies.js';
 import { Catalog } from '../catalog/catalog.js';
 import { VERSION } from '../version.js';

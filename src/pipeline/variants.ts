@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import { lazySchema, type ZodApi } from '../lazy-zod.js';
 import { parseFolderNames } from './naming.js';
 
 /**
@@ -23,7 +23,7 @@ export interface VariantPreference {
  */
 export const DEFAULT_VARIANTS: VariantPreference = { folders: ['master_edited', 'master', 'service'], suffixes: [] };
 
-const entry = (what: string, pattern: RegExp, hint: string) =>
+const entry = (z: ZodApi, what: string, pattern: RegExp, hint: string) =>
   z
     .string()
     .min(1, `${what}: an empty name`)
@@ -32,13 +32,15 @@ const entry = (what: string, pattern: RegExp, hint: string) =>
 const unique = (list: readonly string[]): boolean => new Set(list).size === list.length;
 
 /** The `variants:` section of a rules file (see rules.ts). */
-export const variantsSchema = z
-  .object({
-    folders: z.array(entry('folder', /^[^/\\.][^/\\]*$/, "a folder name such as 'master' (no '/', not hidden)")).refine(unique, 'a folder is listed twice').default([]),
-    suffixes: z.array(entry('suffix', /^[^/\\.]+$/, "an ending of the name before its extension, such as '_m' (no '/' or '.')")).refine(unique, 'a suffix is listed twice').default([]),
-  })
-  .strict()
-  .refine((v) => v.folders.length + v.suffixes.length > 0, 'give folders and/or suffixes, most preferred first (an empty list turns the default folders off: folders: [] with a suffix)');
+export const variantsSchema = lazySchema((z) =>
+  z
+    .object({
+      folders: z.array(entry(z, 'folder', /^[^/\\.][^/\\]*$/, "a folder name such as 'master' (no '/', not hidden)")).refine(unique, 'a folder is listed twice').default([]),
+      suffixes: z.array(entry(z, 'suffix', /^[^/\\.]+$/, "an ending of the name before its extension, such as '_m' (no '/' or '.')")).refine(unique, 'a suffix is listed twice').default([]),
+    })
+    .strict()
+    .refine((v) => v.folders.length + v.suffixes.length > 0, 'give folders and/or suffixes, most preferred first (an empty list turns the default folders off: folders: [] with a suffix)'),
+);
 
 /** Whether a folder (its last segment) is a variant folder: its masters are pages of the folder above. */
 export function isVariantFolder(name: string, preference: VariantPreference): boolean {

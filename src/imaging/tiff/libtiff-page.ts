@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp from '../sharp.js';
 import type { NativeBinding } from '../native.js';
 import { sniffFormat } from '../open-source.js';
 import { handleReader } from '../../storage/file-bytes.js';

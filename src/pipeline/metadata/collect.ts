@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parsePolicy, PolicyError, splitPolicyKeys, type PolicyInput } from '../../auth/policy.js';
 import type { ObjectMetadata } from '../../catalog/metadata.js';
 import type { Anomaly, Plan, PlannedObject } from '../plan.js';
-import { readMetadataCsv, type CsvDescription } from './csv.js';
+import type { CsvDescription } from './csv.js';
 import { MetadataError, parseDescription } from './description.js';
 import { resolveObjectMetadata, type SourcedDescription } from './resolve.js';
 import { readSidecarFile } from './sidecar-file.js';
@@ -85,7 +85,8 @@ export async function describeObjects(masters: string, plan: Plan, csvFile?: str
     found.set(object.id, [...(found.get(object.id) ?? []), description]);
   };
 
-  const csvRows: CsvDescription[] = csvFile ? await readMetadataCsv(csvFile) : [];
+  // The CSV parser is loaded only for a batch that has a CSV.
+  const csvRows: CsvDescription[] = csvFile ? await (await import('./csv.js')).readMetadataCsv(csvFile) : [];
   const defaults: SourcedDescription[] = [];
   const match = rowMatcher(plan.objects);
   const rowFor = new Map<string, string>();

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from '../../lazy-zod.js';
 import type { Agent, LabelValue, LanguageMap, LinkedResource } from '../../catalog/metadata.js';
 
 /**
@@ -13,107 +14,112 @@ export class MetadataError extends Error {
 }
 
 const BCP47 = /^(none|[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)$/;
-const bcp47 = z.string().regex(BCP47, 'a language tag such as en, fr, de-CH, or none');
-const text = z.union([z.string(), z.number().transform(String), z.boolean().transform(String)], { error: 'expected a text' });
-/** A value in one or several languages: 'text', ['text', …] or { en: 'text', fr: ['texte', …] }. */
-const languageValue = z.union([text, z.array(text).min(1), z.record(bcp47, z.union([text, z.array(text)]))], {
-  error: "expected a text, a list of texts, or a map of language → text (e.g. { en: 'Letters', fr: 'Lettres' })",
-});
-type LanguageValueInput = z.input<typeof languageValue>;
 
-const httpUrl = z
-  .string({ error: 'expected a URL' })
-  .regex(/^https?:\/\/[^\s/]+\S*$/, 'expected an http(s) URL');
-const format = z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/i, 'a media type such as text/html');
-const link = z.union(
-  [
-    httpUrl,
-    z
-      .object({
-        id: httpUrl,
-        label: languageValue.optional(),
-        type: z.string().min(1).optional(),
-        format: format.optional(),
-        profile: z.string().min(1).optional(),
-        language: z.union([bcp47, z.array(bcp47)]).optional(),
-      })
-      .strict(),
-  ],
-  { error: 'expected a URL or { id: URL, label, format, … }' },
-);
-const links = z.union([link, z.array(link)]);
-const labelValue = z.object({ label: languageValue, value: languageValue }).strict();
-const agent = z
-  .object({
-    id: httpUrl.optional(),
-    label: languageValue,
-    homepage: links.optional(),
-    logo: links.optional(),
-    seeAlso: links.optional(),
-  })
-  .strict();
+type Text = string | number | boolean;
+/** A value in one or several languages: 'text', ['text', …] or { en: 'text', fr: ['texte', …] }. */
+type LanguageValueInput = Text | Text[] | Record<string, Text | Text[]>;
 /** A page: its number in reading order, a span '3-7', or its master's file name (with or without extension). */
-const pageRef = z.union([z.number().int().positive(), z.string().min(1)], { error: 'expected a page number, a span such as 3-7, or a file name' });
-const pageRefs = z.union([pageRef, z.array(pageRef)]);
+type PageRef = number | string;
 
 export interface RangeInput {
   label: LanguageValueInput;
-  pages?: z.input<typeof pageRefs> | undefined;
+  pages?: PageRef | PageRef[] | undefined;
   items?: RangeInput[] | undefined;
 }
-const range: z.ZodType<RangeInput> = z.lazy(() =>
-  z.object({ label: languageValue, pages: pageRefs.optional(), items: z.array(range).optional() }).strict(),
-);
 
 export const MANIFEST_BEHAVIORS = ['auto-advance', 'no-auto-advance', 'repeat', 'no-repeat', 'unordered', 'individuals', 'continuous', 'paged'] as const;
 export const VIEWING_DIRECTIONS = ['left-to-right', 'right-to-left', 'top-to-bottom', 'bottom-to-top'] as const;
-
-export const descriptionSchema = z
-  .object({
-    /** Language of plain texts in this description (default: none). */
-    language: bcp47.optional(),
-    label: languageValue.optional(),
-    summary: languageValue.optional(),
-    metadata: z
-      .union([z.array(labelValue), z.record(z.string().min(1), languageValue)], {
-        error: 'expected a list of { label, value } or a map of label → value',
-      })
-      .optional(),
-    rights: httpUrl.optional(),
-    requiredStatement: z.union([labelValue, languageValue]).optional(),
-    provider: z.union([agent, z.array(agent)]).optional(),
-    homepage: links.optional(),
-    seeAlso: links.optional(),
-    navDate: z.union([z.string(), z.number().int(), z.date()], { error: 'expected a date such as 1852, 1852-03 or 1852-03-01' }).optional(),
-    behavior: z.union([z.enum(MANIFEST_BEHAVIORS), z.array(z.enum(MANIFEST_BEHAVIORS))]).optional(),
-    viewingDirection: z.enum(VIEWING_DIRECTIONS).optional(),
-    /** Page labels: a list in reading order, or a map of page (number or file name) → label. */
-    pages: z.union([z.array(languageValue), z.record(z.string(), languageValue)], { error: 'expected a list of labels or a map of page → label' }).optional(),
-    /** The table of contents. */
-    structure: z.array(range).optional(),
-  })
-  .strict();
-
-export type DescriptionInput = z.output<typeof descriptionSchema>;
 
 /** The fields a collection.yml takes: the descriptive ones of an object, and the page that pictures it. */
 export const COLLECTION_FIELDS = ['language', 'label', 'summary', 'metadata', 'rights', 'requiredStatement', 'provider', 'homepage', 'seeAlso', 'navDate'] as const;
 
 export type CollectionField = Exclude<(typeof COLLECTION_FIELDS)[number], 'language'>;
 
-export const collectionSchema = descriptionSchema
-  .pick(Object.fromEntries(COLLECTION_FIELDS.map((f) => [f, true])) as { [K in (typeof COLLECTION_FIELDS)[number]]: true })
-  .extend({
-    /** An object of the collection (its folder or id, from the collection's folder), or { object, page }. */
-    thumbnail: z
-      .union([z.string().min(1), z.object({ object: z.string().min(1), page: pageRef.optional() }).strict()], {
-        error: 'expected an object of the collection (its folder) or { object, page }',
-      })
-      .optional(),
-  })
-  .strict();
+/** The schemas of an object's description and of a collection's, built on first use. */
+const schemas = lazySchema((z) => {
+  const bcp47 = z.string().regex(BCP47, 'a language tag such as en, fr, de-CH, or none');
+  const text = z.union([z.string(), z.number().transform(String), z.boolean().transform(String)], { error: 'expected a text' });
+  const languageValue = z.union([text, z.array(text).min(1), z.record(bcp47, z.union([text, z.array(text)]))], {
+    error: "expected a text, a list of texts, or a map of language → text (e.g. { en: 'Letters', fr: 'Lettres' })",
+  });
+  const httpUrl = z
+    .string({ error: 'expected a URL' })
+    .regex(/^https?:\/\/[^\s/]+\S*$/, 'expected an http(s) URL');
+  const format = z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/i, 'a media type such as text/html');
+  const link = z.union(
+    [
+      httpUrl,
+      z
+        .object({
+          id: httpUrl,
+          label: languageValue.optional(),
+          type: z.string().min(1).optional(),
+          format: format.optional(),
+          profile: z.string().min(1).optional(),
+          language: z.union([bcp47, z.array(bcp47)]).optional(),
+        })
+        .strict(),
+    ],
+    { error: 'expected a URL or { id: URL, label, format, … }' },
+  );
+  const links = z.union([link, z.array(link)]);
+  const labelValue = z.object({ label: languageValue, value: languageValue }).strict();
+  const agent = z
+    .object({
+      id: httpUrl.optional(),
+      label: languageValue,
+      homepage: links.optional(),
+      logo: links.optional(),
+      seeAlso: links.optional(),
+    })
+    .strict();
+  const pageRef = z.union([z.number().int().positive(), z.string().min(1)], { error: 'expected a page number, a span such as 3-7, or a file name' });
+  const pageRefs = z.union([pageRef, z.array(pageRef)]);
+  const range: z.ZodType<RangeInput> = z.lazy(() =>
+    z.object({ label: languageValue, pages: pageRefs.optional(), items: z.array(range).optional() }).strict(),
+  );
+  const descriptionSchema = z
+    .object({
+      /** Language of plain texts in this description (default: none). */
+      language: bcp47.optional(),
+      label: languageValue.optional(),
+      summary: languageValue.optional(),
+      metadata: z
+        .union([z.array(labelValue), z.record(z.string().min(1), languageValue)], {
+          error: 'expected a list of { label, value } or a map of label → value',
+        })
+        .optional(),
+      rights: httpUrl.optional(),
+      requiredStatement: z.union([labelValue, languageValue]).optional(),
+      provider: z.union([agent, z.array(agent)]).optional(),
+      homepage: links.optional(),
+      seeAlso: links.optional(),
+      navDate: z.union([z.string(), z.number().int(), z.date()], { error: 'expected a date such as 1852, 1852-03 or 1852-03-01' }).optional(),
+      behavior: z.union([z.enum(MANIFEST_BEHAVIORS), z.array(z.enum(MANIFEST_BEHAVIORS))]).optional(),
+      viewingDirection: z.enum(VIEWING_DIRECTIONS).optional(),
+      /** Page labels: a list in reading order, or a map of page (number or file name) → label. */
+      pages: z.union([z.array(languageValue), z.record(z.string(), languageValue)], { error: 'expected a list of labels or a map of page → label' }).optional(),
+      /** The table of contents. */
+      structure: z.array(range).optional(),
+    })
+    .strict();
+  const collectionSchema = descriptionSchema
+    .pick(Object.fromEntries(COLLECTION_FIELDS.map((f) => [f, true])) as { [K in (typeof COLLECTION_FIELDS)[number]]: true })
+    .extend({
+      /** An object of the collection (its folder or id, from the collection's folder), or { object, page }. */
+      thumbnail: z
+        .union([z.string().min(1), z.object({ object: z.string().min(1), page: pageRef.optional() }).strict()], {
+          error: 'expected an object of the collection (its folder) or { object, page }',
+        })
+        .optional(),
+    })
+    .strict();
+  return { descriptionSchema, collectionSchema, link };
+});
+type Schemas = ReturnType<typeof schemas>;
 
-export type CollectionInput = z.output<typeof collectionSchema>;
+export type DescriptionInput = z.output<Schemas['descriptionSchema']>;
+export type CollectionInput = z.output<Schemas['collectionSchema']>;
 
 /** Validates against `schema`; the error names the field, e.g. `rights: expected an http(s) URL`. */
 function validate<T>(schema: z.ZodType<T>, input: unknown, source: string, what: string): T {
@@ -130,11 +136,11 @@ function validate<T>(schema: z.ZodType<T>, input: unknown, source: string, what:
 }
 
 /** Validates a parsed sidecar (or CSV row). */
-export const parseDescription = (input: unknown, source: string): DescriptionInput => validate(descriptionSchema, input, source, 'an object description');
+export const parseDescription = (input: unknown, source: string): DescriptionInput => validate(schemas().descriptionSchema, input, source, 'an object description');
 
 /** Validates a parsed collection.yml. */
 export const parseCollectionDescription = (input: unknown, source: string): CollectionInput =>
-  validate(collectionSchema, input, source, `a collection (it takes ${[...COLLECTION_FIELDS, 'thumbnail'].join(', ')})`);
+  validate(schemas().collectionSchema, input, source, `a collection (it takes ${[...COLLECTION_FIELDS, 'thumbnail'].join(', ')})`);
 
 /** A language value as a IIIF language map, plain texts tagged with `language`. */
 export function languageMap(value: LanguageValueInput, language: string): LanguageMap {
@@ -171,7 +177,7 @@ export function navDate(value: string | number | Date): string {
   return date.toISOString().replace(/\.000Z$/, 'Z');
 }
 
-type LinkInput = z.output<typeof link>;
+type LinkInput = z.output<Schemas['link']>;
 
 /** Links as linked resources; `type` from the format (text/html → Text), `fallback` otherwise. */
 export function linkedResources(value: LinkInput | LinkInput[], language: string, fallback: string): LinkedResource[] {
