@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Catalog } from '../catalog/catalog.js';
+import type { CatalogStore } from '../catalog/store.js';
 import type { PageTarget } from '../pipeline/page-step.js';
 import type { VariantPreference } from '../pipeline/variants.js';
 
@@ -7,7 +7,7 @@ import type { VariantPreference } from '../pipeline/variants.js';
 export interface IngestContext {
   /** The masters root (absolute): object folders are relative to it. */
   readonly masters: string;
-  readonly catalog: Catalog;
+  readonly catalog: CatalogStore;
   readonly target: PageTarget;
   /** Which version of a page is converted (absent: the default role folders). */
   readonly variants?: VariantPreference | undefined;

@@ -43,7 +43,7 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
   if (!info?.isDirectory()) return { kind: 'failed', reason: `the folder ${data.folder} is not under the masters root (any more)` };
   const step = await planFolderStep(masters, data.folder, {
     rootName: path.basename(masters),
-    ledger: catalog,
+    ledger: await catalog.identifierLedger(),
     give: (pages) => catalog.giveIdentifiers(pages),
     variants: context.variants,
   });
@@ -52,7 +52,7 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
   // The object's access policy before any page is converted (each is served once recorded), as a
   // whole-tree run records it: a restricted folder's new scans are never served open meanwhile.
   const access = (await FolderPolicies.forFolder(masters, object.folder)).policyOf(object.folder, step.described?.policy);
-  catalog.setObjectAccess(object.id, access.policy, access.sources);
+  await catalog.setObjectAccess(object.id, access.policy, access.sources);
 
   const children = new Map<string, Job>();
   // Later turns find each page's job among the object's children: read once (on Redis, one read per job).
@@ -90,6 +90,6 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
     const child = children.get(pageJobKey(page, target.settingsKey))!;
     if (child.state !== 'done') failedKeys.add(pageKey({ sourcePath: page.source.absolutePath, sourcePage: page.sourcePage }));
   }
-  recordObject(catalog, object, failedKeys, step.described, target.ocr);
+  await recordObject(catalog, object, failedKeys, step.described, target.ocr);
   return { kind: 'done', objectId: object.id, pages: object.pages.length - failedKeys.size, failed: failedKeys.size };
 }

@@ -1,6 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Catalog } from '../catalog/catalog.js';
+import { catalogLocation, type CatalogLocation } from '../catalog/open.js';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { CATALOG_FILE } from '../presentation/store.js';
@@ -61,10 +62,13 @@ export class IngestService {
     readonly masters: string,
     /** Which version of a page is converted: the rules file's variants, or the default. */
     readonly variants: VariantPreference,
-    private readonly options: { data: string; catalogFile: string; workers: number; pollMs: number; logger: Logger },
+    private readonly options: { data: string; catalogFile: string; catalog: CatalogLocation; workers: number; pollMs: number; logger: Logger },
   ) {}
 
-  static async open(config: { masters: string; data: string; ingestWorkers: number; rules?: string | undefined } & QueueChoice, logger: Logger): Promise<IngestService> {
+  static async open(
+    config: { masters: string; data: string; ingestWorkers: number; rules?: string | undefined; catalog?: string | undefined; catalogSchema?: string | undefined } & QueueChoice,
+    logger: Logger,
+  ): Promise<IngestService> {
     const masters = path.resolve(config.masters);
     const info = await stat(masters).catch(() => undefined);
     if (!info?.isDirectory()) throw new ConfigError(`masters: ${config.masters} is not a folder`);
@@ -74,6 +78,7 @@ export class IngestService {
     return new IngestService(queue, masters, variants, {
       data: config.data,
       catalogFile,
+      catalog: catalogLocation(config.data, config.catalog, config.catalogSchema),
       workers: config.ingestWorkers,
       // Page jobs may be queued by other processes (workers planning objects): nothing wakes this one then.
       pollMs: config.queue === undefined ? 1000 : 250,
@@ -88,6 +93,7 @@ export class IngestService {
       masters: this.masters,
       data: this.options.data,
       catalogFile: this.options.catalogFile,
+      catalog: this.options.catalog,
       settings: DEFAULT_SETTINGS,
       variants: this.variants,
       concurrency: this.options.workers,

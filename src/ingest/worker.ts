@@ -3,7 +3,8 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Catalog } from '../catalog/catalog.js';
+import { openCatalog, type CatalogLocation } from '../catalog/open.js';
+import type { CatalogStore } from '../catalog/store.js';
 import type { ConversionSettings } from '../pipeline/convert.js';
 import { settingsFingerprint } from '../pipeline/convert.js';
 import { OcrIndexing } from '../pipeline/ocr.js';
@@ -22,6 +23,8 @@ export interface IngestWorkerOptions {
   /** The data folder (images/, catalog.sqlite). */
   readonly data: string;
   readonly catalogFile: string;
+  /** The catalog, when not `catalogFile` (a PostgreSQL server); the search index stays in `catalogFile`. */
+  readonly catalog?: CatalogLocation | undefined;
   readonly settings: ConversionSettings;
   /** Which version of a page is converted (a rules file's variants; absent: the default). */
   readonly variants?: VariantPreference | undefined;
@@ -79,7 +82,7 @@ export class IngestWorker {
   private constructor(
     private readonly queue: JobQueue,
     options: IngestWorkerOptions,
-    private readonly catalog: Catalog,
+    private readonly catalog: CatalogStore,
   ) {
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.leaseMs = options.leaseMs ?? 30_000;
@@ -108,8 +111,8 @@ export class IngestWorker {
    * back at once the jobs of this host's dead processes (others' come back when their lease ends).
    */
   static async start(queue: JobQueue, options: IngestWorkerOptions): Promise<IngestWorker> {
-    const catalog = new Catalog(options.catalogFile);
-    catalog.adoptPublishedIdentifiers(path.resolve(options.masters));
+    const catalog = await openCatalog(options.catalog ?? { kind: 'sqlite', file: options.catalogFile });
+    await catalog.adoptPublishedIdentifiers(path.resolve(options.masters));
     const worker = new IngestWorker(queue, options, catalog);
     await rm(worker.context.target.tempDir, { recursive: true, force: true });
     await worker.sweepTemporaries();
@@ -258,7 +261,7 @@ export class IngestWorker {
       }
     } else {
       this.context.target.ocr?.close();
-      this.catalog.close();
+      await this.catalog.close();
       await rm(this.context.target.tempDir, { recursive: true, force: true });
     }
   }
