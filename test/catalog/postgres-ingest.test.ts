@@ -26,13 +26,16 @@ describe('ingest into a PostgreSQL catalog: a server queues on Redis, a vitrine 
     scratch = await scratchSchema();
   });
   after(async () => {
-    await worker?.kill('SIGTERM');
-    await Promise.all(servers.map((s) => s.stop()));
-    const queue = new BullJobQueue({ url: REDIS_URL, prefix });
-    await queue.obliterate();
-    await queue.close();
-    await scratch.drop();
-    await cleanup();
+    try {
+      await worker?.kill('SIGTERM');
+      await Promise.all(servers.map((s) => s.stop()));
+      const queue = new BullJobQueue({ url: REDIS_URL, prefix });
+      await queue.obliterate();
+      await queue.close();
+    } finally {
+      await scratch.drop();
+      await cleanup();
+    }
   });
 
   it('an object queued through the API is converted by the worker, recorded in PostgreSQL and served by both servers', async () => {
