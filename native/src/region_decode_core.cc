@@ -15,6 +15,8 @@
 // jpeglib.h needs FILE and size_t declared first.
 #include <jpeglib.h>
 
+#include "jpeg_error.h"
+
 // jpeg_crop_scanline and jpeg_skip_scanlines are libjpeg-turbo's; IJG's libjpeg has neither.
 #if defined(LIBJPEG_TURBO_VERSION_NUMBER) && LIBJPEG_TURBO_VERSION_NUMBER >= 2000000
 
@@ -74,17 +76,8 @@ void RgbRowToGrey(const unsigned char* rgb, unsigned char* grey, int width) {
   }
 }
 
-struct ErrorManager {
-  jpeg_error_mgr pub;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-[[noreturn]] void ErrorExit(j_common_ptr cinfo) {
-  auto* manager = reinterpret_cast<ErrorManager*>(cinfo->err);
-  (*cinfo->err->format_message)(cinfo, manager->message);
-  std::longjmp(manager->jump, 1);
-}
+using vitrine_jpeg::ErrorExit;
+using vitrine_jpeg::ErrorManager;
 
 // Level -1 is a warning (corrupt or truncated data, which libjpeg patches over): fail instead, so the
 // caller falls back to libvips and its own error handling. Trace messages (level >= 0) are ignored.
