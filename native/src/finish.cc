@@ -3,9 +3,8 @@
 #include "job_args.h"
 #include "reduce_core.h"
 
+#include <cstdlib>
 #include <string>
-#include <utility>
-#include <vector>
 
 namespace {
 
@@ -26,9 +25,9 @@ class FinishWorker : public Napi::AsyncWorker {
     if (!vitrine_finish::Finish(job_, out_, error)) SetError("finishPixels: " + error);
   }
   void OnOK() override {
-    // The result's bytes move into the Buffer, freed with it.
-    auto* bytes = new std::vector<uint8_t>(std::move(out_));
-    deferred_.Resolve(Napi::Buffer<uint8_t>::New(Env(), bytes->data(), bytes->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* owned) { delete owned; }, bytes));
+    // The result's block becomes the Buffer's memory, freed with it.
+    const size_t size = out_.size;
+    deferred_.Resolve(Napi::Buffer<uint8_t>::New(Env(), out_.Release(), size, [](Napi::Env, uint8_t* data) { std::free(data); }));
   }
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
@@ -36,7 +35,7 @@ class FinishWorker : public Napi::AsyncWorker {
   FinishJob job_;
   Napi::Promise::Deferred deferred_;
   Napi::Reference<Napi::Buffer<unsigned char>> in_;
-  std::vector<uint8_t> out_;
+  vitrine_finish::Output out_;
 };
 
 int KernelCode(const std::string& name) {

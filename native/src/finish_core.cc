@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 // jpeglib.h needs FILE and size_t declared first.
 #include <jpeglib.h>
@@ -15,7 +16,43 @@
 
 namespace vitrine_finish {
 
+Output::~Output() { std::free(data); }
+
+uint8_t* Output::Release() {
+  uint8_t* released = data;
+  data = nullptr;
+  return released;
+}
+
 namespace {
+
+// Working buffers, kept by each pool thread between jobs (regions are megabytes, many per second:
+// fresh ones cost page faults and zeroing); one over kKeep bytes is freed after its job.
+constexpr size_t kKeep = 4 << 20;
+
+class Scratch {
+ public:
+  uint8_t* Get(size_t bytes) {
+    if (bytes > capacity_) {
+      data_.reset(new uint8_t[bytes]);
+      capacity_ = bytes;
+    }
+    return data_.get();
+  }
+  ~Scratch() = default;
+  void Trim() {
+    if (capacity_ > kKeep) {
+      data_.reset();
+      capacity_ = 0;
+    }
+  }
+
+ private:
+  std::unique_ptr<uint8_t[]> data_;
+  size_t capacity_ = 0;
+};
+
+thread_local Scratch scratch[3];
 
 enum class Resize { kNone, kUp, kDown, kOther };
 
@@ -80,11 +117,14 @@ using vitrine_jpeg::ErrorManager;
 
 // As sharp's jpeg() with optimiseCoding off asks libvips: baseline, standard tables, 4:2:0 below
 // quality 90 (libvips' default), accurate integer DCT. C-style between setjmp and longjmp.
-bool Encode(const uint8_t* pixels, int width, int height, int channels, int quality, std::vector<uint8_t>& out, std::string& error) {
+bool Encode(const uint8_t* pixels, int width, int height, int channels, int quality, Output& out, std::string& error) {
   jpeg_compress_struct cinfo;
   ErrorManager manager;
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
+  // A first guess at the size, so that libjpeg rarely has to grow the block (it then copies into a
+  // new one of its own, which becomes the result).
+  unsigned long size = static_cast<unsigned long>(width) * height * channels / 4 + 4096;
+  unsigned char* initial = static_cast<unsigned char*>(std::malloc(size));
+  unsigned char* buffer = initial;
   std::memset(&cinfo, 0, sizeof cinfo);
   cinfo.err = jpeg_std_error(&manager.pub);
   manager.pub.error_exit = ErrorExit;
@@ -92,8 +132,13 @@ bool Encode(const uint8_t* pixels, int width, int height, int channels, int qual
   if (setjmp(manager.jump)) {
     error = manager.message;
     jpeg_destroy_compress(&cinfo);
-    std::free(buffer);
+    if (buffer != initial) std::free(buffer);
+    std::free(initial);
     return false;
+  }
+  if (initial == nullptr) {
+    std::snprintf(manager.message, sizeof manager.message, "out of memory");
+    std::longjmp(manager.jump, 1);
   }
   jpeg_create_compress(&cinfo);
   jpeg_mem_dest(&cinfo, &buffer, &size);
@@ -121,9 +166,10 @@ bool Encode(const uint8_t* pixels, int width, int height, int channels, int qual
     jpeg_write_scanlines(&cinfo, rows, count);
   }
   jpeg_finish_compress(&cinfo);
-  out.assign(buffer, buffer + size);
   jpeg_destroy_compress(&cinfo);
-  std::free(buffer);
+  if (buffer != initial) std::free(initial);
+  out.data = buffer;
+  out.size = size;
   return true;
 }
 
@@ -155,25 +201,23 @@ std::string CheckFinish(const FinishJob& job) {
   }
 }
 
-bool Finish(const FinishJob& job, std::vector<uint8_t>& out, std::string& error) {
+bool Finish(const FinishJob& job, Output& out, std::string& error) {
   const int ch = job.channels;
-  std::vector<uint8_t> resized, between;
   const uint8_t* pixels = job.in;
   switch (KindOf(job)) {
     case Resize::kUp: {
-      resized.resize(static_cast<size_t>(job.outWidth) * job.outHeight * ch);
       vitrine_upscale::UpscaleJob up;
       up.in = job.in;
       up.inSize = job.inSize;
       up.width = job.width;
       up.height = job.height;
       up.channels = ch;
-      up.out = resized.data();
-      up.outSize = resized.size();
+      up.outSize = static_cast<size_t>(job.outWidth) * job.outHeight * ch;
+      up.out = scratch[0].Get(up.outSize);
       up.outWidth = job.outWidth;
       up.outHeight = job.outHeight;
       vitrine_upscale::Upscale(up);
-      pixels = resized.data();
+      pixels = up.out;
       break;
     }
     case Resize::kDown: {
@@ -182,17 +226,17 @@ bool Finish(const FinishJob& job, std::vector<uint8_t>& out, std::string& error)
       if (job.outHeight < job.height) {
         vitrine_reduce::Axis axis;
         vitrine_reduce::PlanAxis(job.height, job.outHeight, job.kernel, axis);
-        between.resize(static_cast<size_t>(job.width) * job.outHeight * ch);
-        vitrine_reduce::ReduceV(pixels, job.width, ch, axis, between.data());
-        pixels = between.data();
+        uint8_t* between = scratch[1].Get(static_cast<size_t>(job.width) * job.outHeight * ch);
+        vitrine_reduce::ReduceV(pixels, job.width, ch, axis, between);
+        pixels = between;
         height = job.outHeight;
       }
       if (job.outWidth < job.width) {
         vitrine_reduce::Axis axis;
         vitrine_reduce::PlanAxis(job.width, job.outWidth, job.kernel, axis);
-        resized.resize(static_cast<size_t>(job.outWidth) * height * ch);
-        vitrine_reduce::ReduceH(pixels, height, ch, axis, resized.data());
-        pixels = resized.data();
+        uint8_t* resized = scratch[0].Get(static_cast<size_t>(job.outWidth) * height * ch);
+        vitrine_reduce::ReduceH(pixels, height, ch, axis, resized);
+        pixels = resized;
       }
       break;
     }
@@ -201,17 +245,30 @@ bool Finish(const FinishJob& job, std::vector<uint8_t>& out, std::string& error)
   }
   int width, height;
   Turned(job, width, height);
-  std::vector<uint8_t> oriented;
-  if (job.mirror || job.rotation != 0 || job.threshold) {
-    oriented.resize(static_cast<size_t>(width) * height * ch);
-    Orient(job, pixels, oriented.data());
-    pixels = oriented.data();
-  }
+  const size_t bytes = static_cast<size_t>(width) * height * ch;
+  bool ok = true;
   if (job.quality == 0) {
-    out.assign(pixels, pixels + static_cast<size_t>(width) * height * ch);
-    return true;
+    // Raw pixels out: turned straight into the result, or copied.
+    out.data = static_cast<uint8_t*>(std::malloc(bytes));
+    out.size = bytes;
+    if (out.data == nullptr) {
+      error = "out of memory";
+      ok = false;
+    } else if (job.mirror || job.rotation != 0 || job.threshold) {
+      Orient(job, pixels, out.data);
+    } else {
+      std::memcpy(out.data, pixels, bytes);
+    }
+  } else {
+    if (job.mirror || job.rotation != 0 || job.threshold) {
+      uint8_t* oriented = scratch[2].Get(bytes);
+      Orient(job, pixels, oriented);
+      pixels = oriented;
+    }
+    ok = Encode(pixels, width, height, ch, job.quality, out, error);
   }
-  return Encode(pixels, width, height, ch, job.quality, out, error);
+  for (Scratch& s : scratch) s.Trim();
+  return ok;
 }
 
 }  // namespace vitrine_finish

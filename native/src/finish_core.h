@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace vitrine_finish {
 
@@ -25,8 +24,19 @@ struct FinishJob {
 // Why the job cannot run as libvips would (sizes, a resize libvips does another way), or "".
 std::string CheckFinish(const FinishJob& job);
 
+// A block from malloc() holding the result, freed with this unless released.
+struct Output {
+  uint8_t* data = nullptr;
+  size_t size = 0;
+  Output() = default;
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+  ~Output();
+  uint8_t* Release();
+};
+
 // Runs a job CheckFinish accepted: `out` receives the JPEG, or the raw pixels (turned) when
 // job.quality is 0. False with libjpeg's reason when encoding fails.
-bool Finish(const FinishJob& job, std::vector<uint8_t>& out, std::string& error);
+bool Finish(const FinishJob& job, Output& out, std::string& error);
 
 }  // namespace vitrine_finish

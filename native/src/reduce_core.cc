@@ -120,12 +120,14 @@ std::string PlanAxis(int in, int out, int kernel, Axis& axis) {
   // adding the shrink (the same rounding as its loop).
   axis.first.resize(static_cast<size_t>(out));
   axis.mask.resize(static_cast<size_t>(out));
+  axis.phase.resize(static_cast<size_t>(out));
   double position = 0.5 * shrink - 0.5 - axis.offset;
   for (int o = 0; o < out; o++) {
     const int fixed = static_cast<int>(position * kSteps * 2);
     const int step = ((fixed & (kSteps * 2 - 1)) + 1) >> 1;
     axis.first[static_cast<size_t>(o)] = static_cast<int>(position);
     axis.mask[static_cast<size_t>(o)] = axis.masks.data() + static_cast<size_t>(step) * stride;
+    axis.phase[static_cast<size_t>(o)] = step;
     position += shrink;
   }
   return "";
@@ -184,36 +186,62 @@ namespace {
 #ifdef VITRINE_X86
 // Three interleaved channels, two taps at a time: (r0 r1)(g0 g1)(b0 b1) as 16-bit pairs (pshufb),
 // times the two coefficients (pmaddwd); two output pixels at once, for two independent sums.
+// `Halves` is the number of tap pairs when known at compile time (the loop then unrolls), else 0.
+__attribute__((target("ssse3"), always_inline)) inline __m128i Tap(const uint8_t* p, const Lanes& k, __m128i shuffle) {
+  return _mm_madd_epi16(_mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)), shuffle), k.v);
+}
+
+inline uint32_t Pack(__m128i sum) {
+  return static_cast<uint32_t>(_mm_cvtsi128_si32(_mm_packus_epi16(_mm_packs_epi32(_mm_srai_epi32(sum, kShift), sum), sum)));
+}
+
+template <int Halves>
 __attribute__((target("ssse3"))) void RowRgbSsse3(const uint8_t* padded, const Axis& axis, const Lanes* pairs, uint8_t* q) {
   const __m128i shuffle = _mm_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1);
-  const int halves = (axis.points + 1) / 2;
+  const int halves = Halves > 0 ? Halves : (axis.points + 1) / 2;
   const __m128i round = _mm_set1_epi32(kRound);
-  auto store = [](uint8_t* q, __m128i sum) {
-    const uint32_t rgb = static_cast<uint32_t>(_mm_cvtsi128_si32(_mm_packus_epi16(_mm_packs_epi32(_mm_srai_epi32(sum, kShift), sum), sum)));
+  const int last = axis.out - 1;
+  int o = 0;
+  for (; o + 1 < last; o += 2, q += 6) {
+    const uint8_t* p = padded + static_cast<size_t>(axis.first[static_cast<size_t>(o)]) * 3;
+    const uint8_t* r = padded + static_cast<size_t>(axis.first[static_cast<size_t>(o) + 1]) * 3;
+    const Lanes* k = pairs + axis.phase[static_cast<size_t>(o)] * halves;
+    const Lanes* l = pairs + axis.phase[static_cast<size_t>(o) + 1] * halves;
+    __m128i a = round, b = round;
+#pragma GCC unroll 8
+    for (int i = 0; i < halves; i++) {
+      a = _mm_add_epi32(a, Tap(p + 6 * i, k[i], shuffle));
+      b = _mm_add_epi32(b, Tap(r + 6 * i, l[i], shuffle));
+    }
+    // Four bytes stored for three: the fourth is the next pixel's, written after (the row's last
+    // pixel, below, stores three).
+    const uint32_t first = Pack(a), second = Pack(b);
+    std::memcpy(q, &first, 4);
+    std::memcpy(q + 3, &second, 4);
+  }
+  for (; o <= last; o++, q += 3) {
+    const uint8_t* p = padded + static_cast<size_t>(axis.first[static_cast<size_t>(o)]) * 3;
+    const Lanes* k = pairs + axis.phase[static_cast<size_t>(o)] * halves;
+    __m128i a = round;
+    for (int i = 0; i < halves; i++) a = _mm_add_epi32(a, Tap(p + 6 * i, k[i], shuffle));
+    const uint32_t rgb = Pack(a);
     q[0] = static_cast<uint8_t>(rgb);
     q[1] = static_cast<uint8_t>(rgb >> 8);
     q[2] = static_cast<uint8_t>(rgb >> 16);
-  };
-  int o = 0;
-  for (; o + 2 <= axis.out; o += 2, q += 6) {
-    const uint8_t* p = padded + static_cast<size_t>(axis.first[static_cast<size_t>(o)]) * 3;
-    const uint8_t* r = padded + static_cast<size_t>(axis.first[static_cast<size_t>(o) + 1]) * 3;
-    const Lanes* k = pairs + (axis.mask[static_cast<size_t>(o)] - axis.masks.data()) / Stride(axis.points) * halves;
-    const Lanes* l = pairs + (axis.mask[static_cast<size_t>(o) + 1] - axis.masks.data()) / Stride(axis.points) * halves;
-    __m128i a = round, b = round;
-    for (int i = 0; i < halves; i++, p += 6, r += 6) {
-      a = _mm_add_epi32(a, _mm_madd_epi16(_mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)), shuffle), k[i].v));
-      b = _mm_add_epi32(b, _mm_madd_epi16(_mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r)), shuffle), l[i].v));
-    }
-    store(q, a);
-    store(q + 3, b);
   }
-  for (; o < axis.out; o++, q += 3) {
-    const uint8_t* p = padded + static_cast<size_t>(axis.first[static_cast<size_t>(o)]) * 3;
-    const Lanes* k = pairs + (axis.mask[static_cast<size_t>(o)] - axis.masks.data()) / Stride(axis.points) * halves;
-    __m128i a = round;
-    for (int i = 0; i < halves; i++, p += 6) a = _mm_add_epi32(a, _mm_madd_epi16(_mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)), shuffle), k[i].v));
-    store(q, a);
+}
+
+// The row function for a mask: unrolled for the common sizes (lanczos3 below 2.2×: 7 to 13 taps).
+using RgbRow = void (*)(const uint8_t*, const Axis&, const Lanes*, uint8_t*);
+RgbRow RgbRowFor(int points) {
+  switch ((points + 1) / 2) {
+    case 2: return RowRgbSsse3<2>;
+    case 3: return RowRgbSsse3<3>;
+    case 4: return RowRgbSsse3<4>;
+    case 5: return RowRgbSsse3<5>;
+    case 6: return RowRgbSsse3<6>;
+    case 7: return RowRgbSsse3<7>;
+    default: return RowRgbSsse3<0>;
   }
 }
 
@@ -259,6 +287,7 @@ void ReduceH(const uint8_t* in, int height, int channels, const Axis& axis, uint
   std::vector<uint8_t> padded(static_cast<size_t>(paddedWidth) * channels + 16);
 #ifdef VITRINE_X86
   const bool ssse3 = __builtin_cpu_supports("ssse3");
+  const RgbRow rgbRow = RgbRowFor(axis.points);
   // Every mask's coefficients two by two, broadcast (the mask is zero past its points).
   const int stride = Stride(axis.points);
   const int halves = (axis.points + 1) / 2;
@@ -279,7 +308,7 @@ void ReduceH(const uint8_t* in, int height, int channels, const Axis& axis, uint
     uint8_t* q = out + static_cast<size_t>(y) * axis.out * channels;
 #ifdef VITRINE_X86
     if (channels == 3 && ssse3) {
-      RowRgbSsse3(padded.data(), axis, pairs.data(), q);
+      rgbRow(padded.data(), axis, pairs.data(), q);
       continue;
     }
     if (channels == 1) {

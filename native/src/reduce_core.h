@@ -22,6 +22,8 @@ struct Axis {
   // For every output sample: its first tap (in the embedded axis) and its mask.
   std::vector<int> first;
   std::vector<const int16_t*> mask;
+  std::vector<int> phase;  // which of the 65 masks
+
 };
 
 // Plans one axis as libvips does for resize(1 / (in / out)) with `kernel` and the default gap of
