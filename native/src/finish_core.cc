@@ -4,6 +4,7 @@
 #include "upscale_core.h"
 
 #include <csetjmp>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -92,16 +93,25 @@ void Orient(const FinishJob& job, const uint8_t* in, uint8_t* out) {
     // A quarter turn: each output row is a column of the input, walked in blocks of 16 rows so
     // that the input rows read stay in cache.
     const int tw = h, th = w;
+    // Output row dy is input column x, walked forwards or backwards.
+    const bool forwards = (job.rotation == 90) != job.mirror;
+    const ptrdiff_t step = forwards ? ch : -ch;
+    const ptrdiff_t down = static_cast<ptrdiff_t>(tw) * ch;
     for (int y0 = 0; y0 < th; y0 += 16) {
       const int y1 = y0 + 16 < th ? y0 + 16 : th;
+      const int x0 = forwards ? y0 : w - 1 - y0;
       for (int dx = 0; dx < tw; dx++) {
         const int y = job.rotation == 90 ? h - 1 - dx : dx;
-        const uint8_t* row = in + static_cast<size_t>(y) * rowBytes;
-        for (int dy = y0; dy < y1; dy++) {
-          const int mx = job.rotation == 90 ? dy : w - 1 - dy;
-          const int x = job.mirror ? w - 1 - mx : mx;
-          uint8_t* q = out + (static_cast<size_t>(dy) * tw + dx) * ch;
-          for (int c = 0; c < ch; c++) q[c] = row[static_cast<size_t>(x) * ch + c];
+        const uint8_t* p = in + static_cast<size_t>(y) * rowBytes + static_cast<size_t>(x0) * ch;
+        uint8_t* q = out + (static_cast<size_t>(y0) * tw + dx) * ch;
+        if (ch == 3) {
+          for (int dy = y0; dy < y1; dy++, p += step, q += down) {
+            q[0] = p[0];
+            q[1] = p[1];
+            q[2] = p[2];
+          }
+        } else {
+          for (int dy = y0; dy < y1; dy++, p += step, q += down) *q = *p;
         }
       }
     }
