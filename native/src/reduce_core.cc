@@ -4,7 +4,8 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__x86_64__) || defined(_M_X64)
+// VITRINE_SCALAR builds the portable loops only (what other CPUs run), for testing them here.
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(VITRINE_SCALAR)
 #define VITRINE_X86 1
 #include <emmintrin.h>
 #include <tmmintrin.h>
