@@ -15,7 +15,7 @@
       "libraries": ["-lturbojpeg"],
       "conditions": [
         ["jpeglib==1", {
-          "sources": ["src/region_decode.cc", "src/region_decode_core.cc"],
+          "sources": ["src/region_decode.cc", "src/region_decode_core.cc", "src/finish.cc", "src/finish_core.cc", "src/reduce_core.cc"],
           "defines": ["VITRINE_REGION_DECODE"],
           "libraries": ["-ljpeg"]
         }],

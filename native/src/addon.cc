@@ -6,6 +6,7 @@
 #include "upscale.h"
 #ifdef VITRINE_REGION_DECODE
 #include "region_decode.h"
+#include "finish.h"
 #endif
 #ifdef VITRINE_LIBTIFF
 #include "tiff_rgba.h"
@@ -22,6 +23,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef VITRINE_REGION_DECODE
   // Needs libjpeg-turbo's libjpeg API (jpeglib.h: Debian libjpeg62-turbo-dev) besides TurboJPEG.
   RegisterRegionDecode(env, exports);
+  // Resize, turn and encode decoded regions in one job (libjpeg-turbo encodes).
+  RegisterFinish(env, exports);
 #endif
 #ifdef VITRINE_OPENJPEG
   // OpenJPEG (Debian libopenjp2-7-dev): JPEG 2000 decoding by area and resolution, and encoding.

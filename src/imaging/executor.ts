@@ -2,6 +2,7 @@ import type { Sharp } from 'sharp';
 import sharp from './sharp.js';
 import { IiifError } from '../image-api/errors.js';
 import type { Dimensions, Format, ImageRequest } from '../image-api/request.js';
+import { finishesNatively, finishNatively } from './finish-native.js';
 import { chooseJp2Decoder, type Jp2Decoder, type Jp2Rect } from './jp2/decoder.js';
 import type { NativeBinding } from './native.js';
 import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion, type DecodedRegion, type LevelRect, type RegionPlan } from './region-decode.js';
@@ -205,6 +206,21 @@ async function renderLibtiff(
  * mirrors, turns, greys and encodes.
  */
 async function finishRaw(pixels: RawPixels, request: ImageRequest, options: RenderOptions, native: NativeBinding | undefined): Promise<Buffer> {
+  if (native && finishesNatively(pixels, request, options.kernel, native)) {
+    // The same pixels as the sharp pipeline below, without one: libvips' per-request overhead and
+    // its slow one-band resize were most of a region's cost. A JPEG comes encoded; other formats
+    // get the finished pixels encoded by sharp. Should the addon refuse the job, sharp does it all.
+    const finished = await finishNatively(pixels, request, options, native).catch(() => undefined);
+    if (finished && 'jpeg' in finished) return finished.jpeg;
+    if (finished) {
+      const { data, width, height, channels } = finished.raw;
+      try {
+        return await encode(rawImage(data, width, height, channels), request.format, options).toBuffer();
+      } catch (error) {
+        throw new IiifError(500, `cannot encode image: ${(error as Error).message}`);
+      }
+    }
+  }
   // sharp greys before it resizes: colour pixels of a grey request are left to it, so the order stays.
   const colourToGrey = pixels.channels >= 3 && wantsGrey(request);
   const upscale = native && !colourToGrey && upscalesNatively(pixels, request.size, options.kernel, native);

@@ -41,6 +41,26 @@ export interface UpscaleJob {
   readonly outHeight: number;
 }
 
+/** Decoded pixels to finish in the addon (see native/src/finish_core.h): resize, mirror, turn, threshold, encode. */
+export interface FinishJob {
+  /** width × height × channels bytes, row-major, interleaved. */
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  /** The size asked, before turning. */
+  readonly outWidth: number;
+  readonly outHeight: number;
+  readonly kernel: 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
+  readonly mirror: boolean;
+  /** Clockwise, after mirroring. */
+  readonly rotation: 0 | 90 | 180 | 270;
+  /** 255 from 128 on, else 0 (grey pixels only): the bitonal quality. */
+  readonly threshold: boolean;
+  /** JPEG quality 1–100; 0 for the raw pixels (turned) instead. */
+  readonly quality: number;
+}
+
 /** An area of a JPEG 2000 file to decode with OpenJPEG (see native/src/jp2_decode.h). */
 export interface Jp2DecodeJob {
   /** An open descriptor of the file (read with pread) and the file's size. */
@@ -116,6 +136,13 @@ export interface NativeBinding {
    * built before it existed.
    */
   upscaleBicubic?(job: UpscaleJob): Promise<void>;
+  /**
+   * Resizes (libvips' reduce and bicubic upsizing, the same bytes), mirrors, turns by a multiple of
+   * 90°, thresholds and JPEG-encodes (libjpeg-turbo) decoded pixels in one job on libuv's thread
+   * pool; resolves with the JPEG, or the raw pixels when `quality` is 0. Throws for a job it cannot
+   * do as libvips would (see finishesNatively). Absent when built without jpeglib.h.
+   */
+  finishPixels?(job: FinishJob): Promise<Buffer>;
   /**
    * Decodes an area of a JPEG 2000 file at a reduced resolution with OpenJPEG, on libuv's thread
    * pool (see native/src/jp2_decode.h). Absent when the addon was built without OpenJPEG.

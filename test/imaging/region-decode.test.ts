@@ -12,7 +12,7 @@ import { nativeAddon } from '../../src/imaging/native.js';
 import { openSource, type OpenedSource } from '../../src/imaging/open-source.js';
 import { decodeRegion, planRegionDecode, regionDecodeStats, releaseRegion } from '../../src/imaging/region-decode.js';
 import type { ImageSource } from '../../src/imaging/source.js';
-import { upscaleStats } from '../../src/imaging/upscale.js';
+import { finishStats } from '../../src/imaging/finish-native.js';
 import { CLI } from '../helpers/cli.js';
 import { decode, fetchBytes, meanAbsDiff, type Pixels } from '../helpers/pixels.js';
 import { REFERENCE_PNG, startServer, tempDir, type RunningServer } from '../helpers/server.js';
@@ -164,16 +164,21 @@ describe('regions decoded natively from stored JPEG tiles', () => {
   for (const quality of ['default', 'color', 'gray', 'bitonal']) {
     for (const rotation of ['0', '90', '180', '270', '!0', '!90', '!270']) matrix.push(`colour.tif/200,100,600,500/299,/${rotation}/${quality}.png`);
     matrix.push(`colour.tif/1100,800,233,199/^500,/90/${quality}.png`, `colour90.tif/123,45,1111,888/300,/!180/${quality}.webp`);
+    // JPEG out is encoded by the addon too (libjpeg-turbo, as sharp's encoder with the same settings).
+    matrix.push(`colour.tif/123,45,1111,888/300,/!90/${quality}.jpg`, `colour.tif/1100,800,233,199/^500,/270/${quality}.jpg`);
   }
   matrix.push('rgb.tif/250,250,200,150/^640,/270/gray.png', 'grey.tif/17,19,700,500/^1000,/!90/bitonal.png', 'colour.tif/40,30,50,40/^1200,/180/default.webp');
   for (const url of matrix) {
     it(`${url}: natively decoded, same pixels as libvips`, async () => {
       // Thresholding turns a one-level difference at 128 into a 255 one: a few pixels may flip.
       const tolerance = url.endsWith('.webp') ? 1 : url.includes('bitonal') ? 0.5 : 0.1;
-      const upscales = upscaleStats.native;
+      const [finished, upscaled, reduced] = [finishStats.native, finishStats.upscaled, finishStats.reduced];
       await compare(url, { native: true, tolerance });
-      // An upscaled size (^) is upsized by the addon too, with libvips' own bicubic arithmetic.
-      assert.equal(upscaleStats.native - upscales, url.includes('/^') ? 1 : 0, `${url}: native upsizing ${url.includes('/^') ? 'not ' : ''}used`);
+      // Resized, turned, thresholded (and JPEG-encoded) by the addon as well, with libvips' own
+      // arithmetic: an upscaled size (^) upsized, a smaller one reduced.
+      assert.equal(finishStats.native - finished, 1, `${url}: not finished by the addon`);
+      assert.equal(finishStats.upscaled - upscaled, url.includes('/^') ? 1 : 0, `${url}: native upsizing ${url.includes('/^') ? 'not ' : ''}used`);
+      assert.equal(finishStats.reduced - reduced, url.includes('/^') ? 0 : 1, `${url}: native reduce ${url.includes('/^') ? '' : 'not '}used`);
     });
   }
 
