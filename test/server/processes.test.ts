@@ -102,7 +102,9 @@ describe('vitrine serve --processes 2', () => {
   });
 
   it('starts two server processes, logs its start-up lines once, and answers from both with the single server\'s bytes', async () => {
-    await until(() => workers().length === 2, 'two server processes');
+    // The start-up lines come from the first server process once it listens, which may be after the
+    // primary's "Vitrine serving": wait for both processes to listen and for those lines.
+    await until(() => workers().length === 2 && (cluster.output().match(/Server listening/g)?.length ?? 0) >= 2 && /heavy renders:/.test(cluster.output()), 'two server processes listening');
     const out = cluster.output();
     assert.equal(out.match(/Vitrine serving/g)?.length, 1, out);
     assert.match(out, /Vitrine serving .* in 2 processes/);
