@@ -69,6 +69,15 @@ export class SourceCache {
     return this.openCount;
   }
 
+  /**
+   * The source `path` names if it is open: a look at its headers (nothing read, no lookup counted,
+   * not held, maybe due for its check against the storage, which acquire does).
+   */
+  peek(path: string): OpenedSource | undefined {
+    const held = this.entries.peek(path);
+    return held && !held.closed ? held.source : undefined;
+  }
+
   /** The open source `path` names (a locator of the storage), held for the caller until it releases the lease. */
   async acquire(path: string): Promise<SourceLease> {
     for (;;) {

@@ -172,12 +172,36 @@ export class ImageService {
    * the image cannot be had.
    */
   async withSource<T>(identifier: string, credentials: () => Credentials, use: (source: ImageSource, granted: Granted) => Promise<T> | T): Promise<T> {
+    const { path, granted } = await this.admit(identifier, credentials);
+    return this.open(path, (source) => use(source, granted));
+  }
+
+  /**
+   * withSource for a source already open, through the same gate: `wanted` looks at its headers
+   * first (nothing read, no cache lookup counted) and undefined is returned, without running `use`,
+   * when the source is not open or not wanted. The tile fast path's way in: what it hands over to
+   * the route is then looked up, and counted, once.
+   */
+  async withOpenSource<T>(
+    identifier: string,
+    credentials: () => Credentials,
+    wanted: (source: ImageSource, granted: Granted) => boolean,
+    use: (source: ImageSource, granted: Granted) => Promise<T> | T,
+  ): Promise<T | undefined> {
+    const { path, granted } = await this.admit(identifier, credentials);
+    const open = this.sources.peek(path);
+    if (!open || !wanted(open, granted)) return undefined;
+    return this.open(path, (source) => use(source, granted));
+  }
+
+  /** The gate: the image's policy and what `credentials` may see of it; AccessDeniedError (401) when nothing. */
+  private async admit(identifier: string, credentials: () => Credentials): Promise<{ path: string; granted: Granted }> {
     const path = await this.realPath(identifier);
     const policy = this.resolver instanceof CatalogResolver ? this.resolver.policyOf(path) : OPEN;
     // Credentials are read (cookie signature, token) only for a protected image: an open tile costs nothing more.
     const decision = policy.access === 'open' ? ALLOWED : decide(policy, credentials());
     if (decision.kind === 'deny') throw new AccessDeniedError(`identifier '${identifier}': restricted; its probe service says how to gain access`);
-    return this.open(path, (source) => use(source, { decision, protected: policy.access !== 'open', policy }));
+    return { path, granted: { decision, protected: policy.access !== 'open', policy } };
   }
 
   private async open<T>(path: string, use: (source: ImageSource) => Promise<T> | T): Promise<T> {
