@@ -84,18 +84,35 @@ export class SourceCache {
       const held = await this.current(path);
       // Between the await and here, the source may have been evicted with no user, and closed.
       if (held.closed) continue;
-      held.users++;
-      let released = false;
-      return {
-        source: held.source,
-        release: () => {
-          if (released) return;
-          released = true;
-          held.users--;
-          held.closeIfDone(this.closed);
-        },
-      };
+      return this.lease(held);
     }
+  }
+
+  /**
+   * acquire without waiting: a lease when the source is open and was checked against its storage
+   * within the interval (a hit, counted), else undefined and nothing counted (acquire then opens
+   * or re-checks it).
+   */
+  acquireNow(path: string): SourceLease | undefined {
+    const held = this.entries.peek(path);
+    if (!held || held.closed || Date.now() - held.checkedAt >= this.checkIntervalMs) return undefined;
+    this.entries.get(path);
+    this.counters.sourceLookup(true);
+    return this.lease(held);
+  }
+
+  private lease(held: Held): SourceLease {
+    held.users++;
+    let released = false;
+    return {
+      source: held.source,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.users--;
+        held.closeIfDone(this.closed);
+      },
+    };
   }
 
   private async current(path: string): Promise<Held> {

@@ -7,7 +7,7 @@ import type { RenderOptions } from '../imaging/executor.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder, type Jp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon, type NativeBinding } from '../imaging/native.js';
-import { SourceCache } from '../imaging/source-cache.js';
+import { SourceCache, type SourceLease } from '../imaging/source-cache.js';
 import type { ImageSource } from '../imaging/source.js';
 import path from 'node:path';
 import { CatalogReader } from '../catalog/reader.js';
@@ -177,31 +177,38 @@ export class ImageService {
   }
 
   /**
-   * withSource for a source already open, through the same gate: `wanted` looks at its headers
-   * first (nothing read, no cache lookup counted) and undefined is returned, without running `use`,
-   * when the source is not open or not wanted. The tile fast path's way in: what it hands over to
-   * the route is then looked up, and counted, once.
+   * The tile fast path's way in, without waiting: through the same gate, a lease on the source an
+   * identifier names when its path is known and the source open and current, and `wanted` (a look
+   * at its headers) takes it. Undefined otherwise, with no lookup counted: the route then looks it
+   * up, and counts it, once. Release the lease exactly once.
    */
-  async withOpenSource<T>(
-    identifier: string,
-    credentials: () => Credentials,
-    wanted: (source: ImageSource, granted: Granted) => boolean,
-    use: (source: ImageSource, granted: Granted) => Promise<T> | T,
-  ): Promise<T | undefined> {
-    const { path, granted } = await this.admit(identifier, credentials);
+  leaseOpenSource(identifier: string, credentials: () => Credentials, wanted: (source: ImageSource, granted: Granted) => boolean): (SourceLease & { granted: Granted }) | undefined {
+    const path = this.resolved?.get(identifier);
+    if (path === undefined) return undefined;
+    const granted = this.decide(identifier, path, credentials);
     const open = this.sources.peek(path);
     if (!open || !wanted(open, granted)) return undefined;
-    return this.open(path, (source) => use(source, granted));
+    const lease = this.sources.acquireNow(path);
+    if (!lease) return undefined;
+    if (lease.source !== open && !wanted(lease.source, granted)) {
+      lease.release();
+      return undefined;
+    }
+    return { ...lease, granted };
   }
 
   /** The gate: the image's policy and what `credentials` may see of it; AccessDeniedError (401) when nothing. */
   private async admit(identifier: string, credentials: () => Credentials): Promise<{ path: string; granted: Granted }> {
     const path = await this.realPath(identifier);
+    return { path, granted: this.decide(identifier, path, credentials) };
+  }
+
+  private decide(identifier: string, path: string, credentials: () => Credentials): Granted {
     const policy = this.resolver instanceof CatalogResolver ? this.resolver.policyOf(path) : OPEN;
     // Credentials are read (cookie signature, token) only for a protected image: an open tile costs nothing more.
     const decision = policy.access === 'open' ? ALLOWED : decide(policy, credentials());
     if (decision.kind === 'deny') throw new AccessDeniedError(`identifier '${identifier}': restricted; its probe service says how to gain access`);
-    return { path, granted: { decision, protected: policy.access !== 'open', policy } };
+    return { decision, protected: policy.access !== 'open', policy };
   }
 
   private async open<T>(path: string, use: (source: ImageSource) => Promise<T> | T): Promise<T> {

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { parseImageRequest } from '../image-api/grammar.js';
-import { MEDIA_TYPES, type ApiVersion, type ImageRequest, type ParsedImageRequest } from '../image-api/request.js';
+import { MEDIA_TYPES, type ApiVersion, type ImageRequest } from '../image-api/request.js';
 import { resolveRequest } from '../image-api/resolve.js';
 import { canonicalPath } from '../image-api/canonical.js';
 import { readStoredTile, type StoredTile } from '../imaging/passthrough.js';
@@ -28,6 +28,13 @@ export interface TileFastPathOptions {
   readonly requestId: (request: IncomingMessage) => string;
 }
 
+/** A stored tile to send, and the lease on its open source (released once it is sent, or handed over). */
+interface TileLease {
+  readonly source: ImageSource;
+  readonly planned: { readonly source: ImageSource; readonly resolved: ImageRequest; readonly stored: StoredTile };
+  release(): void;
+}
+
 type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 /** Thrown by the credentials the fast path gives the gate: the image is protected, Fastify's route (which reads credentials) answers. */
@@ -40,12 +47,12 @@ const SLASH = 47;
  * of an open image, whose answer is a stored JPEG tile sent as it is (passthrough, the deep-zoom
  * case), is answered here, before Fastify's routing, hooks and reply machinery, which cost more than
  * the tile itself. The answer is the route's (routes/image-api.ts) byte for byte and header for
- * header: the same gate (ImageService.withSource), resolution, canonical Link, ETag/304, CORS,
+ * header: the same gate (ImageService's, which withSource uses), resolution, canonical Link, ETag/304, CORS,
  * Cache-Control and Vary; counted in /metrics and written to the access log alike. Anything else
  * (another method, a query string, a protected image, an error of any kind, a request that is not a
  * stored tile, an image not open yet, a server closing) goes to Fastify untouched, which answers it
- * as it always has: the fast path looks at open sources only (ImageService.withOpenSource), so what
- * it hands over is looked up, opened and counted once, by the route.
+ * as it always has: the fast path looks at open sources only (ImageService.leaseOpenSource, at
+ * once, without waiting), so what it hands over is looked up, opened and counted once, by the route.
  */
 export class TileFastPath {
   /** Answers sent by the fast path, and requests handed to Fastify after a look (for tests and debugging). */
@@ -79,18 +86,25 @@ export class TileFastPath {
     if (segments.length !== 5) return false;
     const [identifier, region, size, rotation, qualityFormat] = url.includes('%') ? decoded(segments) ?? [] : segments;
     if (!identifier || region === undefined || size === undefined || rotation === undefined || qualityFormat === undefined) return false;
-    let parsed: ParsedImageRequest;
+    const start = performance.now();
+    const bytesBefore = request.socket.bytesWritten;
+    let lease: TileLease | undefined;
     try {
-      parsed = parseImageRequest(version, region, size, rotation, qualityFormat);
+      lease = this.lease(version, identifier, region, size, rotation, qualityFormat);
     } catch {
+      lease = undefined;
+    }
+    if (!lease) {
+      this.stats.handedOver++;
       return false;
     }
-    this.answer(request, response, version, identifier, parsed).then(
-      (answered) => {
+    const { source, planned, release } = lease;
+    this.storedTile(request, response, version, identifier, source, planned.resolved, planned.stored, start, bytesBefore)
+      .catch(() => false)
+      .then((answered) => {
+        release();
         if (!answered) this.handOver(request, response, fastify);
-      },
-      () => this.handOver(request, response, fastify),
-    );
+      });
     return true;
   }
 
@@ -99,16 +113,18 @@ export class TileFastPath {
     fastify(request, response);
   }
 
-  /** Answers a stored tile of an open image (true), or writes nothing (false) for Fastify to answer. */
-  private async answer(request: IncomingMessage, response: ServerResponse, version: ApiVersion, identifier: string, parsed: ParsedImageRequest): Promise<boolean> {
-    const start = performance.now();
-    const bytesBefore = request.socket.bytesWritten;
+  /**
+   * The stored tile a request names, on a lease of its open source, through the gate; undefined (or
+   * a throw: bad syntax, a protected image, an unknown identifier) when the route is to answer.
+   */
+  private lease(version: ApiVersion, identifier: string, region: string, size: string, rotation: string, qualityFormat: string): TileLease | undefined {
+    const parsed = parseImageRequest(version, region, size, rotation, qualityFormat);
     const { images } = this.options;
     const credentials = (): never => {
       throw PROTECTED;
     };
-    // The plan made while looking at the open source, reused when the lease gives the same source.
-    let planned: { source: ImageSource; resolved: ImageRequest; stored: StoredTile } | undefined;
+    // The plan made while looking at the open source, the one the lease holds.
+    let planned: TileLease['planned'] | undefined;
     const wanted = (source: ImageSource, granted: Granted): boolean => {
       if (granted.protected || granted.decision.kind !== 'allow') return false;
       const resolved = resolveRequest(parsed, source.info, images.limits);
@@ -117,14 +133,12 @@ export class TileFastPath {
       planned = { source, resolved, stored: plan.stored };
       return true;
     };
-    const answered = await images
-      .withOpenSource(identifier, credentials, wanted, (source, granted) => {
-        // Re-opened (changed on disk) between the look and the lease: planned again on what is read.
-        if (planned?.source !== source && !wanted(source, granted)) return false;
-        return this.storedTile(request, response, version, identifier, source, planned!.resolved, planned!.stored, start, bytesBefore);
-      })
-      .catch(() => false);
-    return answered === true;
+    const lease = images.leaseOpenSource(identifier, credentials, wanted);
+    if (!lease || planned?.source !== lease.source) {
+      lease?.release();
+      return undefined;
+    }
+    return { source: lease.source, planned, release: lease.release };
   }
 
   private async storedTile(

@@ -139,8 +139,9 @@ describe('tile fast path: the same answers as the route', () => {
 
   for (const trustProxy of [false, true]) {
     it(`interior and edge tiles of every level, v3 and v2: bytes, headers, 304s, metrics and access log${trustProxy ? ' (--trust-proxy, X-Forwarded-*)' : ''}`, async () => {
-      const fast = await serve({ images, trustProxy }, true);
-      const slow = await serve({ images, trustProxy }, false);
+      // Sources checked against their files once a minute: a check falling due (every 2 s by default) sends that request to the route.
+      const fast = await serve({ images, trustProxy, sourceCheckIntervalMs: 60_000 }, true);
+      const slow = await serve({ images, trustProxy, sourceCheckIntervalMs: 60_000 }, false);
       try {
         assert.equal(slow.app.tileFastPath, null);
         const forwarded: Record<string, string> = trustProxy ? { 'x-forwarded-for': '203.0.113.9, 10.0.0.2', 'x-forwarded-host': 'proxy.example.org', 'x-forwarded-proto': 'https' } : {};
