@@ -19,6 +19,7 @@
  *   through the same URLs afterwards. The servers alternate within each round.
  * Any failed request (an error status, or no answer within 10 s) fails the benchmark.
  */
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,7 @@ import { authBench } from './lib/auth-tiles.js';
 import { BENCH_DIR, benchWorkspace } from './lib/fixture.js';
 import { onePass, type PassResult } from './lib/pass.js';
 import { SAME_WORK_AS_IIPSRV, startIipsrv, startVitrine, type Peer } from './lib/peers.js';
+import { treeCpuSeconds } from './lib/cpu.js';
 import { comparePictures } from './lib/pixels.js';
 import { peerBenchOptions, prepareBench } from './lib/setup.js';
 import { median, quantile } from './lib/stats.js';
@@ -57,7 +59,7 @@ interface Workload {
   readonly requests: BenchRequest[];
 }
 const workloads: Workload[] = [
-  { name: 'aligned tiles (OpenSeadragon)', target: 3, requests: openSeadragonTiles(width, height) },
+  { name: 'aligned tiles (OpenSeadragon)', target: 8, requests: openSeadragonTiles(width, height) },
   { name: 'arbitrary regions and sizes', target: 1.2, requests: randomRegions(width, height, 500) },
 ];
 const settings = [
@@ -150,6 +152,15 @@ async function check(peers: Peer[], workload: Workload): Promise<string> {
 interface Measured {
   cold: PassResult[];
   warm: WrkResult[];
+  /** CPU seconds per 1,000 warm requests: the server's processes (all of them), and wrk's. */
+  cpu: { server: number; wrk: number }[];
+}
+
+/** CPU seconds of this process's finished children (wrk, once it has exited and been waited for): cutime + cstime of /proc/self/stat. */
+function childrenCpuSeconds(): number {
+  const text = readFileSync('/proc/self/stat', 'latin1');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 const results: Record<string, Record<string, Record<string, Measured>>> = {};
 const script = await writeScript(work);
@@ -163,7 +174,7 @@ try {
     for (const workload of workloads) console.log(`  check: ${await check(running, workload)}`);
     await stopPeers();
     const bySetting: Record<string, Record<string, Measured>> = (results[setting.key] = {});
-    for (const workload of workloads) bySetting[workload.name] = { vitrine: { cold: [], warm: [] }, iipsrv: { cold: [], warm: [] } };
+    for (const workload of workloads) bySetting[workload.name] = { vitrine: { cold: [], warm: [], cpu: [] }, iipsrv: { cold: [], warm: [], cpu: [] } };
     for (let round = 0; round < rounds; round++) {
       const peers = await startPeers(setting.caches);
       const order = round % 2 === 0 ? peers : [...peers].reverse();
@@ -178,18 +189,24 @@ try {
             files.set(peer, file);
           }
           for (const peer of order) {
+            const serverBefore = treeCpuSeconds(peer.pid!);
+            const wrkBefore = childrenCpuSeconds();
             const warm = await wrk(peer.origin, files.get(peer)!, script, { connections, threads, seconds, timeoutSeconds: TIMEOUT_SECONDS });
+            const perThousand = (cpu: number): number => (cpu / warm.requests) * 1000;
             if (warm.errors > 0) throw new Error(`${peer.name}: ${warm.errors} failed requests in ${workload.name} (${warm.errorDetail})`);
             bySetting[workload.name]![peer.name]!.warm.push(warm);
+            bySetting[workload.name]![peer.name]!.cpu.push({ server: perThousand(treeCpuSeconds(peer.pid!) - serverBefore), wrk: perThousand(childrenCpuSeconds() - wrkBefore) });
           }
           for (const peer of order) {
             const m = bySetting[workload.name]![peer.name]!;
             const cold = m.cold.at(-1)!;
             const warm = m.warm.at(-1)!;
+            const cpu = m.cpu.at(-1)!;
             console.log(
               `  ${workload.name.padEnd(30)} round ${round + 1} ${peer.name.padEnd(8)} cold ${cold.requestsPerSecond.toFixed(0).padStart(6)} req/s ` +
                 `(median ${median(cold.latencies).toFixed(1)} ms, p95 ${quantile(cold.latencies, 0.95).toFixed(1)})  ` +
-                `warm ${warm.requestsPerSecond.toFixed(0).padStart(6)} req/s (median ${warm.latencyMedianMs.toFixed(1)} ms, p99 ${warm.latencyP99Ms.toFixed(1)})`,
+                `warm ${warm.requestsPerSecond.toFixed(0).padStart(6)} req/s (median ${warm.latencyMedianMs.toFixed(1)} ms, p99 ${warm.latencyP99Ms.toFixed(1)}; ` +
+                `CPU s per 1,000: server ${cpu.server.toFixed(3)}, wrk ${cpu.wrk.toFixed(3)})`,
             );
           }
         }
@@ -204,6 +221,7 @@ try {
       const of = (peer: string): Measured => results[setting.key]![w.name]![peer]!;
       const cold = (peer: string): number => median(of(peer).cold.map((r) => r.requestsPerSecond));
       const warm = (peer: string): number => median(of(peer).warm.map((r) => r.requestsPerSecond));
+      const cpu = (peer: string): number => median(of(peer).cpu.map((c) => c.server));
       return {
         setting: setting.key,
         workload: w.name,
@@ -211,6 +229,8 @@ try {
         target: w.target,
         cold: { vitrine: cold('vitrine'), iipsrv: cold('iipsrv'), ratio: cold('vitrine') / cold('iipsrv') },
         warm: { vitrine: warm('vitrine'), iipsrv: warm('iipsrv'), ratio: warm('vitrine') / warm('iipsrv') },
+        // Requests per CPU-second of the server alone: iipsrv's CPU per request over Vitrine's.
+        cpuPerThousand: { vitrine: cpu('vitrine'), iipsrv: cpu('iipsrv'), ratio: cpu('iipsrv') / cpu('vitrine') },
       };
     }),
   );
@@ -221,9 +241,16 @@ try {
       `${x.vitrine.toFixed(0).padStart(13)} ${x.iipsrv.toFixed(0).padStart(7)} ${x.ratio.toFixed(2).padStart(6)}×`;
     console.log(`${s.setting.padEnd(8)} ${s.workload.padEnd(30)} ${String(s.urls).padStart(5)} ${row(s.cold)}   ${row(s.warm)}`);
   }
+  console.log('\nwarm, CPU seconds of the server processes per 1,000 requests (wrk not counted): iipsrv / vitrine = requests per CPU-second, vitrine / iipsrv');
+  for (const s of summary) {
+    const c = s.cpuPerThousand;
+    console.log(`${s.setting.padEnd(8)} ${s.workload.padEnd(30)} vitrine ${c.vitrine.toFixed(3)}  iipsrv ${c.iipsrv.toFixed(3)}  ${c.ratio.toFixed(2)}×`);
+  }
   console.log('\nheadline (caches off on both sides, same cores), vitrine / iipsrv throughput:');
   for (const s of summary.filter((x) => x.setting === 'off')) {
-    console.log(`  ${s.workload.padEnd(30)} warm ${s.warm.ratio.toFixed(2)}×, cold ${s.cold.ratio.toFixed(2)}×  (target ≥${s.target}× warm: ${s.warm.ratio >= s.target ? 'met' : 'NOT met'})`);
+    console.log(
+      `  ${s.workload.padEnd(30)} warm ${s.warm.ratio.toFixed(2)}×, cold ${s.cold.ratio.toFixed(2)}×  (target ≥${s.target}× warm: ${s.warm.ratio >= s.target ? 'met' : 'NOT met'}); per CPU-second ${s.cpuPerThousand.ratio.toFixed(2)}×`,
+    );
   }
   const out = path.join(BENCH_DIR, 'results-tiles.json');
   await writeFile(out, JSON.stringify({ date: new Date().toISOString(), width, height, connections, seconds, rounds, summary, results }, null, 2));

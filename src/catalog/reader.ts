@@ -19,6 +19,11 @@ export class CatalogReader implements CatalogSource {
 
   /** The catalog and its version, or undefined when there is none (yet). */
   async current(): Promise<CatalogView | undefined> {
+    return this.currentNow();
+  }
+
+  /** A stat and a pragma: always known now. */
+  currentNow(): CatalogView | undefined {
     const info = statSync(this.file, { throwIfNoEntry: false });
     if (!info) {
       this.closeNow();

@@ -89,5 +89,11 @@ export interface CatalogView {
 export interface CatalogSource {
   readonly location: string;
   current(): Promise<CatalogView | undefined>;
+  /**
+   * The same without waiting, for the tile fast path: the catalog and its version when they are
+   * known to be current now, undefined when there is no catalog, 'unknown' when finding out needs
+   * a round trip (the caller then takes the path that awaits current()).
+   */
+  currentNow(): CatalogView | undefined | 'unknown';
   close(): Promise<void>;
 }

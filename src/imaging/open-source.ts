@@ -40,6 +40,11 @@ class StoredImageSource implements ImageSource {
     return this.bytes.read(offset, length);
   }
 
+  async readBytesInto(target: Buffer, at: number, offset: number, length: number): Promise<void> {
+    if (this.bytes.readInto) return this.bytes.readInto(target, at, offset, length);
+    (await this.bytes.read(offset, length)).copy(target, at);
+  }
+
   localFile(): Promise<LocalFile> {
     return this.bytes.localFile();
   }

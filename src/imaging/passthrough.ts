@@ -59,12 +59,30 @@ export function findStoredTile(source: ImageSource, request: ImageRequest): Stor
 export async function readStoredTile(source: ImageSource, tile: StoredTile, native: NativeBinding | undefined): Promise<Buffer | undefined> {
   if (tile.crop && !native) return undefined;
   const grid = tile.level.jpegTiles;
-  const data = await source.readBytes(grid.offsets[tile.index]!, grid.byteCounts[tile.index]!);
-  const parts: Buffer[] = [SOI];
-  if (grid.rgb) parts.push(ADOBE_RGB);
-  // Tables are SOI … EOI; the tile is SOI … EOI without them. Drop the inner SOI/EOI markers.
-  if (grid.tables && grid.tables.length > 4) parts.push(grid.tables.subarray(2, grid.tables.length - 2));
-  parts.push(data.subarray(2));
-  const jpeg = Buffer.concat(parts);
+  const offset = grid.offsets[tile.index]!;
+  const length = grid.byteCounts[tile.index]!;
+  const prefix = prefixOf(grid);
+  // One buffer: the tile is read in after the prefix's room, its own SOI landing on the prefix's
+  // last two bytes, which are written after it.
+  const jpeg = Buffer.allocUnsafe(prefix.length + Math.max(length, 2) - 2);
+  if (source.readBytesInto) await source.readBytesInto(jpeg, prefix.length - 2, offset, length);
+  else (await source.readBytes(offset, length)).copy(jpeg, prefix.length - 2);
+  prefix.copy(jpeg, 0);
   return tile.crop && native ? native.cropJpeg(jpeg, tile.crop.width, tile.crop.height) : jpeg;
+}
+
+/** What goes before a level's tile data (its SOI dropped) to make a complete JPEG stream, made once per level. */
+const prefixes = new WeakMap<JpegTileGrid, Buffer>();
+
+function prefixOf(grid: JpegTileGrid): Buffer {
+  let prefix = prefixes.get(grid);
+  if (!prefix) {
+    const parts: Buffer[] = [SOI];
+    if (grid.rgb) parts.push(ADOBE_RGB);
+    // Tables are SOI … EOI; the tile is SOI … EOI without them. Drop the inner SOI/EOI markers.
+    if (grid.tables && grid.tables.length > 4) parts.push(grid.tables.subarray(2, grid.tables.length - 2));
+    prefix = Buffer.concat(parts);
+    prefixes.set(grid, prefix);
+  }
+  return prefix;
 }

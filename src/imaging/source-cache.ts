@@ -69,24 +69,50 @@ export class SourceCache {
     return this.openCount;
   }
 
+  /**
+   * The source `path` names if it is open: a look at its headers (nothing read, no lookup counted,
+   * not held, maybe due for its check against the storage, which acquire does).
+   */
+  peek(path: string): OpenedSource | undefined {
+    const held = this.entries.peek(path);
+    return held && !held.closed ? held.source : undefined;
+  }
+
   /** The open source `path` names (a locator of the storage), held for the caller until it releases the lease. */
   async acquire(path: string): Promise<SourceLease> {
     for (;;) {
       const held = await this.current(path);
       // Between the await and here, the source may have been evicted with no user, and closed.
       if (held.closed) continue;
-      held.users++;
-      let released = false;
-      return {
-        source: held.source,
-        release: () => {
-          if (released) return;
-          released = true;
-          held.users--;
-          held.closeIfDone(this.closed);
-        },
-      };
+      return this.lease(held);
     }
+  }
+
+  /**
+   * acquire without waiting: a lease when the source is open and was checked against its storage
+   * within the interval (a hit, counted), else undefined and nothing counted (acquire then opens
+   * or re-checks it).
+   */
+  acquireNow(path: string): SourceLease | undefined {
+    const held = this.entries.peek(path);
+    if (!held || held.closed || Date.now() - held.checkedAt >= this.checkIntervalMs) return undefined;
+    this.entries.get(path);
+    this.counters.sourceLookup(true);
+    return this.lease(held);
+  }
+
+  private lease(held: Held): SourceLease {
+    held.users++;
+    let released = false;
+    return {
+      source: held.source,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.users--;
+        held.closeIfDone(this.closed);
+      },
+    };
   }
 
   private async current(path: string): Promise<Held> {

@@ -65,6 +65,8 @@ export interface ImageSource {
   readonly info: SourceInfo;
   /** Reads `length` bytes at `offset` (stored-tile passthrough, region decoding). */
   readBytes(offset: number, length: number): Promise<Buffer>;
+  /** The same into `target` at `at` (no buffer of its own), where the storage can. */
+  readBytesInto?(target: Buffer, at: number, offset: number, length: number): Promise<void>;
   /**
    * A local file with the same bytes and an open descriptor on it, for decoders that need one
    * (libvips, libtiff, OpenJPEG's native reader): the file itself, or a bounded local download.

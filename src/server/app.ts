@@ -9,6 +9,7 @@ import { ConfigError } from '../config/load.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/schema.js';
+import { CORS_OPTIONS } from './cors.js';
 import { malformedUrlMessage } from './bad-url.js';
 import { PublicBaseUrl } from './base-url.js';
 import { answerClientError } from './client-errors.js';
@@ -18,6 +19,7 @@ import { ImageService } from './image-service.js';
 import { changeDiscoveryRoutes } from './routes/change-discovery.js';
 import { Metrics, metricsPlugin } from './metrics.js';
 import { trackRouteKinds } from './route-kind.js';
+import { TileFastPath } from './tile-fast-path.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
@@ -37,11 +39,31 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The ingest service (with --masters and --data), for whatever queues object folders besides the API (the folder watcher). */
     ingest: IngestService | null;
+    /** The stored-tile fast path in front of Fastify (null when off: see BuildOptions). */
+    tileFastPath: TileFastPath | null;
   }
 }
 
+export interface BuildOptions {
+  /**
+   * Stored tiles answered before Fastify (tile-fast-path.ts); on by default. Off in the tests that
+   * compare its answers with the route's. Always off at debug and trace levels, where the route
+   * logs each request's plan.
+   */
+  readonly tileFastPath?: boolean;
+}
+
+/** Fastify's default request ids (`req-1`, `req-2`, … in base 36), shared with the tile fast path so that ids stay unique. */
+function requestIds(): () => string {
+  let next = 0;
+  return () => {
+    next = (next + 1) & 0x7fffffff;
+    return `req-${next.toString(36)}`;
+  };
+}
+
 /** Builds the HTTP application (not listening yet), so tests and the CLI share one wiring. */
-export async function buildApp(config: ServeConfig, logger: Logger): Promise<FastifyInstance> {
+export async function buildApp(config: ServeConfig, logger: Logger, options: BuildOptions = {}): Promise<FastifyInstance> {
   // The ingest service (a worker converting queued object folders, and the API that queues them)
   // first: it makes the data folder's images/ that an empty data folder lacks.
   const ingest = config.masters !== undefined && config.data !== undefined ? await IngestService.open({ ...config, masters: config.masters, data: config.data }, logger) : undefined;
@@ -51,8 +73,10 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   const images = await ImageService.create(config, metrics?.imaging, catalog);
   const https =
     config.tlsKey && config.tlsCert ? { key: readFileSync(config.tlsKey), cert: readFileSync(config.tlsCert) } : null;
+  const genReqId = requestIds();
   const app = Fastify({
     loggerInstance: logger,
+    genReqId,
     // Fastify's two lines per request are replaced by the access log's one (--access-log).
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
@@ -84,12 +108,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     if (ingest) metrics.watchIngest(ingest.queue);
     await app.register(metricsPlugin, { metrics, token: config.metricsToken });
   }
-  await app.register(cors, {
-    origin: '*',
-    methods: ['GET', 'HEAD', 'OPTIONS'],
-    exposedHeaders: ['Link', 'ETag', 'Last-Modified', 'Content-Length'],
-    maxAge: 86400,
-  });
+  await app.register(cors, { ...CORS_OPTIONS, methods: [...CORS_OPTIONS.methods], exposedHeaders: [...CORS_OPTIONS.exposedHeaders] });
   await app.register(healthRoutes, {
     jp2Decoder: images.jp2.kind,
     heavyRenders: () => ({ ...images.heavy.load, concurrency: images.heavy.concurrency, queue: images.heavy.maxWaiting }),
@@ -163,5 +182,11 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);
   });
+  const fastPath =
+    options.tileFastPath !== false && !['debug', 'trace'].includes(logger.level)
+      ? new TileFastPath({ images, publicUrl, cacheControl: config.cacheControl, metrics, accessLog: config.accessLog === 'on' ? logger : undefined, requestId: genReqId })
+      : null;
+  fastPath?.install(app);
+  app.decorate('tileFastPath', fastPath);
   return app;
 }

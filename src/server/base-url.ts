@@ -1,5 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { addVary } from './http-cache.js';
+import { viewOf } from './raw-request.js';
 
 /**
  * The public URL of the server as clients see it, which every id, Link header, redirect and page
@@ -16,15 +18,25 @@ export class PublicBaseUrl {
 
   constructor(
     private readonly configured: string | undefined,
-    trustProxy: boolean,
+    readonly trustProxy: boolean,
   ) {
     this.varyOn = trustProxy ? ['Host', 'X-Forwarded-Host', 'X-Forwarded-Proto'] : ['Host'];
+    this.varyValue = this.varyOn.join(', ');
   }
+
+  private readonly varyValue: string;
 
   /** The base URL for this request; marks the reply as varying on what shaped it. */
   of(request: FastifyRequest, reply: FastifyReply): string {
     if (this.configured !== undefined) return this.configured;
     addVary(reply, ...this.varyOn);
     return `${request.protocol}://${request.host}`;
+  }
+
+  /** The same for a raw request (the tile fast path), with the `Vary` value `of` would have set (undefined: none). */
+  ofRaw(request: IncomingMessage): { base: string; vary: string | undefined } {
+    if (this.configured !== undefined) return { base: this.configured, vary: undefined };
+    const { protocol, host } = viewOf(request, this.trustProxy);
+    return { base: `${protocol}://${host}`, vary: this.varyValue };
   }
 }

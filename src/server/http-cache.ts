@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** crypto.hash (Node 20.12+): the one-shot digest, without a Hash object per call (half the cost of one, per tile). */
@@ -11,21 +12,25 @@ export function etagFor(...parts: string[]): string {
 }
 
 /**
+ * Whether the client's copy (If-None-Match, else If-Modified-Since) is the one `etag` and `modified`
+ * describe: the answer is then a 304.
+ */
+export function clientCopyIsCurrent(headers: IncomingHttpHeaders, etag: string, modified: Date): boolean {
+  const ifNoneMatch = headers['if-none-match'];
+  if (ifNoneMatch !== undefined) return ifNoneMatch === '*' || ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+  const since = headers['if-modified-since'];
+  if (since === undefined) return false;
+  const time = Date.parse(since);
+  return !Number.isNaN(time) && Math.floor(modified.getTime() / 1000) <= Math.floor(time / 1000);
+}
+
+/**
  * Sets the validators and answers 304 when the client's copy is current. Returns true when the
  * reply has been sent, so the caller can skip the work.
  */
 export function notModified(request: FastifyRequest, reply: FastifyReply, etag: string, modified: Date, cacheControl: string): boolean {
   reply.header('ETag', etag).header('Last-Modified', modified.toUTCString()).header('Cache-Control', cacheControl);
-  const ifNoneMatch = request.headers['if-none-match'];
-  if (ifNoneMatch !== undefined) {
-    const match = ifNoneMatch === '*' || ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
-    if (!match) return false;
-  } else {
-    const since = request.headers['if-modified-since'];
-    if (since === undefined) return false;
-    const time = Date.parse(since);
-    if (Number.isNaN(time) || Math.floor(modified.getTime() / 1000) > Math.floor(time / 1000)) return false;
-  }
+  if (!clientCopyIsCurrent(request.headers, etag, modified)) return false;
   reply.code(304).send();
   return true;
 }

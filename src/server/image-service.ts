@@ -7,7 +7,7 @@ import type { RenderOptions } from '../imaging/executor.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder, type Jp2Decoder } from '../imaging/jp2/decoder.js';
 import { nativeAddon, type NativeBinding } from '../imaging/native.js';
-import { SourceCache } from '../imaging/source-cache.js';
+import { SourceCache, type SourceLease } from '../imaging/source-cache.js';
 import type { ImageSource } from '../imaging/source.js';
 import path from 'node:path';
 import type { CatalogSource } from '../catalog/store.js';
@@ -171,12 +171,47 @@ export class ImageService {
    * the image cannot be had.
    */
   async withSource<T>(identifier: string, credentials: () => Credentials, use: (source: ImageSource, granted: Granted) => Promise<T> | T): Promise<T> {
+    const { path, granted } = await this.admit(identifier, credentials);
+    return this.open(path, (source) => use(source, granted));
+  }
+
+  /**
+   * The tile fast path's way in, without waiting: through the same gate, a lease on the source an
+   * identifier names when its path is known and the source open and current, and `wanted` (a look
+   * at its headers) takes it. Undefined otherwise, with no lookup counted: the route then looks it
+   * up, and counts it, once. Release the lease exactly once.
+   */
+  leaseOpenSource(identifier: string, credentials: () => Credentials, wanted: (source: ImageSource, granted: Granted) => boolean): (SourceLease & { granted: Granted }) | undefined {
+    const path = this.resolved?.get(identifier);
+    if (path === undefined) return undefined;
+    // Only a policy known for the catalog's current version, without waiting: otherwise the route decides.
+    const policy = this.resolver instanceof CatalogResolver ? this.resolver.policyOfNow(path) : OPEN;
+    if (policy === undefined) return undefined;
+    const granted = this.grant(identifier, policy, credentials);
+    const open = this.sources.peek(path);
+    if (!open || !wanted(open, granted)) return undefined;
+    const lease = this.sources.acquireNow(path);
+    if (!lease) return undefined;
+    if (lease.source !== open && !wanted(lease.source, granted)) {
+      lease.release();
+      return undefined;
+    }
+    return { ...lease, granted };
+  }
+
+  /** The gate: the image's policy and what `credentials` may see of it; AccessDeniedError (401) when nothing. */
+  private async admit(identifier: string, credentials: () => Credentials): Promise<{ path: string; granted: Granted }> {
     const path = await this.realPath(identifier);
     const policy = this.resolver instanceof CatalogResolver ? await this.resolver.policyOf(path) : OPEN;
+    return { path, granted: this.grant(identifier, policy, credentials) };
+  }
+
+  /** What `credentials` may see of an image under `policy`; AccessDeniedError (401) when nothing. */
+  private grant(identifier: string, policy: AccessPolicy, credentials: () => Credentials): Granted {
     // Credentials are read (cookie signature, token) only for a protected image: an open tile costs nothing more.
     const decision = policy.access === 'open' ? ALLOWED : decide(policy, credentials());
     if (decision.kind === 'deny') throw new AccessDeniedError(`identifier '${identifier}': restricted; its probe service says how to gain access`);
-    return this.open(path, (source) => use(source, { decision, protected: policy.access !== 'open', policy }));
+    return { decision, protected: policy.access !== 'open', policy };
   }
 
   private async open<T>(path: string, use: (source: ImageSource) => Promise<T> | T): Promise<T> {

@@ -6,6 +6,7 @@ import type { ImagingCounters } from '../imaging/counters.js';
 import type { JobQueue } from '../ingest/queue.js';
 import type { RenderQueue } from './admission.js';
 import { clusterMetrics, shareWithPrimary } from './cluster-metrics.js';
+import { PlainCounter, RequestMetrics } from './request-metrics.js';
 import { routeKindOf } from './route-kind.js';
 
 /**
@@ -16,49 +17,24 @@ import { routeKindOf } from './route-kind.js';
 export class Metrics {
   readonly registry = new Registry();
 
-  private readonly requests = new Counter({
-    name: 'vitrine_http_requests_total',
-    help: 'HTTP requests answered, by kind of route and status code',
-    labelNames: ['kind', 'status'] as const,
-    registers: [this.registry],
-  });
+  private readonly requests = new RequestMetrics(
+    this.registry,
+    { name: 'vitrine_http_requests_total', help: 'HTTP requests answered, by kind of route and status code' },
+    {
+      name: 'vitrine_http_request_duration_seconds',
+      help: 'Time from request received to response sent, by kind of route',
+      // Tiles answer in milliseconds, heavy renders in seconds.
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    },
+  );
 
-  private readonly durations = new Histogram({
-    name: 'vitrine_http_request_duration_seconds',
-    help: 'Time from request received to response sent, by kind of route',
-    labelNames: ['kind'] as const,
-    // Tiles answer in milliseconds, heavy renders in seconds.
-    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  private readonly renders = new PlainCounter(this.registry, 'vitrine_image_renders_total', 'Image requests answered, by strategy: passthrough (stored tile sent as it is) or decoded (jpegTiles, jp2Area, vips)', ['strategy']);
 
-  private readonly renders = new Counter({
-    name: 'vitrine_image_renders_total',
-    help: 'Image requests answered, by strategy: passthrough (stored tile sent as it is) or decoded (jpegTiles, jp2Area, vips)',
-    labelNames: ['strategy'] as const,
-    registers: [this.registry],
-  });
+  private readonly sourceLookups = new PlainCounter(this.registry, 'vitrine_source_cache_lookups_total', 'Open-source cache lookups: hit (headers already parsed) or miss (file opened)', ['result']);
 
-  private readonly sourceLookups = new Counter({
-    name: 'vitrine_source_cache_lookups_total',
-    help: 'Open-source cache lookups: hit (headers already parsed) or miss (file opened)',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
+  private readonly blockLookups = new PlainCounter(this.registry, 'vitrine_jp2_block_cache_lookups_total', 'JPEG 2000 tile requests through the decoded-block cache: hit or miss (block decoded)', ['result']);
 
-  private readonly blockLookups = new Counter({
-    name: 'vitrine_jp2_block_cache_lookups_total',
-    help: 'JPEG 2000 tile requests through the decoded-block cache: hit or miss (block decoded)',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
-
-  private readonly manifestLookups = new Counter({
-    name: 'vitrine_manifest_cache_lookups_total',
-    help: 'Serialised manifest cache lookups: hit or miss (built from the catalog)',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
+  private readonly manifestLookups = new PlainCounter(this.registry, 'vitrine_manifest_cache_lookups_total', 'Serialised manifest cache lookups: hit or miss (built from the catalog)', ['result']);
 
   constructor() {
     // RSS, open descriptors, heap, event loop lag, GC: prom-client's standard process metrics.
@@ -67,20 +43,19 @@ export class Metrics {
 
   /** Counts an answered request. */
   request(kind: string, status: number, seconds: number): void {
-    this.requests.inc({ kind, status: String(status) });
-    this.durations.observe({ kind }, seconds);
+    this.requests.record(kind, status, seconds);
   }
 
   /** What the image pipeline reports, counted here. */
   readonly imaging: ImagingCounters = {
-    rendered: (strategy) => this.renders.inc({ strategy }),
-    sourceLookup: (hit) => this.sourceLookups.inc({ result: hit ? 'hit' : 'miss' }),
-    blockLookup: (hit) => this.blockLookups.inc({ result: hit ? 'hit' : 'miss' }),
+    rendered: (strategy) => this.renders.inc(strategy),
+    sourceLookup: (hit) => this.sourceLookups.inc(hit ? 'hit' : 'miss'),
+    blockLookup: (hit) => this.blockLookups.inc(hit ? 'hit' : 'miss'),
   };
 
   /** A manifest or collection document cache lookup. */
   manifestLookup(hit: boolean): void {
-    this.manifestLookups.inc({ result: hit ? 'hit' : 'miss' });
+    this.manifestLookups.inc(hit ? 'hit' : 'miss');
   }
 
   /** A gauge read when scraped (`read` must be cheap): the seam for other services' figures. */

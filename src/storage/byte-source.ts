@@ -13,6 +13,8 @@ export interface ByteSource {
   readonly modified: Date;
   /** Exactly `length` bytes at `offset`, or a rejection (never a short buffer). */
   read(offset: number, length: number): Promise<Buffer>;
+  /** The same into `target` at `at`, where the storage can (a file: pread into the caller's buffer, no buffer of its own). */
+  readInto?(target: Buffer, at: number, offset: number, length: number): Promise<void>;
   /**
    * A local file holding these bytes and an open descriptor on it (read with pread), valid until
    * `close()`: the file itself, or a download kept in the local cache.

@@ -75,6 +75,20 @@ export class CatalogResolver {
     return (await this.lookup(identifier))?.policy ?? OPEN;
   }
 
+  /**
+   * policyOf without waiting (the tile fast path): the policy remembered for the catalog's current
+   * version, or undefined when the version cannot be known now or the page was not looked up under
+   * it (the caller then awaits policyOf).
+   */
+  policyOfNow(real: string): AccessPolicy | undefined {
+    const open = this.catalog.currentNow();
+    if (open === 'unknown') return undefined;
+    if (open === undefined) return OPEN;
+    if (open.version !== this.known.version) return undefined;
+    const relative = this.files.relativeOf(real);
+    return this.known.entries.get(relative.slice(0, relative.length - path.extname(relative).length))?.policy;
+  }
+
   async close(): Promise<void> {
     await this.catalog.close();
   }

@@ -36,15 +36,20 @@ export class FileBytes implements ByteSource {
     }
   }
 
-  read(offset: number, length: number): Promise<Buffer> {
-    if (length <= SYNC_READ_MAX) return this.readNow(offset, length);
+  async read(offset: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafe(length);
+    await this.readInto(buffer, 0, offset, length);
+    return buffer;
+  }
+
+  readInto(target: Buffer, at: number, offset: number, length: number): Promise<void> {
+    if (length <= SYNC_READ_MAX) return this.readNow(target, at, offset, length);
     // The callback API costs less per call than FileHandle.read, which matters at tile rates.
     return new Promise((resolve, reject) => {
-      const buffer = Buffer.allocUnsafe(length);
-      read(this.fd, buffer, 0, length, offset, (error, bytesRead) => {
+      read(this.fd, target, at, length, offset, (error, bytesRead) => {
         if (error) reject(new IiifError(500, `${this.name}: ${error.message}`));
         else if (bytesRead !== length) reject(new IiifError(500, `${this.name}: short read (file truncated?)`));
-        else resolve(buffer);
+        else resolve();
       });
     });
   }
@@ -55,16 +60,15 @@ export class FileBytes implements ByteSource {
    * decodes, 4 threads by default), which is what made deep-zoom tiles slow under heavy renders.
    * From the page cache it costs microseconds, less than the hop to the pool.
    */
-  private readNow(offset: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
+  private readNow(target: Buffer, at: number, offset: number, length: number): Promise<void> {
     let bytesRead: number;
     try {
-      bytesRead = readSync(this.fd, buffer, 0, length, offset);
+      bytesRead = readSync(this.fd, target, at, length, offset);
     } catch (error) {
       return Promise.reject(new IiifError(500, `${this.name}: ${(error as Error).message}`));
     }
     if (bytesRead !== length) return Promise.reject(new IiifError(500, `${this.name}: short read (file truncated?)`));
-    return Promise.resolve(buffer);
+    return Promise.resolve();
   }
 
   localFile(): Promise<LocalFile> {

@@ -34,8 +34,11 @@ class CountingSource implements CatalogSource {
   get location(): string {
     return this.store.location;
   }
-  async current() {
+  currentNow() {
     return { store: this.store, version: this.version };
+  }
+  async current() {
+    return this.currentNow();
   }
   async close(): Promise<void> {}
   total(): number {
@@ -79,6 +82,19 @@ describe('what servers read from the catalog is cached under its version', () =>
     source.version = 'v2';
     await resolver.resolve('ms1/p1');
     assert.equal(source.total(), once * 2, 'asked again once the catalog changed');
+  });
+
+  it('the fast path knows a policy only for the current version: a change makes it wait for the catalog', async () => {
+    const resolver = new CatalogResolver(await FileResolver.create(path.join(dir, 'images')), source);
+    const file = path.join(dir, 'images', 'ms1', 'p1.tif');
+    source.version = 'p1';
+    assert.equal(resolver.policyOfNow(file), undefined, 'not looked up yet');
+    assert.deepEqual(await resolver.policyOf(file), { access: 'open' });
+    assert.deepEqual(resolver.policyOfNow(file), { access: 'open' }, 'known under this version');
+    source.version = 'p2';
+    assert.equal(resolver.policyOfNow(file), undefined, 'a policy read under an older version is not trusted');
+    await resolver.policyOf(file);
+    assert.deepEqual(resolver.policyOfNow(file), { access: 'open' });
   });
 
   it('manifest sources and withdrawals: asked once per object and version', async () => {

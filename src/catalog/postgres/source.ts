@@ -33,6 +33,12 @@ export class PostgresCatalogSource implements CatalogSource {
     return { store: this.catalog, version: this.version.value };
   }
 
+  /** The version read less than VERSION_INTERVAL_MS ago, as current() would give it; 'unknown' once it is due again. */
+  currentNow(): CatalogView | 'unknown' {
+    if (!this.version || Date.now() - this.version.readAt >= VERSION_INTERVAL_MS) return 'unknown';
+    return { store: this.catalog, version: this.version.value };
+  }
+
   async close(): Promise<void> {
     await this.catalog.close();
   }

@@ -64,6 +64,10 @@ function sizesOnly(body: Record<string, unknown>, version: ApiVersion): void {
 }
 const LEVEL0_2 = 'http://iiif.io/api/image/2/level0.json';
 
+/** The Link header of an image answer: its canonical URL and the service's compliance profile. */
+export const imageLink = (serviceId: string, canonical: string, version: ApiVersion): string =>
+  `<${serviceId}/${canonical}>;rel="canonical", <${PROFILE_URIS[version]}>;rel="profile"`;
+
 /** Splits the path after the version prefix into decoded segments; 400 on bad percent-encoding. */
 function segmentsOf(url: string, prefix: string): string[] {
   const query = url.indexOf('?');
@@ -195,7 +199,7 @@ export async function imageApiRoutes(app: FastifyInstance, options: ImageApiOpti
         decision.kind === 'degrade' ? resolveDegraded(parsed, source.info, decision.maxSize, images.limits) : resolveRequest(parsed, source.info, images.limits);
       const limits = decision.kind === 'degrade' ? degradedLimits(source.info, resolved.region, decision.maxSize, images.limits) : images.limits;
       const canonical = canonicalPath(resolved, source.info, limits, version);
-      reply.header('Link', `<${serviceId(request, reply, identifier)}/${canonical}>;rel="canonical", ${profileLink}`);
+      reply.header('Link', imageLink(serviceId(request, reply, identifier), canonical, version));
       if (notModified(request, reply, etagFor(source.version, canonical), source.modified, cachingFor(reply, granted))) return;
       const plan = planRequest(source, resolved, images.native, images.jp2.decodesArea);
       if (request.log.level === 'debug' || request.log.level === 'trace') {
