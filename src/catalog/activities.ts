@@ -43,6 +43,18 @@ CREATE INDEX IF NOT EXISTS activities_by_object ON activities (object_type, obje
 /** A short digest of a resource's state (any JSON-able value). */
 export const stateDigest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('base64url');
 
+/**
+ * What a resource's current state (its digest; undefined when no longer published) makes of its last
+ * activity: Create when it was not published, Update when its digest changed, Delete when it went
+ * away, nothing when nothing changed. Both catalogs (SQLite, PostgreSQL) decide by this.
+ */
+export function activityFor(last: { type: ActivityType; state: string | null } | undefined, state: string | undefined): ActivityType | undefined {
+  const published = last !== undefined && last.type !== 'Delete';
+  if (state === undefined) return published ? 'Delete' : undefined;
+  if (!published) return 'Create';
+  return last.state === state ? undefined : 'Update';
+}
+
 interface ActivityRow {
   id: number;
   type: ActivityType;
@@ -74,11 +86,8 @@ export class ActivityLog {
    * nothing when nothing changed. Returns what was recorded.
    */
   note(objectType: ActivityObjectType, objectId: string, state: string | undefined, endTime = new Date().toISOString()): ActivityType | undefined {
-    const last = this.latest(objectType, objectId);
-    const published = last !== undefined && last.type !== 'Delete';
-    if (state === undefined) return published ? this.append('Delete', objectType, objectId, endTime, null) : undefined;
-    if (!published) return this.append('Create', objectType, objectId, endTime, state);
-    return last.state === state ? undefined : this.append('Update', objectType, objectId, endTime, state);
+    const type = activityFor(this.latest(objectType, objectId), state);
+    return type && this.append(type, objectType, objectId, endTime, type === 'Delete' ? null : (state ?? null));
   }
 
   /** Records an Update of a resource whose change the caller saw (a collection's description). */

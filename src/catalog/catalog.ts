@@ -4,6 +4,7 @@ import { naturalCompare } from '../pipeline/naming.js';
 import { ACTIVITIES_SCHEMA, ActivityLog, stateDigest, type ActivityRecord } from './activities.js';
 import { OPEN, policyFromJson, type AccessPolicy } from '../auth/policy.js';
 import type { CollectionMetadata, ObjectMetadata } from './metadata.js';
+import type { CatalogStore, IdentifierLedger } from './store.js';
 
 /** One page as the catalog records it: where it came from, where its derivative is, its size. */
 export interface PageRecord {
@@ -104,7 +105,7 @@ CREATE TABLE IF NOT EXISTS collection_metadata (
 );
 `;
 
-interface PageRow {
+export interface PageRow {
   source_path: string;
   source_page: number;
   object_id: string;
@@ -120,7 +121,7 @@ interface PageRow {
   converted_at: string;
 }
 
-const toRecord = (row: PageRow): PageRecord => ({
+export const toRecord = (row: PageRow): PageRecord => ({
   objectId: row.object_id,
   sequence: row.sequence,
   identifier: row.identifier,
@@ -136,26 +137,26 @@ const toRecord = (row: PageRow): PageRecord => ({
   convertedAt: row.converted_at,
 });
 
-interface ObjectRow {
+export interface ObjectRow {
   id: string;
   folder: string;
   page_count: number;
   updated_at: string;
 }
 
-interface CollectionRow {
+export interface CollectionRow {
   metadata: string;
   sources: string;
   updated_at: string;
 }
 
-const toCollection = (r: CollectionRow): CollectionRecord => ({
+export const toCollection = (r: CollectionRow): CollectionRecord => ({
   metadata: JSON.parse(r.metadata) as CollectionMetadata,
   sources: JSON.parse(r.sources) as string[],
   updatedAt: r.updated_at,
 });
 
-const toObject = (r: ObjectRow): ObjectRecord => ({ id: r.id, folder: r.folder, pageCount: r.page_count, updatedAt: r.updated_at });
+export const toObject = (r: ObjectRow): ObjectRecord => ({ id: r.id, folder: r.folder, pageCount: r.page_count, updatedAt: r.updated_at });
 
 /** The identifiers given to one page of a master: its object's and its own. */
 export interface GivenIdentifier {
@@ -173,6 +174,19 @@ export interface Withdrawal {
   readonly removedFiles: string[];
 }
 
+/** What withdrawing an object's `pages` (undefined: it was not published) came to, its derivatives deleted after the commit when asked. */
+export async function withdrawal(pages: readonly PageRecord[] | undefined, removeDerivatives: boolean): Promise<Withdrawal> {
+  if (!pages) return { withdrawn: false, pages: 0, removedFiles: [] };
+  const removedFiles: string[] = [];
+  if (removeDerivatives) {
+    for (const page of pages) {
+      await rm(page.derivativePath, { force: true });
+      removedFiles.push(page.derivativePath);
+    }
+  }
+  return { withdrawn: true, pages: pages.length, removedFiles };
+}
+
 /** A page's row could not be recorded: its identifier belongs to another master's page. */
 export class IdentifierConflictError extends Error {
   override name = 'IdentifierConflictError';
@@ -183,7 +197,7 @@ export class IdentifierConflictError extends Error {
  * derivative and pixel size, so manifests never open an image. Each page is committed as it
  * completes, so a killed batch loses at most the pages in flight.
  */
-export class Catalog {
+export class Catalog implements CatalogStore {
   private readonly db: Database.Database;
   /** Prepared once per SQL text: preparing costs more than running these small queries. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -198,7 +212,10 @@ export class Catalog {
   /** Whether the catalog has the access policies table (a catalog from before it: everything open, as it was). */
   private readonly hasAccess: boolean;
 
+  readonly location: string;
+
   constructor(file: string, options: { readonly?: boolean } = {}) {
+    this.location = file;
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     this.db.pragma('busy_timeout = 5000');
     const hasTable = (name: string): boolean => this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
@@ -282,6 +299,15 @@ export class Catalog {
    */
   dataVersion(): number {
     return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  changeVersion(): string {
+    return String(this.dataVersion());
+  }
+
+  /** This catalog itself: its queries are cheap enough to ask as the planner goes. */
+  identifierLedger(): IdentifierLedger {
+    return this;
   }
 
   /** The page recorded for a source (and page index inside it), if any. */
@@ -456,15 +482,7 @@ export class Catalog {
       this.noteObject(id);
       return found;
     }).immediate();
-    if (!pages) return { withdrawn: false, pages: 0, removedFiles: [] };
-    const removedFiles: string[] = [];
-    if (options.removeDerivatives) {
-      for (const page of pages) {
-        await rm(page.derivativePath, { force: true });
-        removedFiles.push(page.derivativePath);
-      }
-    }
-    return { withdrawn: true, pages: pages.length, removedFiles };
+    return withdrawal(pages, options.removeDerivatives === true);
   }
 
   /** Whether the object was published once and withdrawn since (its manifest is then Gone, not unknown). */
@@ -507,6 +525,12 @@ export class Catalog {
       | undefined;
     if (!row) return undefined;
     return { metadata: JSON.parse(row.metadata) as ObjectMetadata, sources: JSON.parse(row.sources) as string[], updatedAt: row.updated_at };
+  }
+
+  allObjectMetadata(): Map<string, ObjectMetadata> {
+    if (!this.hasMetadata) return new Map();
+    const rows = this.statement('SELECT object_id, metadata FROM object_metadata').all() as { object_id: string; metadata: string }[];
+    return new Map(rows.map((r) => [r.object_id, JSON.parse(r.metadata) as ObjectMetadata]));
   }
 
   /**

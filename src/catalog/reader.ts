@@ -1,32 +1,42 @@
 import { statSync } from 'node:fs';
 import { Catalog } from './catalog.js';
+import type { CatalogSource, CatalogView } from './store.js';
 
 /**
  * One read-only connection to a data folder's catalog for a server: it sees every conversion as
  * soon as it commits (WAL), and is reopened when the file was replaced (a folder converted again
- * from scratch) or closed when it is gone.
+ * from scratch) or closed when it is gone. Its version is the file's inode and SQLite's
+ * data_version: a stat and a pragma, no query.
  */
-export class CatalogReader {
+export class CatalogReader implements CatalogSource {
   private open: { catalog: Catalog; ino: number; dev: number } | undefined;
 
   constructor(readonly file: string) {}
 
-  /** The catalog and its file's inode (which changes when it is replaced), or undefined when there is none (yet). */
-  current(): { readonly catalog: Catalog; readonly ino: number } | undefined {
+  get location(): string {
+    return this.file;
+  }
+
+  /** The catalog and its version, or undefined when there is none (yet). */
+  async current(): Promise<CatalogView | undefined> {
     const info = statSync(this.file, { throwIfNoEntry: false });
     if (!info) {
-      this.close();
+      this.closeNow();
       return undefined;
     }
     if (!this.open || this.open.ino !== info.ino || this.open.dev !== info.dev) {
-      this.close();
+      this.closeNow();
       this.open = { catalog: new Catalog(this.file, { readonly: true }), ino: info.ino, dev: info.dev };
     }
-    return this.open;
+    return { store: this.open.catalog, version: `${this.open.ino}:${this.open.catalog.dataVersion()}` };
   }
 
-  close(): void {
+  private closeNow(): void {
     this.open?.catalog.close();
     this.open = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closeNow();
   }
 }

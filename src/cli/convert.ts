@@ -97,11 +97,20 @@ export function convertCommand(): Command {
         'The masters and --out may be s3://bucket/prefix (any S3-compatible store with --s3-endpoint;\n' +
         'credentials from the AWS SDK chain): masters are downloaded a page at a time, derivatives\n' +
         'uploaded whole as <prefix>/<identifier>.tif; with an s3:// --out the catalog and reports go\n' +
-        'to --data DIR. A rules file may also say which version of a page to convert (variants:).',
+        'to --data DIR. A rules file may also say which version of a page to convert (variants:).\n\n' +
+        'The catalog may live in PostgreSQL (--catalog postgres://…), for several `vitrine serve`\n' +
+        'processes and workers on different machines: each page is committed as it completes, as in the\n' +
+        'SQLite file, and servers see it within a second. Reports, temporary files and the Content Search\n' +
+        'index stay in the output folder (its catalog.sqlite holds only the index then).',
     )
     .argument('<masters>', 'folder of masters, or s3://bucket/prefix')
     .option('-o, --out <dir>', 'output folder: images/, catalog.sqlite, reports/; or s3://bucket/prefix for the derivatives (with --data)')
     .option('--data <dir>', 'with an s3:// --out: the local folder of catalog.sqlite, reports/ and temporary files (serve it with --images s3://… --data DIR)')
+    .option(
+      '--catalog <file|postgres-url>',
+      'the catalog to record into: a SQLite file, or postgres://user@host:5432/db[?schema=name] that several servers and workers share (default: catalog.sqlite in the output folder). Tables are created or migrated first',
+    )
+    .option('--catalog-schema <name>', "the PostgreSQL schema of the catalog's tables (default: the URL's ?schema=, else public)")
     .option('--s3-endpoint <url>', 'an S3-compatible store (MinIO, Ceph…), path-style addressing; default: AWS S3 (credentials: the AWS SDK\'s standard chain)')
     .option('--s3-region <region>', 'the S3 region (default: AWS_REGION, else us-east-1)')
     .addOption(new Option('--format <format>', 'derivative format: pyramidal TIFF, or JPEG 2000 (needs the addon built with OpenJPEG)').choices(['ptiff', 'jp2']).default('ptiff'))
@@ -130,6 +139,7 @@ export function convertCommand(): Command {
         '  $ vitrine convert ./masters --out ./vitrine-data --metadata batch.csv\n' +
         '  $ vitrine convert ./masters --out ./vitrine-data --ocr tesseract:eng+deu\n' +
         '  $ vitrine convert s3://bucket/masters --out s3://bucket/derivatives --data ./vitrine-data [--s3-endpoint URL]\n' +
+        '  $ vitrine convert ./masters --out /srv/data --catalog postgres://vitrine@db.example.org/vitrine\n' +
         '  $ vitrine serve --data ./vitrine-data',
     )
     .action(async (masters: string, opts: Record<string, unknown>) => {
@@ -160,6 +170,8 @@ export function convertCommand(): Command {
         masters,
         out,
         data: opts.data as string | undefined,
+        catalog: opts.catalog as string | undefined,
+        catalogSchema: opts.catalogSchema as string | undefined,
         s3,
         workers,
         settings: {

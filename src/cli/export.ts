@@ -33,6 +33,8 @@ export function exportCommand(): Command {
         `renamed into place whole). Exit code ${EXIT_PAGES_FAILED} when some images could not be exported.`,
     )
     .requiredOption('-d, --data <dir>', 'output folder of vitrine convert (its catalog.sqlite and images/)')
+    .option('--catalog <file|postgres-url>', "the catalog, when not DATA/catalog.sqlite: another SQLite file, or postgres://user@host:5432/db[?schema=name] (vitrine convert's --catalog)")
+    .option('--catalog-schema <name>', "the PostgreSQL schema of the catalog's tables")
     .requiredOption('--base-url <url>', 'absolute URL OUT will be published at (ids of every document)', url)
     .requiredOption('-o, --out <dir>', 'folder to write the copy into')
     .option('-w, --workers <n>', `images exported at once (default: number of cores, ${cpus().length})`, int('workers', 1, 256))
@@ -44,13 +46,15 @@ export function exportCommand(): Command {
         '  $ vitrine export --data ./vitrine-data --base-url https://archive.example.org --out ./site\n' +
         '  $ python3 -m http.server -d ./site 8000   # then open a manifest from ./site/collection/top.json',
     )
-    .action(async (opts: { data: string; baseUrl: string; out: string; workers?: number; pdfSize?: number; json?: boolean }) => {
+    .action(async (opts: { data: string; baseUrl: string; out: string; workers?: number; pdfSize?: number; json?: boolean; catalog?: string; catalogSchema?: string }) => {
       if (opts.pdfSize !== undefined && opts.pdfSize > 0 && opts.pdfSize < 100) throw new ConfigError(`--pdf-size: '${opts.pdfSize}' is too small for a page (100 to 10000, or 0 for no PDFs)`);
-      if (!existsSync(path.join(opts.data, 'catalog.sqlite'))) throw new ConfigError(`--data: ${opts.data} has no catalog.sqlite (run vitrine convert first)`);
+      if (opts.catalog === undefined && !existsSync(path.join(opts.data, 'catalog.sqlite'))) throw new ConfigError(`--data: ${opts.data} has no catalog.sqlite (run vitrine convert first)`);
       const progress = progressReporter();
       const { exportStatic } = await import('../export/run.js');
       const report = await exportStatic({
         data: opts.data,
+        catalog: opts.catalog,
+        catalogSchema: opts.catalogSchema,
         out: opts.out,
         baseUrl: opts.baseUrl,
         workers: opts.workers ?? cpus().length,

@@ -19,6 +19,8 @@ export function manifestsCommand(): Command {
         '--base-url makes every id resolve. Images stay on the image server (--image-base-url).',
     )
     .requiredOption('-d, --data <dir>', 'output folder of vitrine convert (its catalog.sqlite)')
+    .option('--catalog <file|postgres-url>', "the catalog, when not DATA/catalog.sqlite: another SQLite file, or postgres://user@host:5432/db[?schema=name] (vitrine convert's --catalog)")
+    .option('--catalog-schema <name>', "the PostgreSQL schema of the catalog's tables")
     .requiredOption('--base-url <url>', 'public URL OUT will be published at', url('--base-url'))
     .requiredOption('-o, --out <dir>', 'folder to write the files into')
     .option('--image-base-url <url>', 'public URL of the image server (default: --base-url)', url('--image-base-url'))
@@ -31,11 +33,13 @@ export function manifestsCommand(): Command {
         '  $ vitrine manifests --data ./vitrine-data --base-url https://static.example.org \\\n' +
         '      --image-base-url https://images.example.org --out ./public --v2',
     )
-    .action(async (opts: { data: string; baseUrl: string; out: string; imageBaseUrl?: string; v2?: boolean; collectionLabel?: string }) => {
-      if (!existsSync(path.join(opts.data, 'catalog.sqlite'))) throw new ConfigError(`--data: ${opts.data} has no catalog.sqlite (run vitrine convert first)`);
+    .action(async (opts: { data: string; baseUrl: string; out: string; imageBaseUrl?: string; v2?: boolean; collectionLabel?: string; catalog?: string; catalogSchema?: string }) => {
+      if (opts.catalog === undefined && !existsSync(path.join(opts.data, 'catalog.sqlite'))) throw new ConfigError(`--data: ${opts.data} has no catalog.sqlite (run vitrine convert first)`);
       const { exportManifests } = await import('../presentation/export.js');
       const report = await exportManifests({
         data: opts.data,
+        catalog: opts.catalog,
+        catalogSchema: opts.catalogSchema,
         baseUrl: opts.baseUrl,
         imageBaseUrl: opts.imageBaseUrl,
         out: opts.out,

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { catalogLocation } from '../catalog/open.js';
 import { loadServeConfig } from '../config/load.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
@@ -37,6 +38,11 @@ export function serveCommand(): Command {
     )
     .option('-i, --images <dir|s3://bucket/prefix>', 'folder of images to serve, or an S3 location')
     .option('-d, --data <dir>', 'output folder of `vitrine convert` to serve (its images/)')
+    .option(
+      '--catalog <file|postgres-url>',
+      "the catalog: a SQLite file, or postgres://user@host:5432/db[?schema=name] shared by several servers and workers on any machines (default: DATA/catalog.sqlite). The password: in ~/.pgpass or PGPASSWORD rather than the URL. Content Search's index stays in DATA/catalog.sqlite",
+    )
+    .option('--catalog-schema <name>', "the PostgreSQL schema of the catalog's tables (default: the URL's ?schema=, else public); created and migrated at start")
     .option('-m, --masters <dir|s3://bucket/prefix>', 'masters root: with --data, the ingest service converts object folders under it (queued by the ingest API) into the data folder, or into an s3:// --images')
     .option('--api-token <token>', 'bearer token of the ingest API (POST /api/ingest, /api/jobs); without it the API is disabled. Prefer VITRINE_API_TOKEN or the config file: a flag shows in the process list')
     .option('--ingest-workers <n>', 'ingest jobs (pages converted) at once in this process (default 1; 0: none, `vitrine worker` processes run them)', int)
@@ -117,6 +123,7 @@ export function serveCommand(): Command {
         '  $ vitrine serve --data /srv/data --watch /srv/masters --queue redis://127.0.0.1:6379 --ingest-workers 0   # vitrine worker processes convert\n' +
         '  $ vitrine serve --data /srv/data --masters s3://archive/masters --images s3://archive/derivatives --queue redis://127.0.0.1:6379 --ingest-workers 0\n' +
         '  $ vitrine serve --data ./vitrine-data --watch ./masters --watch-stable 10000   # convert what is copied in\n' +
+        '  $ vitrine serve --data /srv/data --catalog postgres://vitrine@db.example.org/vitrine --port 8182   # one of several servers of one catalog\n' +
         '  $ vitrine serve --images /data/images --host 0.0.0.0 --base-url https://iiif.example.org\n' +
         '  $ AWS_PROFILE=iiif vitrine serve --images s3://my-bucket/derivatives --cache-dir /var/cache/vitrine --cache-size 20000\n' +
         '  $ VITRINE_MAX_AREA=16000000 vitrine serve -c vitrine.yml',
@@ -142,12 +149,12 @@ export function serveCommand(): Command {
       const { buildApp } = await import('../server/app.js');
       const app = await buildApp(config, logger);
       // The watch starts before the server listens: whatever arrives once it answers is seen.
-      const sink = app.ingest && config.data !== undefined ? new QueueSink(app.ingest, config.data, config.withdrawDerivatives, logger) : undefined;
+      const sink = app.ingest && config.data !== undefined ? new QueueSink(app.ingest, config.data, config.withdrawDerivatives, logger, catalogLocation(config.data, config.catalog, config.catalogSchema)) : undefined;
       const watcher = await startWatching(config, logger, sink, app.ingest?.variants);
       // The watcher and its catalog connection stop with the app (app.close, which the signals call); hooks are added before listening.
       app.addHook('onClose', async () => {
         await watcher?.close();
-        sink?.close();
+        await sink?.close();
       });
       const address = await app.listen({ port: config.port, host: config.host });
       if (startUpLines) {

@@ -28,6 +28,8 @@ interface WorkerFlags {
   stalledInterval?: number;
   grace?: number;
   logLevel?: string;
+  catalog?: string;
+  catalogSchema?: string;
 }
 
 /** A folder option that must name an existing folder (a usage error otherwise). */
@@ -81,7 +83,8 @@ export function workerCommand(): Command {
         "The data folder's catalog is SQLite in WAL mode, written by every worker: safe for processes on\n" +
         'the machine that holds it (they take turns, busy_timeout), not across machines over a network\n' +
         'file system (WAL needs memory shared on one host; the worker warns when the data folder is on\n' +
-        'NFS or SMB). Workers on other machines need a catalog server (PostgreSQL, planned). Without\n' +
+        'NFS or SMB). Workers on other machines share a catalog on PostgreSQL (--catalog postgres://…,\n' +
+        'with --queue: the embedded queue lives in a SQLite catalog). Without\n' +
         "--queue, the worker takes jobs from the queue embedded in the catalog, beside a `vitrine serve`.\n\n" +
         'The masters may be in S3 (--masters s3://bucket/prefix) and the derivatives too (--images\n' +
         's3://bucket/prefix; without it they go to the data folder\'s images/): an object job lists its\n' +
@@ -101,6 +104,8 @@ export function workerCommand(): Command {
     .option('-q, --queue <redis-url>', 'the Redis queue, e.g. redis://127.0.0.1:6379 or rediss://user:pass@host:6380/2 (env VITRINE_QUEUE; default: the queue embedded in the catalog)')
     .option('--queue-prefix <name>', "the queue's key prefix on Redis, the server's (env VITRINE_QUEUE_PREFIX; default vitrine)")
     .option('-d, --data <dir>', 'the data folder the pages are converted into (images/, catalog.sqlite), the server\'s --data')
+    .option('--catalog <file|postgres-url>', "the catalog, the servers' --catalog: a SQLite file, or postgres://user@host:5432/db[?schema=name] (needs --queue; default: DATA/catalog.sqlite)")
+    .option('--catalog-schema <name>', "the PostgreSQL schema of the catalog's tables, the servers' --catalog-schema")
     .option('-m, --masters <dir|s3://bucket/prefix>', "the masters root the queued object folders are under, the server's --masters or --watch")
     .option('-i, --images <s3://bucket/prefix>', "where the derivatives are uploaded, the server's --images (default: the data folder's images/)")
     .option('--s3-endpoint <url>', 'S3-compatible store for s3:// masters and images (MinIO, Ceph, s3rver…); default AWS S3 (credentials: the AWS SDK\'s standard chain)')
@@ -122,6 +127,8 @@ export function workerCommand(): Command {
         '  $ vitrine worker --queue redis://127.0.0.1:6379 --data /srv/data --masters /srv/masters\n\n' +
         '  # masters and derivatives in a bucket (the server: --masters s3://… --images s3://… too)\n' +
         '  $ vitrine worker --queue redis://127.0.0.1:6379 --data /srv/data --masters s3://archive/masters --images s3://archive/derivatives\n\n' +
+        '  # workers on other machines, one catalog on PostgreSQL (the servers give the same --catalog)\n' +
+        '  $ vitrine worker --queue redis://queue.example.org:6379 --catalog postgres://vitrine@db.example.org/vitrine --data /srv/data --masters /srv/masters\n\n' +
         '  # beside a server on this machine, on the queue embedded in the catalog\n' +
         '  $ vitrine worker --data ./vitrine-data --masters ./masters',
     )
@@ -140,6 +147,11 @@ export function workerCommand(): Command {
       if (flags.data === undefined) throw new ConfigError('--data: give the data folder the pages are converted into');
       const { openQueue, describeQueue, checkQueueUrl } = await import('../ingest/open-queue.js');
       if (queueUrl !== undefined) checkQueueUrl(queueUrl);
+      const { catalogLocation } = await import('../catalog/open.js');
+      const catalog = catalogLocation(data, flags.catalog, flags.catalogSchema);
+      if (catalog.kind === 'postgres' && queueUrl === undefined) {
+        throw new ConfigError('--queue: with a PostgreSQL catalog the jobs are on Redis: give --queue redis://host:6379 (the embedded queue lives in a SQLite catalog)');
+      }
       const logger = createLogger(flags.logLevel ?? 'info');
       const { prepareDataFolder, ingestVariants } = await import('../ingest/service.js');
       const { IngestWorker } = await import('../ingest/worker.js');
@@ -155,6 +167,7 @@ export function workerCommand(): Command {
         images,
         s3,
         catalogFile,
+        catalog,
         settings: DEFAULT_SETTINGS,
         variants,
         concurrency,
@@ -165,7 +178,7 @@ export function workerCommand(): Command {
       });
       logger.info(`worker: ${concurrency} job(s) at once from ${describeQueue(choice)}; masters ${masters}, data ${data}${images ? `, derivatives to ${images}` : ''}`);
       const shared = await networkFileSystem(data);
-      if (shared) logger.warn(`worker: the data folder is on ${shared}: its SQLite catalog (WAL) is safe for processes of one machine only; run every worker and server of ${data} on one machine`);
+      if (shared && catalog.kind === 'sqlite') logger.warn(`worker: the data folder is on ${shared}: its SQLite catalog (WAL) is safe for processes of one machine only; run every worker and server of ${data} on one machine`);
       const grace = (flags.grace ?? 30) * 1000;
       let stopping = false;
       const stop = (signal: NodeJS.Signals): void => {

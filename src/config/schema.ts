@@ -15,6 +15,10 @@ export const serveConfigObject = z
     images: z.string().min(1).optional(),
     /** An output folder of `vitrine convert`: serves its images/ (and, later, its catalog). */
     data: z.string().min(1).optional(),
+    /** The catalog: a SQLite file, or postgres://user@host[:port]/db[?schema=name] (default: catalog.sqlite in `data`). */
+    catalog: z.string().min(1).optional(),
+    /** The PostgreSQL schema the catalog's tables are in (default: the URL's ?schema=, else public). */
+    catalogSchema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'catalogSchema: letters, digits and _ (a PostgreSQL identifier)').optional(),
     /**
      * The masters root (a folder, or s3://bucket/prefix): with `data`, the ingest service converts
      * object folders under it into the data folder's images/, or into `images` when that is s3://.
@@ -158,6 +162,13 @@ export const serveConfigSchema = serveConfigObject
   })
   .refine((c) => c.queue === undefined || c.masters !== undefined || c.watch !== undefined, {
     message: 'queue: the ingest queue needs the masters root too (--masters DIR or --watch DIR, with --data DIR)',
+  })
+  .refine((c) => c.catalog === undefined || c.data !== undefined, {
+    message: 'catalog: a catalog is served with the data folder its pages were converted into: give --data DIR too',
+  })
+  // The embedded queue is a table of the SQLite catalog: a PostgreSQL catalog's ingest queues on Redis.
+  .refine((c) => !(c.catalog !== undefined && /^postgres(ql)?:\/\//i.test(c.catalog) && (c.masters !== undefined || c.watch !== undefined) && c.queue === undefined), {
+    message: 'queue: with a PostgreSQL catalog the ingest queue is on Redis: give --queue redis://host:6379 (the embedded queue lives in a SQLite catalog)',
   })
   .refine((c) => (c.tlsKey === undefined) === (c.tlsCert === undefined), {
     message: 'tlsKey and tlsCert: give both for HTTPS, or neither',

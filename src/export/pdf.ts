@@ -3,7 +3,8 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { ANONYMOUS } from '../auth/gate.js';
-import type { Catalog, PageRecord } from '../catalog/catalog.js';
+import type { PageRecord } from '../catalog/catalog.js';
+import type { CatalogStore } from '../catalog/store.js';
 import { writeObjectPdf } from '../pdf/object-pdf.js';
 import { renameDurably } from '../pipeline/durable.js';
 import { firstValue, objectLabel } from '../presentation/model.js';
@@ -13,7 +14,7 @@ import { exists, writeAtomically } from './files.js';
 
 export interface PdfExportOptions {
   readonly images: ImageService;
-  readonly catalog: Catalog;
+  readonly catalog: CatalogStore;
   readonly text: SearchIndex | undefined;
   readonly out: string;
   /** Longest side of the pages, in pixels. */
@@ -47,8 +48,8 @@ export async function exportPdfs(options: PdfExportOptions): Promise<PdfExportRe
   const objects = new Set<string>();
   let written = 0;
   let skipped = 0;
-  for (const object of options.catalog.objects()) {
-    const pages = options.catalog.pages(object.id);
+  for (const object of await options.catalog.objects()) {
+    const pages = await options.catalog.pages(object.id);
     if (pages.length === 0 || !pages.every((p) => options.exported.has(p.identifier))) continue;
     const file = pdfFile(options.out, object.id);
     const withText = options.text ? options.text.objectPages(object.id).size : 0;
@@ -62,7 +63,7 @@ export async function exportPdfs(options: PdfExportOptions): Promise<PdfExportRe
     const temporary = `${file}.${process.pid}.tmp`;
     const stream = createWriteStream(temporary);
     try {
-      const title = firstValue(objectLabel(object, options.catalog.objectMetadata(object.id)?.metadata ?? {}));
+      const title = firstValue(objectLabel(object, (await options.catalog.objectMetadata(object.id))?.metadata ?? {}));
       const done = finished(stream);
       await writeObjectPdf(
         { title, modified: new Date(Date.parse(object.updatedAt) || 0), pages },

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AccessDeniedError } from '../auth/degrade.js';
 import { ANONYMOUS } from '../auth/gate.js';
-import { Catalog, type PageRecord } from '../catalog/catalog.js';
+import type { PageRecord } from '../catalog/catalog.js';
+import { catalogLocation, openCatalogForReading, openCatalogSource } from '../catalog/open.js';
 import { loadServeConfig } from '../config/load.js';
 import type { ApiVersion, Dimensions } from '../image-api/request.js';
 import { describeSource } from '../imaging/describe.js';
@@ -23,6 +24,9 @@ import { renderRequest, requestKey, requestOf } from './render.js';
 export interface StaticExportOptions {
   /** Output folder of `vitrine convert` (its catalog.sqlite and images/). */
   readonly data: string;
+  /** The catalog when it is not the data folder's catalog.sqlite (`--catalog`: a file or postgres://…). */
+  readonly catalog?: string | undefined;
+  readonly catalogSchema?: string | undefined;
   readonly out: string;
   /** The absolute URL OUT will be published at: every id of the copy starts with it. */
   readonly baseUrl: string;
@@ -64,10 +68,14 @@ const stampFile = (out: string, identifier: string): string => path.join(out, '.
 export async function exportStatic(options: StaticExportOptions): Promise<StaticExportReport> {
   const base = options.baseUrl.replace(/\/+$/, '');
   const config = loadServeConfig({ data: options.data, logLevel: 'silent', sourceCheckIntervalMs: 0 }, { env: {} });
-  const images = await ImageService.create(config);
-  const catalog = new Catalog(path.join(options.data, CATALOG_FILE), { readonly: true });
-  const pages = catalog.objects().flatMap((o) => catalog.pages(o.id));
-  catalog.close();
+  const location = catalogLocation(options.data, options.catalog, options.catalogSchema);
+  const images = await ImageService.create(config, undefined, await openCatalogSource(location));
+  const pages: PageRecord[] = [];
+  {
+    const catalog = await openCatalogForReading(location);
+    for (const o of await catalog.objects()) pages.push(...(await catalog.pages(o.id)));
+    await catalog.close();
+  }
 
   const sizes = new Map<string, Readonly<Record<ApiVersion, readonly Dimensions[]>>>();
   /** Images whose copy is complete (exported now or up to date): the PDFs are made of these only. */
@@ -153,17 +161,17 @@ export async function exportStatic(options: StaticExportOptions): Promise<Static
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.workers, pages.length)) }, worker));
     const pdfSize = options.pdfSize ?? DEFAULT_PDF_SIZE;
     if (pdfSize > 0) {
-      const catalog = new Catalog(path.join(options.data, CATALOG_FILE), { readonly: true });
+      const catalog = await openCatalogForReading(location);
       const text = new SqliteSearchIndex(path.join(options.data, CATALOG_FILE), { readonly: true });
       try {
         pdfs = await exportPdfs({ images, catalog, text, out: options.out, size: pdfSize, exported: complete });
       } finally {
         text.close();
-        catalog.close();
+        await catalog.close();
       }
     }
   } finally {
-    images.close();
+    await images.close();
   }
 
   // Thumbnails name a size each image was written at; an image that failed keeps its canvas, with

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Catalog } from '../catalog/catalog.js';
+import { openCatalog, type CatalogLocation } from '../catalog/open.js';
+import type { CatalogStore } from '../catalog/store.js';
 import { absoluteFolder, type FolderListing } from './folder-listing.js';
 
 /**
@@ -9,26 +11,28 @@ import { absoluteFolder, type FolderListing } from './folder-listing.js';
  * never per page: an object's pages are read when the walk reaches its folder.
  */
 export class CatalogCatchUp {
-  private readonly catalog: Catalog | undefined;
+  private catalog: CatalogStore | undefined;
   /** Catalog objects by their folder (several with naming rules). */
   private readonly objectsByFolder = new Map<string, string[]>();
   /** Collection descriptions by their source file (path under the masters), with when they were recorded. */
   private readonly collectionSources = new Map<string, number>();
 
-  /** `catalogFile` may not exist yet (nothing converted): then every folder with masters is new. */
-  constructor(
-    private readonly root: string,
-    catalogFile: string,
-  ) {
-    this.catalog = existsSync(catalogFile) ? new Catalog(catalogFile, { readonly: true }) : undefined;
-    for (const object of this.catalog?.objects() ?? []) {
-      const ids = this.objectsByFolder.get(object.folder);
+  private constructor(private readonly root: string) {}
+
+  /** A catalog file may not exist yet (nothing converted): then every folder with masters is new. */
+  static async open(root: string, location: CatalogLocation): Promise<CatalogCatchUp> {
+    const catchUp = new CatalogCatchUp(root);
+    if (location.kind === 'postgres') catchUp.catalog = await openCatalog(location);
+    else if (existsSync(location.file)) catchUp.catalog = new Catalog(location.file, { readonly: true });
+    for (const object of (await catchUp.catalog?.objects()) ?? []) {
+      const ids = catchUp.objectsByFolder.get(object.folder);
       if (ids) ids.push(object.id);
-      else this.objectsByFolder.set(object.folder, [object.id]);
+      else catchUp.objectsByFolder.set(object.folder, [object.id]);
     }
-    for (const record of this.catalog?.collectionMetadata().values() ?? []) {
-      for (const source of record.sources) this.collectionSources.set(source, Date.parse(record.updatedAt));
+    for (const record of (await catchUp.catalog?.collectionMetadata())?.values() ?? []) {
+      for (const source of record.sources) catchUp.collectionSources.set(source, Date.parse(record.updatedAt));
     }
+    return catchUp;
   }
 
   /**
@@ -36,7 +40,7 @@ export class CatalogCatchUp {
    * another size or mtime (within a millisecond, as convert compares), or a metadata sidecar added,
    * removed or written after the object's metadata was recorded.
    */
-  objectChanged(listing: FolderListing): boolean {
+  async objectChanged(listing: FolderListing): Promise<boolean> {
     const ids = this.objectsByFolder.get(listing.folder) ?? [];
     if (ids.length === 0 || !this.catalog) return listing.masters.length > 0;
     const dir = absoluteFolder(this.root, listing.folder);
@@ -44,8 +48,8 @@ export class CatalogCatchUp {
     let sidecarSources = new Set<string>();
     let metadataAt = -Infinity;
     for (const id of ids) {
-      for (const page of this.catalog.pages(id)) recorded.set(page.sourcePath, { size: page.sourceSize, mtimeMs: page.sourceMtimeMs });
-      const metadata = this.catalog.objectMetadata(id);
+      for (const page of await this.catalog.pages(id)) recorded.set(page.sourcePath, { size: page.sourceSize, mtimeMs: page.sourceMtimeMs });
+      const metadata = await this.catalog.objectMetadata(id);
       if (metadata) {
         sidecarSources = new Set([...sidecarSources, ...metadata.sources]);
         metadataAt = Math.max(metadataAt, Date.parse(metadata.updatedAt));
@@ -90,7 +94,7 @@ export class CatalogCatchUp {
     return [...new Set([...this.collectionSources.keys()].map((source) => path.posix.dirname(source)))];
   }
 
-  close(): void {
-    this.catalog?.close();
+  async close(): Promise<void> {
+    await this.catalog?.close();
   }
 }

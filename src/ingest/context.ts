@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isS3Url } from '../storage/s3-location.js';
-import type { Catalog } from '../catalog/catalog.js';
+import type { CatalogStore } from '../catalog/store.js';
 import type { PageTarget } from '../pipeline/page-step.js';
 import type { VariantPreference } from '../pipeline/variants.js';
 
@@ -8,7 +8,7 @@ import type { VariantPreference } from '../pipeline/variants.js';
 export interface IngestContext {
   /** The masters root (an absolute path, or an s3:// URL without a trailing '/'): object folders are relative to it. */
   readonly masters: string;
-  readonly catalog: Catalog;
+  readonly catalog: CatalogStore;
   readonly target: PageTarget;
   /** Which version of a page is converted (absent: the default role folders). */
   readonly variants?: VariantPreference | undefined;

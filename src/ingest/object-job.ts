@@ -45,7 +45,7 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
   const step = await planFolderStep(masters, data.folder, {
     store,
     rootName: path.posix.basename(masters),
-    ledger: catalog,
+    ledger: await catalog.identifierLedger(),
     give: (pages) => catalog.giveIdentifiers(pages),
     variants: context.variants,
   });
@@ -54,7 +54,7 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
   // The object's access policy before any page is converted (each is served once recorded), as a
   // whole-tree run records it: a restricted folder's new scans are never served open meanwhile.
   const access = (await FolderPolicies.forFolder(masters, object.folder, store)).policyOf(object.folder, step.described?.policy);
-  catalog.setObjectAccess(object.id, access.policy, access.sources);
+  await catalog.setObjectAccess(object.id, access.policy, access.sources);
 
   const children = new Map<string, Job>();
   // Later turns find each page's job among the object's children: read once (on Redis, one read per job).
@@ -92,6 +92,6 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
     const child = children.get(pageJobKey(page, target.settingsKey))!;
     if (child.state !== 'done') failedKeys.add(pageKey({ sourcePath: page.source.absolutePath, sourcePage: page.sourcePage }));
   }
-  recordObject(catalog, object, failedKeys, step.described, target.ocr);
+  await recordObject(catalog, object, failedKeys, step.described, target.ocr);
   return { kind: 'done', objectId: object.id, pages: object.pages.length - failedKeys.size, failed: failedKeys.size };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Catalog } from '../catalog/catalog.js';
+import { openCatalog, type CatalogLocation } from '../catalog/open.js';
+import type { CatalogStore } from '../catalog/store.js';
 import { CATALOG_FILE } from '../presentation/store.js';
 import { SqliteSearchIndex } from '../search/sqlite-index.js';
 import type { IngestService } from './service.js';
@@ -13,7 +14,7 @@ import type { IngestSink, WithdrawDerivatives } from './sink.js';
  * their derivatives kept or removed as configured.
  */
 export class QueueSink implements IngestSink {
-  private catalog: Catalog | undefined;
+  private catalog: CatalogStore | undefined;
 
   constructor(
     private readonly ingest: IngestService,
@@ -21,6 +22,8 @@ export class QueueSink implements IngestSink {
     private readonly data: string,
     private readonly withdrawDerivatives: WithdrawDerivatives,
     private readonly logger: Logger,
+    /** The catalog, when it is not the data folder's SQLite file. */
+    private readonly location: CatalogLocation = { kind: 'sqlite', file: path.join(data, CATALOG_FILE) },
   ) {}
 
   async objectReady(folder: string): Promise<void> {
@@ -30,8 +33,8 @@ export class QueueSink implements IngestSink {
 
   async objectRemoved(folder: string): Promise<void> {
     // A writing connection of its own (WAL: the worker's and the server's readers go on meanwhile).
-    this.catalog ??= new Catalog(path.join(this.data, CATALOG_FILE));
-    const objects = this.catalog.objects().filter((o) => o.folder === folder);
+    this.catalog ??= await openCatalog(this.location);
+    const objects = (await this.catalog.objects()).filter((o) => o.folder === folder);
     for (const object of objects) {
       const result = await this.catalog.withdrawObject(object.id, { removeDerivatives: this.withdrawDerivatives === 'remove' });
       if (!result.withdrawn) continue;
@@ -52,8 +55,8 @@ export class QueueSink implements IngestSink {
     this.logger.info({ folder }, `watch: the collection description of ${folder || 'the top collection'} changed: a run of vitrine convert applies it`);
   }
 
-  close(): void {
-    this.catalog?.close();
+  async close(): Promise<void> {
+    await this.catalog?.close();
     this.catalog = undefined;
   }
 }

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { catalogLocation } from '../catalog/open.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
@@ -33,6 +34,7 @@ export async function startWatching(
     stableMs: config.watchStable,
     pollMs: config.watchPoll,
     catalogFile,
+    catalog: catalogLocation(config.data, config.catalog, config.catalogSchema),
     variants,
     events: {
       objectReady: (folder) => sink.objectReady(folder),

@@ -1,6 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Catalog } from '../catalog/catalog.js';
+import { catalogLocation, type CatalogLocation } from '../catalog/open.js';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { CATALOG_FILE } from '../presentation/store.js';
@@ -68,6 +69,7 @@ export class IngestService {
     private readonly options: {
       data: string;
       catalogFile: string;
+      catalog: CatalogLocation;
       /** An s3:// prefix the derivatives go to (absent: the data folder's images/). */
       images: string | undefined;
       s3: S3ClientOptions;
@@ -80,7 +82,7 @@ export class IngestService {
   ) {}
 
   static async open(
-    config: { masters: string; data: string; images?: string | undefined; ingestWorkers: number; rules?: string | undefined; s3Endpoint?: string | undefined; s3Region?: string | undefined; s3ForcePathStyle?: boolean | undefined } & QueueChoice,
+    config: { masters: string; data: string; images?: string | undefined; ingestWorkers: number; rules?: string | undefined; s3Endpoint?: string | undefined; s3Region?: string | undefined; s3ForcePathStyle?: boolean | undefined; catalog?: string | undefined; catalogSchema?: string | undefined } & QueueChoice,
     logger: Logger,
   ): Promise<IngestService> {
     const masters = mastersRoot(config.masters);
@@ -100,6 +102,7 @@ export class IngestService {
       images: config.images !== undefined && isS3Url(config.images) ? config.images : undefined,
       s3,
       stores,
+      catalog: catalogLocation(config.data, config.catalog, config.catalogSchema),
       workers: config.ingestWorkers,
       // Page jobs may be queued by other processes (workers planning objects): nothing wakes this one then.
       pollMs: config.queue === undefined ? 1000 : 250,
@@ -116,6 +119,7 @@ export class IngestService {
       catalogFile: this.options.catalogFile,
       images: this.options.images,
       s3: this.options.s3,
+      catalog: this.options.catalog,
       settings: DEFAULT_SETTINGS,
       variants: this.variants,
       concurrency: this.options.workers,

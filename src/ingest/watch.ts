@@ -1,4 +1,5 @@
 import { statSync, type Stats } from 'node:fs';
+import type { CatalogLocation } from '../catalog/open.js';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { CatalogCatchUp } from './catch-up.js';
@@ -30,6 +31,8 @@ export interface MastersWatcherOptions {
    * Absent: every folder with masters is reported once at start.
    */
   readonly catalogFile?: string | undefined;
+  /** The catalog when it is not `catalogFile` (a PostgreSQL server). */
+  readonly catalog?: CatalogLocation | undefined;
   /** Which folders are variant folders of an object (a rules file's variants; absent: the default). */
   readonly variants?: VariantPreference | undefined;
   readonly events: WatchEvents;
@@ -138,13 +141,13 @@ export class MastersWatcher {
 
   /** Compares the tree with the catalog: changed and new folders, and catalog objects whose folder is gone, wait like any change. */
   private async catchUp(): Promise<void> {
-    const catalog = new CatalogCatchUp(this.root, this.options.catalogFile ?? '');
+    const catalog = await CatalogCatchUp.open(this.root, this.options.catalog ?? { kind: 'sqlite', file: this.options.catalogFile ?? '' });
     try {
       const catalogObjects = new Set(catalog.objectFolders());
       for await (const listing of walkFolders(this.root, this.variants)) {
         if (this.closed) return;
         if (listing.masters.length > 0 || catalogObjects.has(listing.folder)) {
-          if (catalog.objectChanged(listing)) this.recheck(this.objects, listing.folder);
+          if (await catalog.objectChanged(listing)) this.recheck(this.objects, listing.folder);
           else if (!this.objects.has(listing.folder)) this.objects.set(listing.folder, objectDigest(listing));
         }
         if (catalog.collectionChanged(listing)) this.recheck(this.collections, listing.folder);
@@ -154,7 +157,7 @@ export class MastersWatcher {
       for (const folder of catalogObjects) if (!this.objects.has(folder)) this.recheck(this.objects, folder);
       for (const folder of catalog.collectionFolders()) if (!this.collections.has(folder)) this.recheck(this.collections, folder);
     } finally {
-      catalog.close();
+      await catalog.close();
     }
   }
 

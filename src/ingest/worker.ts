@@ -3,7 +3,8 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Catalog } from '../catalog/catalog.js';
+import { openCatalog, type CatalogLocation } from '../catalog/open.js';
+import type { CatalogStore } from '../catalog/store.js';
 import type { ConversionSettings } from '../pipeline/convert.js';
 import { LOCAL_STORES, type PageStores } from '../pipeline/stores.js';
 import { isS3Url } from '../storage/s3-location.js';
@@ -29,6 +30,8 @@ export interface IngestWorkerOptions {
   /** How S3 is reached, when the masters or the images are there. */
   readonly s3?: S3ClientOptions | undefined;
   readonly catalogFile: string;
+  /** The catalog, when not `catalogFile` (a PostgreSQL server); the search index stays in `catalogFile`. */
+  readonly catalog?: CatalogLocation | undefined;
   readonly settings: ConversionSettings;
   /** Which version of a page is converted (a rules file's variants; absent: the default). */
   readonly variants?: VariantPreference | undefined;
@@ -90,7 +93,7 @@ export class IngestWorker {
   private constructor(
     private readonly queue: JobQueue,
     options: IngestWorkerOptions,
-    private readonly catalog: Catalog,
+    private readonly catalog: CatalogStore,
     /** The masters root, where derivatives go (the data folder, or an s3:// prefix), this process's temporary folder, and the stores of both. */
     places: { readonly masters: string; readonly out: string; readonly tempDir: string; readonly stores: PageStores },
   ) {
@@ -132,8 +135,8 @@ export class IngestWorker {
       isS3Url(masters) || isS3Url(out)
         ? (await import('../pipeline/s3-stores.js')).openPageStores(masters, out, { ...options.s3, tempDir, sidecarDir: path.join(tempDir, 'sidecars') })
         : LOCAL_STORES;
-    const catalog = new Catalog(options.catalogFile);
-    catalog.adoptPublishedIdentifiers(masters);
+    const catalog = await openCatalog(options.catalog ?? { kind: 'sqlite', file: options.catalogFile });
+    await catalog.adoptPublishedIdentifiers(masters);
     const worker = new IngestWorker(queue, options, catalog, { masters, out, tempDir, stores });
     await rm(worker.context.target.tempDir, { recursive: true, force: true });
     await worker.sweepTemporaries();
@@ -282,7 +285,7 @@ export class IngestWorker {
       }
     } else {
       this.context.target.ocr?.close();
-      this.catalog.close();
+      await this.catalog.close();
       this.stores.close();
       await rm(this.context.target.tempDir, { recursive: true, force: true });
     }

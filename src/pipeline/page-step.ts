@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isS3Url } from '../storage/s3-location.js';
 import path from 'node:path';
-import { IdentifierConflictError, type Catalog } from '../catalog/catalog.js';
+import { IdentifierConflictError } from '../catalog/catalog.js';
+import type { CatalogStore } from '../catalog/store.js';
 import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, sha256Master, type ConversionSettings } from './convert.js';
 import type { DescribedObject } from './metadata/collect.js';
 import type { OcrIndexing } from './ocr.js';
@@ -33,7 +34,7 @@ export function derivativePathOf(out: string, identifier: string, settings: Conv
  * checksum decides, and a match records the new mtime so the next run is fast again.
  */
 export async function isUpToDate(
-  catalog: Catalog | undefined,
+  catalog: CatalogStore | undefined,
   source: PlannedPage['source'],
   page: PlannedPage,
   derivativePath: string,
@@ -41,7 +42,7 @@ export async function isUpToDate(
   mayRecord: boolean,
   stores: PageStores = LOCAL_STORES,
 ): Promise<boolean> {
-  const known = catalog?.page(source.absolutePath, page.sourcePage);
+  const known = await catalog?.page(source.absolutePath, page.sourcePage);
   if (!known || known.settings !== settingsKey || known.identifier !== page.identifier || known.sourceSize !== source.size) return false;
   // In S3: the object is there and stamped with this master's checksum.
   if (known.derivativePath !== derivativePath || !(await stores.derivatives.there(derivativePath, known.sourceSha256))) return false;
@@ -53,7 +54,7 @@ export async function isUpToDate(
   } finally {
     await master.release();
   }
-  if (mayRecord) catalog!.recordPage({ ...known, sourceMtimeMs: source.mtimeMs });
+  if (mayRecord) await catalog!.recordPage({ ...known, sourceMtimeMs: source.mtimeMs });
   return true;
 }
 
@@ -101,7 +102,7 @@ async function indexText(target: PageTarget, objectId: string, page: PlannedPage
  * page that cannot be converted (a broken master), anything else for a failure of the run.
  */
 export async function convertAndRecord(
-  catalog: Catalog,
+  catalog: CatalogStore,
   target: PageTarget,
   objectId: string,
   page: PlannedPage,
@@ -113,7 +114,7 @@ export async function convertAndRecord(
   if (await isUpToDate(catalog, source, page, derivativePath, target.settingsKey, true, stores)) {
     // A run killed during a change of format may have recorded this page and died before removing its old file.
     await removeOtherFormats(derivativePath, stores);
-    const known = catalog.page(source.absolutePath, page.sourcePage);
+    const known = await catalog.page(source.absolutePath, page.sourcePage);
     // An edited sidecar is read again even when the image is unchanged.
     if (known) await indexText(target, objectId, page, known);
     return 'skipped';
@@ -136,9 +137,9 @@ export async function convertAndRecord(
   if (conversion.status === 'rejected') throw conversion.reason;
   await stores.derivatives.publish(staging, derivativePath, checksum.value);
   // The identifier's earlier record names a master that is gone (the masters folder moved): this is its page now.
-  const owner = catalog.pageByIdentifier(page.identifier);
-  if (owner && owner.sourcePath !== source.absolutePath && !existsSync(owner.sourcePath)) catalog.removePage(owner.sourcePath, owner.sourcePage);
-  catalog.recordPage({
+  const owner = await catalog.pageByIdentifier(page.identifier);
+  if (owner && owner.sourcePath !== source.absolutePath && !existsSync(owner.sourcePath)) await catalog.removePage(owner.sourcePath, owner.sourcePage);
+  await catalog.recordPage({
     objectId,
     sequence,
     identifier: page.identifier,
@@ -170,16 +171,16 @@ export const pageKey = (page: { readonly sourcePath: string; readonly sourcePage
  * Records an object whole once its pages are done: its page order (the failed ones left out, as
  * are pages of masters gone), and its descriptive metadata (every time, so an edited sidecar applies).
  */
-export function recordObject(
-  catalog: Catalog,
+export async function recordObject(
+  catalog: CatalogStore,
   object: PlannedObject,
   failedKeys: ReadonlySet<string>,
   described: DescribedObject | undefined,
   ocr?: OcrIndexing,
-): void {
+): Promise<void> {
   const kept = object.pages.filter((p) => !failedKeys.has(pageKey({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage })));
   // One transaction, so pages and description changed together make one Update activity.
-  catalog.recordObject(
+  await catalog.recordObject(
     object,
     kept.map((p) => ({ sourcePath: p.source.absolutePath, sourcePage: p.sourcePage })),
     described,

@@ -90,7 +90,7 @@ export interface PlanOptions {
   /** Identifiers given by earlier runs: kept, and never given to another page. */
   readonly ledger?: IdentifierLedger | undefined;
   /** Records the identifiers given now, an object's at a time (absent in a dry run). */
-  readonly give?: ((pages: readonly NewIdentifier[]) => void) | undefined;
+  readonly give?: ((pages: readonly NewIdentifier[]) => void | Promise<void>) | undefined;
   /** Which version of a page is converted when an object holds several (default: DEFAULT_VARIANTS). */
   readonly variants?: VariantPreference | undefined;
 }
@@ -210,7 +210,7 @@ async function planObject(
     }
     return { source: member.file, sourcePage: directory, identifier };
   });
-  if (given.length > 0) options.give?.(given);
+  if (given.length > 0) await options.give?.(given);
   return { object: { id, folder: group.folder, pages }, anomalies, variantsSkipped };
 }
 

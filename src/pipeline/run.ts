@@ -5,6 +5,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { FolderPolicies } from '../auth/folder-policies.js';
 import { Catalog } from '../catalog/catalog.js';
+import { catalogLocation, openCatalog } from '../catalog/open.js';
+import type { CatalogStore } from '../catalog/store.js';
 import { VERSION } from '../version.js';
 import { settingsFingerprint, type ConversionSettings } from './convert.js';
 import { renameDurably } from './durable.js';
@@ -30,6 +32,10 @@ export interface ConversionOptions {
   readonly out: string;
   /** The local folder of the catalog, reports and temporary files: `out` itself when it is a folder; required when it is s3://. */
   readonly data?: string | undefined;
+  /** The catalog, when not the local folder's SQLite file: another file, or postgres://… (`--catalog`). */
+  readonly catalog?: string | undefined;
+  /** The PostgreSQL schema of the catalog's tables (`--catalog-schema`). */
+  readonly catalogSchema?: string | undefined;
   /** How to reach S3 when masters or out are s3:// (credentials: the SDK's standard chain). */
   readonly s3?: S3ClientOptions | undefined;
   readonly workers: number;
@@ -139,17 +145,16 @@ function shareCores(workers: number): void {
  * objects are found under the new root and keep their ids) is never one of them, and a run that
  * found nothing at all (an empty or unmounted masters folder) withdraws nothing.
  */
-function missingObjects(catalog: Catalog, masters: string, planned: ReadonlySet<string>): string[] {
+async function missingObjects(catalog: CatalogStore, masters: string, planned: ReadonlySet<string>): Promise<string[]> {
   if (planned.size === 0) return [];
   const prefix = `${masters.replace(/\/+$/, '')}/`;
-  return catalog
-    .objects()
-    .filter((object) => !planned.has(object.id))
-    .filter((object) => {
-      const pages = catalog.pages(object.id);
-      return pages.length > 0 && pages.every((p) => p.sourcePath.startsWith(prefix) && !existsSync(p.sourcePath));
-    })
-    .map((object) => object.id);
+  const missing: string[] = [];
+  for (const object of await catalog.objects()) {
+    if (planned.has(object.id)) continue;
+    const pages = await catalog.pages(object.id);
+    if (pages.length > 0 && pages.every((p) => p.sourcePath.startsWith(prefix) && !existsSync(p.sourcePath))) missing.push(object.id);
+  }
+  return missing;
 }
 
 /**
@@ -167,7 +172,8 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   const settingsKey = settingsFingerprint(options.settings);
   shareCores(options.workers);
   const catalogFile = path.join(local, CATALOG_FILE);
-  let catalog: Catalog | undefined;
+  const location = catalogLocation(local, options.catalog, options.catalogSchema);
+  let catalog: CatalogStore | undefined;
   // The OCR sidecars' text, indexed as pages complete, in tables of its own in the catalog file.
   let ocr: OcrIndexing | undefined;
   if (!options.dryRun) {
@@ -175,12 +181,14 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     // Whatever a killed run left half-written is only ever under .tmp (downloads and staged uploads too): sweep it.
     await rm(path.join(local, TEMP_DIR), { recursive: true, force: true });
     await mkdir(path.join(local, TEMP_DIR), { recursive: true });
-    catalog = new Catalog(catalogFile);
-    catalog.adoptPublishedIdentifiers(masters);
+    catalog = await openCatalog(location);
+    await catalog.adoptPublishedIdentifiers(masters);
     const tesseract = options.tesseract ? new TesseractOcr(path.join(local, OCR_DIR), path.join(local, TEMP_DIR), options.tesseract.lang) : undefined;
     ocr = new OcrIndexing(new SqliteSearchIndex(catalogFile), tesseract);
-  } else if (existsSync(catalogFile)) {
-    catalog = new Catalog(catalogFile, { readonly: true });
+  } else if (location.kind === 'postgres') {
+    catalog = await openCatalog(location);
+  } else if (existsSync(location.file)) {
+    catalog = new Catalog(location.file, { readonly: true });
   }
 
   // The AWS SDK is loaded only for a run that reaches S3: it costs a local batch ~0.2 s of CPU at start-up.
@@ -195,7 +203,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     metadataCsv: options.metadataCsv,
     rootName: path.posix.basename(masters),
     // Identifiers given by earlier runs are kept; new ones are recorded as they are given (not in a dry run).
-    ledger: catalog,
+    ledger: await catalog?.identifierLedger(),
     give: options.dryRun ? undefined : (pages) => catalog!.giveIdentifiers(pages),
   });
   let first: IteratorResult<PlanStep>;
@@ -207,7 +215,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     // (not for S3: listing a bucket twice costs; the total grows as objects are planned).
     estimate = isS3Url(masters) ? 0 : await countMasterNames(masters);
   } catch (error) {
-    catalog?.close();
+    await catalog?.close();
     ocr?.close();
     stores.close();
     throw error;
@@ -268,8 +276,8 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     remaining: number;
     readonly failedKeys: Set<string>;
   }
-  const complete = (current: ObjectInProgress): void => {
-    if (catalog && !options.dryRun) recordObject(catalog, current.object, current.failedKeys, current.described, ocr);
+  const complete = async (current: ObjectInProgress): Promise<void> => {
+    if (catalog && !options.dryRun) await recordObject(catalog, current.object, current.failedKeys, current.described, ocr);
   };
   async function* jobs(): AsyncGenerator<{ current: ObjectInProgress; page: PlannedPage; sequence: number }> {
     for (let step = first; !step.done; step = await steps.next()) {
@@ -295,14 +303,14 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       // changed access.yml reaches a running server without re-converting a page.
       if (catalog && !options.dryRun) {
         const access = policies.policyOf(object.folder, described?.policy);
-        catalog.setObjectAccess(object.id, access.policy, access.sources);
+        await catalog.setObjectAccess(object.id, access.policy, access.sources);
       }
       collections.addObject(object);
       planned.add(object.id);
       counts.objects++;
       counts.pages += object.pages.length;
       const current: ObjectInProgress = { object, described, remaining: object.pages.length, failedKeys: new Set() };
-      if (current.remaining === 0) complete(current);
+      if (current.remaining === 0) await complete(current);
       for (const [i, page] of object.pages.entries()) yield { current, page, sequence: i + 1 };
     }
   }
@@ -327,14 +335,14 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
         finished({ outcome: 'failed', ...entry, reason });
       }
       // The object's page order, now that its every page is done (failed ones left out).
-      if (--current.remaining === 0) complete(current);
+      if (--current.remaining === 0) await complete(current);
     });
     const described = collections.describe();
     for (const anomaly of described.anomalies) log?.write({ event: 'anomaly', ...anomaly });
     anomalies.push(...described.anomalies);
-    if (catalog && !options.dryRun) catalog.setCollectionMetadata(described.covered, described.collections);
+    if (catalog && !options.dryRun) await catalog.setCollectionMetadata(described.covered, described.collections);
     if (catalog && (options.missing ?? 'withdraw') !== 'keep') {
-      for (const id of missingObjects(catalog, masters, planned)) {
+      for (const id of await missingObjects(catalog, masters, planned)) {
         if (!options.dryRun) {
           await catalog.withdrawObject(id, { removeDerivatives: options.missing === 'withdraw-and-remove' });
           ocr?.withdraw(id);
@@ -347,7 +355,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     log?.abort();
     throw error;
   } finally {
-    catalog?.close();
+    await catalog?.close();
     ocr?.close();
     stores.close();
   }

@@ -1,18 +1,20 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Catalog } from '../catalog/catalog.js';
+import { catalogLocation, openCatalogForReading } from '../catalog/open.js';
 import type { SizeLimits } from '../image-api/request.js';
 import type { LanguageMap } from '../catalog/metadata.js';
 import { catalogTree } from './catalog-tree.js';
 import { collection2, collection3, TOP_LABEL, type CollectionNode } from './collections.js';
 import { manifest2 } from './manifest-v2.js';
 import { manifest3 } from './manifest-v3.js';
-import { CATALOG_FILE } from './store.js';
 import { PresentationUrls, type StaticImages } from './urls.js';
 
 export interface ExportOptions {
   /** Output folder of `vitrine convert` (its catalog.sqlite). */
   readonly data: string;
+  /** The catalog when it is not the data folder's catalog.sqlite (`--catalog`: a file or postgres://…). */
+  readonly catalog?: string | undefined;
+  readonly catalogSchema?: string | undefined;
   /** Where the files will be published: ids are BASE/manifest/<id>.json, BASE/collection/top.json. */
   readonly baseUrl: string;
   /** The image server's public URL (default: baseUrl). */
@@ -49,19 +51,19 @@ export async function exportManifests(options: ExportOptions): Promise<ExportRep
     await rename(`${file}.tmp`, file);
   };
 
-  const catalog = new Catalog(path.join(options.data, CATALOG_FILE), { readonly: true });
+  const catalog = await openCatalogForReading(catalogLocation(options.data, options.catalog, options.catalogSchema));
   try {
-    const { tree, objects } = catalogTree(catalog, options.topLabel);
+    const { tree, objects } = await catalogTree(catalog, options.topLabel);
     let manifests = 0;
     for (const object of objects) {
       if (object.pageCount === 0) continue;
-      const pages = catalog.pages(object.id);
+      const pages = await catalog.pages(object.id);
       if (pages.length === 0) continue;
       const parentPath = tree.parentOf.get(object.id) ?? '';
       const source = {
         object,
         pages,
-        metadata: catalog.objectMetadata(object.id)?.metadata ?? {},
+        metadata: (await catalog.objectMetadata(object.id))?.metadata ?? {},
         parent: { path: parentPath, label: tree.nodes.get(parentPath)?.label ?? TOP_LABEL },
       };
       await write(urls.manifest(object.id, 3), manifest3(source, { urls, limits }));
@@ -78,6 +80,6 @@ export async function exportManifests(options: ExportOptions): Promise<ExportRep
     await walk(tree.root);
     return { manifests, collections, top: urls.collection('', 3) };
   } finally {
-    catalog.close();
+    await catalog.close();
   }
 }

@@ -30,6 +30,7 @@ import { SearchStore } from '../search/store.js';
 import { viewerRoutes } from './routes/viewers.js';
 import { webAssetRoutes } from './routes/web-assets.js';
 import { PresentationStore } from '../presentation/store.js';
+import { catalogLocation, openCatalogSource } from '../catalog/open.js';
 import { WebAssets } from '../web/assets.js';
 
 declare module 'fastify' {
@@ -45,7 +46,9 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   // first: it makes the data folder's images/ that an empty data folder lacks.
   const ingest = config.masters !== undefined && config.data !== undefined ? await IngestService.open({ ...config, masters: config.masters, data: config.data }, logger) : undefined;
   const metrics = config.metrics === 'on' ? new Metrics() : undefined;
-  const images = await ImageService.create(config, metrics?.imaging);
+  // One connection (or pool) to the catalog for the image and manifest services alike.
+  const catalog = config.data !== undefined ? await openCatalogSource(catalogLocation(config.data, config.catalog, config.catalogSchema)) : undefined;
+  const images = await ImageService.create(config, metrics?.imaging, catalog);
   const https =
     config.tlsKey && config.tlsCert ? { key: readFileSync(config.tlsKey), cert: readFileSync(config.tlsCert) } : null;
   const app = Fastify({
@@ -112,7 +115,7 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   }
   await app.register(imageApiRoutes, { images, publicUrl, cacheControl: config.cacheControl, access });
   await app.register(authRoutes, { images, access, publicUrl, clickthroughTerms: config.clickthroughTerms });
-  const store = config.data !== undefined ? new PresentationStore(config.data, config.collectionLabel) : undefined;
+  const store = config.data !== undefined ? new PresentationStore(config.data, config.collectionLabel, catalog) : undefined;
   const search = store ? new SearchStore(store.catalogFile) : undefined;
   // The web pages and viewers, when `npm run build` has bundled them.
   const assets = WebAssets.load();
@@ -128,9 +131,9 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
   });
   app.addHook('onClose', async () => {
     await ingest?.stop();
-    store?.close();
+    await store?.close();
     search?.close();
-    images.close();
+    await images.close();
   });
   // The collection tree (every object's label) is built before the first request, not during it.
   app.addHook('onReady', async () => void store?.tree());

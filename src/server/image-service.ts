@@ -10,14 +10,13 @@ import { nativeAddon, type NativeBinding } from '../imaging/native.js';
 import { SourceCache } from '../imaging/source-cache.js';
 import type { ImageSource } from '../imaging/source.js';
 import path from 'node:path';
-import { CatalogReader } from '../catalog/reader.js';
+import type { CatalogSource } from '../catalog/store.js';
 import { CatalogResolver } from '../storage/catalog-resolver.js';
 import { FileResolver } from '../storage/file-resolver.js';
 import { isS3Url } from '../storage/s3-location.js';
 import type { S3Resolver } from '../storage/s3-resolver.js';
 import type { S3Stats, S3Storage } from '../storage/s3-storage.js';
 import { tmpdir } from 'node:os';
-import { CATALOG_FILE } from '../presentation/store.js';
 import { heavyLimits, RenderQueue } from './admission.js';
 import { decide, type Credentials, type Decision } from '../auth/gate.js';
 
@@ -90,7 +89,7 @@ export class ImageService {
     }, TRIM_AFTER_MS).unref();
   }
 
-  static async create(config: ServeConfig, counters: ImagingCounters = NO_COUNTERS): Promise<ImageService> {
+  static async create(config: ServeConfig, counters: ImagingCounters = NO_COUNTERS, catalog?: CatalogSource): Promise<ImageService> {
     let resolver: FileResolver | CatalogResolver | S3Resolver;
     let sources: SourceCache;
     let s3: S3Storage | undefined;
@@ -109,12 +108,12 @@ export class ImageService {
         throw new ConfigError((error as Error).message);
       }
       // With a data folder (vitrine convert --out s3://… --data DIR): its catalog says which object is a page's derivative, and its policy.
-      resolver = config.data !== undefined ? new CatalogResolver(new S3Resolver(s3), new CatalogReader(path.join(config.data, CATALOG_FILE))) : new S3Resolver(s3);
+      resolver = catalog ? new CatalogResolver(new S3Resolver(s3), catalog) : new S3Resolver(s3);
       sources = new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs, s3, counters);
     } else {
       const files = await FileResolver.create(config.images);
       // A data folder's catalog knows each page's current derivative; a plain folder has only files.
-      resolver = config.data !== undefined ? new CatalogResolver(files, new CatalogReader(path.join(config.data, CATALOG_FILE))) : files;
+      resolver = catalog ? new CatalogResolver(files, catalog) : files;
       sources = new SourceCache(config.sourceCacheSize, config.sourceCheckIntervalMs, undefined, counters);
     }
     return new ImageService(
@@ -138,8 +137,8 @@ export class ImageService {
   }
 
   /** Closes the catalog and every open source (after the server has stopped taking requests). */
-  close(): void {
-    if (this.resolver instanceof CatalogResolver) this.resolver.close();
+  async close(): Promise<void> {
+    if (this.resolver instanceof CatalogResolver) await this.resolver.close();
     // Open sources hold descriptors (and, for S3, pinned local copies): give them back.
     this.sources.clear();
   }
@@ -161,7 +160,7 @@ export class ImageService {
   /** The access policy of the image an identifier names (404 when there is none); open without a catalog (--images). */
   async policyOf(identifier: string): Promise<AccessPolicy> {
     const path = await this.realPath(identifier);
-    return this.resolver instanceof CatalogResolver ? this.resolver.policyOf(path) : OPEN;
+    return this.resolver instanceof CatalogResolver ? await this.resolver.policyOf(path) : OPEN;
   }
 
   /**
@@ -173,7 +172,7 @@ export class ImageService {
    */
   async withSource<T>(identifier: string, credentials: () => Credentials, use: (source: ImageSource, granted: Granted) => Promise<T> | T): Promise<T> {
     const path = await this.realPath(identifier);
-    const policy = this.resolver instanceof CatalogResolver ? this.resolver.policyOf(path) : OPEN;
+    const policy = this.resolver instanceof CatalogResolver ? await this.resolver.policyOf(path) : OPEN;
     // Credentials are read (cookie signature, token) only for a protected image: an open tile costs nothing more.
     const decision = policy.access === 'open' ? ALLOWED : decide(policy, credentials());
     if (decision.kind === 'deny') throw new AccessDeniedError(`identifier '${identifier}': restricted; its probe service says how to gain access`);

@@ -77,13 +77,13 @@ export class CardMaker {
 
   constructor(private readonly store: PresentationStore) {}
 
-  cards(entries: readonly Entry[], tree: CollectionTree, urls: PresentationUrls, catalogModified: Date): Card[] {
-    return entries.map((entry) =>
+  async cards(entries: readonly Entry[], tree: CollectionTree, urls: PresentationUrls, catalogModified: Date): Promise<Card[]> {
+    return Promise.all(entries.map((entry) =>
       entry.kind === 'object' ? this.objectCard(entry.node, entry.label, tree, urls, catalogModified) : this.collectionCard(entry.node, entry.label, urls, catalogModified),
-    );
+    ));
   }
 
-  private objectCard(node: CollectionNode, label: string, tree: CollectionTree, urls: PresentationUrls, modified: Date): ObjectCard {
+  private async objectCard(node: CollectionNode, label: string, tree: CollectionTree, urls: PresentationUrls, modified: Date): Promise<ObjectCard> {
     const record = node.object!.record;
     const parent = tree.parentOf.get(record.id) ?? '';
     return {
@@ -92,12 +92,12 @@ export class CardMaker {
       label,
       pages: record.pageCount,
       manifest: urls.manifest(record.id),
-      thumbnail: this.thumbnail(record.id, urls, modified),
+      thumbnail: await this.thumbnail(record.id, urls, modified),
       collection: { path: parent, label: ancestry(tree, parent).slice(1).map((n) => firstValue(n.label)).join(' › ') },
     };
   }
 
-  private collectionCard(node: CollectionNode, label: string, urls: PresentationUrls, modified: Date): CollectionCard {
+  private async collectionCard(node: CollectionNode, label: string, urls: PresentationUrls, modified: Date): Promise<CollectionCard> {
     const entries = entriesOf(node);
     const first = firstObject(node);
     return {
@@ -107,15 +107,15 @@ export class CardMaker {
       collections: entries.filter((e) => e.kind === 'collection').length,
       objects: entries.filter((e) => e.kind === 'object').length,
       // The page its collection.yml chose, else the first object's first page.
-      thumbnail: node.description.thumbnail ? pageThumbnail(node.description.thumbnail, urls) : first ? this.thumbnail(first.path, urls, modified) : undefined,
+      thumbnail: node.description.thumbnail ? pageThumbnail(node.description.thumbnail, urls) : first ? await this.thumbnail(first.path, urls, modified) : undefined,
     };
   }
 
-  private thumbnail(objectId: string, urls: PresentationUrls, modified: Date): Thumbnail | undefined {
+  private async thumbnail(objectId: string, urls: PresentationUrls, modified: Date): Promise<Thumbnail | undefined> {
     const key = `${modified.getTime()}\0${objectId}`;
     let cached = this.firstPages.get(key);
     if (!cached) {
-      const first = this.store.manifestSource(objectId)?.source.pages[0];
+      const first = (await this.store.manifestSource(objectId))?.source.pages[0];
       cached = { page: first ? { identifier: first.identifier, width: first.width, height: first.height } : null };
       this.firstPages.set(key, cached);
     }

@@ -30,10 +30,10 @@ export interface CatalogRequest {
 }
 
 /** A collection's page of the home page, or the results of a search, from the catalog's collection tree. */
-export function catalogPage(request: CatalogRequest): Rendered {
+export async function catalogPage(request: CatalogRequest): Promise<Rendered> {
   const { base, assets, path, query } = request;
   const links = new WebLinks(base);
-  const found = request.store.tree();
+  const found = await request.store.tree();
   if (!found) {
     const body = html`<p>The data folder has no catalog yet. Convert masters into it with <code>vitrine convert MASTERS --out DATA</code>; objects show here as they are converted.</p>`;
     return { status: 200, page: messagePage({ base, assets, title: 'Nothing converted yet', body }) };
@@ -74,7 +74,7 @@ export function catalogPage(request: CatalogRequest): Rendered {
     textSearch: request.textSearch,
     summary,
     description,
-    cards: request.cards.cards(shown.items, tree, new PresentationUrls(base), modified),
+    cards: await request.cards.cards(shown.items, tree, new PresentationUrls(base), modified),
     pagination: { page: shown.page, pages: shown.pages, href: (n) => (query !== '' ? links.home({ q: query, page: n }) : links.browse(path, { page: n })) },
   });
   return { status: 200, page };

@@ -39,17 +39,17 @@ const SNIPPETS_PER_PAGE = 3;
  * with its object's and its own label, the words in their context, and a link to Mirador opened
  * at that page with the search run (its hits highlighted).
  */
-export function textSearchPage(request: TextSearchRequest): Rendered {
+export async function textSearchPage(request: TextSearchRequest): Promise<Rendered> {
   const { base, assets, query, store, index } = request;
   const links = new WebLinks(base);
   const urls = new PresentationUrls(base);
   const parsed = parseQuery(query);
   const results = parsed && index ? index.searchArchive(parsed, archiveRange(Math.max(1, request.page))) : { pages: 0, more: false, items: [] };
   const pages = Math.max(1, Math.ceil(results.pages / ARCHIVE_PAGES_PER_RESULT));
-  const sources = new Map<string, ReturnType<PresentationStore['manifestSource']>>();
+  const sources = new Map<string, Awaited<ReturnType<PresentationStore['manifestSource']>>>();
   const found: Found[] = [];
   for (const item of results.items) {
-    if (!sources.has(item.objectId)) sources.set(item.objectId, store.manifestSource(item.objectId));
+    if (!sources.has(item.objectId)) sources.set(item.objectId, await store.manifestSource(item.objectId));
     const source = sources.get(item.objectId)?.source;
     const page = source?.pages.find((p) => p.identifier === item.identifier);
     if (!source || !page) continue;

@@ -51,9 +51,9 @@ export async function changeDiscoveryRoutes(app: FastifyInstance, options: Chang
   await app.register(compress, { global: true, encodings: ['br', 'gzip', 'deflate'], threshold: 1024 });
   const size = options.pageSize;
 
-  function stream(): NonNullable<ReturnType<PresentationStore['changes']>> {
+  async function stream(): Promise<NonNullable<Awaited<ReturnType<PresentationStore['changes']>>>> {
     if (!options.store) throw notFound('the change stream is served for a converted data folder: start with --data DIR (the output of vitrine convert)');
-    const changes = options.store.changes();
+    const changes = await options.store.changes();
     if (!changes) throw notFound('the data folder has no catalog yet: run vitrine convert');
     return changes;
   }
@@ -67,7 +67,7 @@ export async function changeDiscoveryRoutes(app: FastifyInstance, options: Chang
   }
 
   app.get('/iiif/activity/all-changes', async (request, reply) => {
-    const changes = stream();
+    const changes = await stream();
     const urls = new PresentationUrls(options.publicUrl.of(request, reply));
     const pages = Math.max(1, Math.ceil(changes.total / size));
     send(
@@ -90,7 +90,7 @@ export async function changeDiscoveryRoutes(app: FastifyInstance, options: Chang
     const { index: given } = request.params;
     if (!/^(0|[1-9][0-9]{0,8})$/.test(given)) throw badRequest(`page '${given}': expected a page number from 0`);
     const index = Number(given);
-    const changes = stream();
+    const changes = await stream();
     const pages = Math.max(1, Math.ceil(changes.total / size));
     if (index >= pages) throw notFound(`page ${index}: the stream has ${pages} page${pages === 1 ? '' : 's'} (0 to ${pages - 1})`);
     const urls = new PresentationUrls(options.publicUrl.of(request, reply));
@@ -106,7 +106,7 @@ export async function changeDiscoveryRoutes(app: FastifyInstance, options: Chang
         startIndex,
         ...(index > 0 ? { prev: pageRef(urls, index - 1) } : {}),
         ...(index < pages - 1 ? { next: pageRef(urls, index + 1) } : {}),
-        orderedItems: changes.slice(startIndex, size).map((a) => activity(a, urls)),
+        orderedItems: (await changes.slice(startIndex, size)).map((a) => activity(a, urls)),
       },
       changes.modified,
     );

@@ -63,7 +63,7 @@ export async function homeRoutes(app: FastifyInstance, options: HomeOptions): Pr
     const base = options.publicUrl.of(request, reply);
     const { query, page } = listingQuery(request);
     const textSearch = options.search?.index()?.hasText() ?? false;
-    if (options.store) return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path: '', query, page, textSearch }));
+    if (options.store) return send(reply, await catalogPage({ store: options.store, cards: cards!, base, assets, path: '', query, page, textSearch }));
     return send(reply, await imagesPage({ imagesDir: options.imagesDir, base, assets, query, page, sizeOf: options.imageSize }));
   });
 
@@ -75,7 +75,7 @@ export async function homeRoutes(app: FastifyInstance, options: HomeOptions): Pr
     if (path === undefined) return send(reply, notFound('That is not a valid collection path.'));
     // Searching is from the home page; a collection's page lists the collection.
     const textSearch = options.search?.index()?.hasText() ?? false;
-    return send(reply, catalogPage({ store: options.store, cards: cards!, base, assets, path, query: '', page: listingQuery(request).page, textSearch }));
+    return send(reply, await catalogPage({ store: options.store, cards: cards!, base, assets, path, query: '', page: listingQuery(request).page, textSearch }));
   });
 
   // The full-text search over every object's OCR text (the Content Search index).
@@ -85,6 +85,6 @@ export async function homeRoutes(app: FastifyInstance, options: HomeOptions): Pr
       return send(reply, { status: 404, page: messagePage({ base, assets, title: 'Not found', body: html`<p>Text search is served for a converted data folder (vitrine serve --data DIR).</p>` }) });
     }
     const { query, page } = listingQuery(request);
-    return send(reply, textSearchPage({ store: options.store, index: options.search?.index(), base, assets, query, page }));
+    return send(reply, await textSearchPage({ store: options.store, index: options.search?.index(), base, assets, query, page }));
   });
 }

@@ -71,9 +71,9 @@ export async function pdfRoutes(app: FastifyInstance, options: PdfRouteOptions):
     const longest = sizeOf(request, options.size, options.maxSize);
     const store = options.store;
     if (!store) throw notFound('PDFs are served for a converted data folder: start with --data DIR (the output of vitrine convert)');
-    const found = store.manifestSource(id);
+    const found = await store.manifestSource(id);
     if (!found) {
-      if (store.isWithdrawn(id)) throw new IiifError(410, `object '${id}' was withdrawn`);
+      if (await store.isWithdrawn(id)) throw new IiifError(410, `object '${id}' was withdrawn`);
       throw notFound(`no object '${id}' with pages in the catalog`);
     }
     const { source } = found;

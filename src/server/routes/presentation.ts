@@ -70,14 +70,14 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     reply.type(contentType).send(document.text);
   }
 
-  function manifest(request: FastifyRequest, reply: FastifyReply, prefix: string, fixed?: 2 | 3): void {
+  async function manifest(request: FastifyRequest, reply: FastifyReply, prefix: string, fixed?: 2 | 3): Promise<void> {
     const id = pathAfter(request, prefix);
     if (id === '') throw notFound('no object id given: /iiif/manifest/{object id}');
     const store = requireStore();
-    const found = store.manifestSource(id);
+    const found = await store.manifestSource(id);
     if (!found) {
       // A known object taken out of the catalog: Gone, so harvesters and caches drop it for good.
-      if (store.isWithdrawn(id)) throw new IiifError(410, `object '${id}' was withdrawn`);
+      if (await store.isWithdrawn(id)) throw new IiifError(410, `object '${id}' was withdrawn`);
       throw notFound(`no object '${id}' with pages in the catalog`);
     }
     const text = options.search?.index()?.objectPages(id);
@@ -89,9 +89,9 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     send(request, reply, () => (version === 3 ? manifest3(source, build) : manifest2(source, build)), contentType, found.modified, key);
   }
 
-  function collection(request: FastifyRequest, reply: FastifyReply, prefix: string, fixed?: 2 | 3): void {
+  async function collection(request: FastifyRequest, reply: FastifyReply, prefix: string, fixed?: 2 | 3): Promise<void> {
     const path = collectionPathOf(pathAfter(request, prefix));
-    const found = requireStore().tree();
+    const found = await requireStore().tree();
     if (!found) throw notFound('the data folder has no catalog yet: run vitrine convert');
     const node = found.tree.nodes.get(path);
     if (!node || node.children.size === 0 && path !== '') throw notFound(`no collection '${path}'`);
@@ -103,27 +103,27 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
   }
 
   app.get('/iiif/manifest/*', async (request, reply) => {
-    manifest(request, reply, '/iiif/manifest/');
+    await manifest(request, reply, '/iiif/manifest/');
     return reply;
   });
   app.get('/iiif/presentation/2/manifest/*', async (request, reply) => {
-    manifest(request, reply, '/iiif/presentation/2/manifest/', 2);
+    await manifest(request, reply, '/iiif/presentation/2/manifest/', 2);
     return reply;
   });
   app.get('/iiif/presentation/3/manifest/*', async (request, reply) => {
-    manifest(request, reply, '/iiif/presentation/3/manifest/', 3);
+    await manifest(request, reply, '/iiif/presentation/3/manifest/', 3);
     return reply;
   });
   app.get('/iiif/collection/*', async (request, reply) => {
-    collection(request, reply, '/iiif/collection/');
+    await collection(request, reply, '/iiif/collection/');
     return reply;
   });
   app.get('/iiif/presentation/2/collection/*', async (request, reply) => {
-    collection(request, reply, '/iiif/presentation/2/collection/', 2);
+    await collection(request, reply, '/iiif/presentation/2/collection/', 2);
     return reply;
   });
   app.get('/iiif/presentation/3/collection/*', async (request, reply) => {
-    collection(request, reply, '/iiif/presentation/3/collection/', 3);
+    await collection(request, reply, '/iiif/presentation/3/collection/', 3);
     return reply;
   });
 

@@ -78,15 +78,15 @@ export async function searchRoutes(app: FastifyInstance, options: SearchOptions)
   const sendJson = (reply: FastifyReply, body: unknown): FastifyReply =>
     reply.header('Cache-Control', CACHE_CONTROL).type('application/json; charset=utf-8').send(JSON.stringify(body));
 
-  function search(request: FastifyRequest, reply: FastifyReply, version: SearchVersion): FastifyReply {
+  async function search(request: FastifyRequest, reply: FastifyReply, version: SearchVersion): Promise<FastifyReply> {
     const { store, index } = required();
     const prefix = `/iiif/search/${version}/`;
     let id = pathAfter(request, prefix.slice(0, -1)).replace(/^\//, '');
     if (id === '') return searchArchive(request, reply, version, index);
     // `…/autocomplete` is the autocomplete service of the object before it, unless an object has that very id.
-    const autocomplete = id.endsWith('/autocomplete') && !store.hasObject(id);
+    const autocomplete = id.endsWith('/autocomplete') && !(await store.hasObject(id));
     if (autocomplete) id = id.slice(0, -'/autocomplete'.length);
-    if (!store.hasObject(id)) throw notFound(`no object '${id}' with pages in the catalog`);
+    if (!(await store.hasObject(id))) throw notFound(`no object '${id}' with pages in the catalog`);
     const query = request.query as Query;
     const urls = new SearchUrls(base(request, reply));
     const service = urls.service(id, version);
