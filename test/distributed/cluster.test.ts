@@ -234,16 +234,22 @@ describe('two servers, two workers, Redis, PostgreSQL and S3', () => {
     assert.deepEqual(await filesUnder(path.join(dir, 'worker-1', '.tmp-ingest')), [], "the restarted worker swept the killed one's temporary files");
   });
 
-  it('both servers answer the same collections, manifests, activity stream and tiles, the tiles those of a local convert', async () => {
+  it('both servers answer the same collections, manifests, activity stream and tiles; manifests and info.json those of a local convert, tiles its pixels', async () => {
     const [a, b] = servers as [CliServer, CliServer];
     for (const resource of resources(OBJECTS)) {
       const [fromA, fromB] = await Promise.all([fetchBytes(`${a.url}${resource}`), fetchBytes(`${b.url}${resource}`)]);
       assert.ok(fromA.body.equals(fromB.body), `${resource}: the same bytes from both servers`);
       answers.set(resource, fromB.body);
-      if (!isImage(resource)) continue;
-      const [served, local] = await Promise.all([decode(fromB.body), fetchBytes(`${localServer.url}${resource}`).then((r) => decode(r.body))]);
-      assert.deepEqual([served.width, served.height], [local.width, local.height], resource);
-      assert.ok(served.data.equals(local.data), `${resource}: the pixels of the local conversion`);
+      // The collections and the change log hold the late object locally (converted with the rest); manifests and info.json are the same documents.
+      if (/\/collection\/|all-changes/.test(resource)) continue;
+      const local = (await fetchBytes(`${localServer.url}${resource}`)).body;
+      if (!isImage(resource)) {
+        assert.ok(fromB.body.equals(local), `${resource}: the bytes of the local conversion's server`);
+        continue;
+      }
+      const [served, reference] = await Promise.all([decode(fromB.body), decode(local)]);
+      assert.deepEqual([served.width, served.height], [reference.width, reference.height], resource);
+      assert.ok(served.data.equals(reference.data), `${resource}: the pixels of the local conversion`);
     }
     const manifest = JSON.parse(answers.get('/iiif/manifest/letters')!.toString()) as { id: string; label: Record<string, string[]>; items: unknown[] };
     assert.equal(manifest.id, `${BASE_URL}/iiif/manifest/letters`);
