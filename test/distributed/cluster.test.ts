@@ -49,7 +49,7 @@ let s3: RunningS3;
 let client: S3Client;
 let scratch: Awaited<ReturnType<typeof scratchSchema>>;
 const prefix = `vitrine-test-${randomUUID().slice(0, 8)}`;
-/** The config file both servers read (what they share); each adds its --data, --cache-dir, --port. */
+/** The config file every server and worker reads (what they share); each adds its --data (and a server its --cache-dir, --port). */
 let config: string;
 let localServer: RunningServer;
 let masterKeys: string[] = [];
@@ -67,11 +67,8 @@ const serve = async (name: string, port = 0): Promise<CliServer> => {
   return server;
 };
 const work = async (name: string): Promise<CliWorker> => {
-  const worker = await workerCli([
-    ...['--queue', REDIS_URL, '--queue-prefix', prefix, '--catalog', scratch.url, '--data', path.join(dir, name)],
-    ...['--masters', `s3://${BUCKET}/masters`, '--images', `s3://${BUCKET}/derivatives`, '--s3-endpoint', s3.endpoint],
-    ...['--lease', '1500', '--stalled-interval', '300', '--log-level', 'debug'],
-  ]);
+  // The servers' config file as it is (queue, catalog, masters, images, S3): the worker passes over their settings.
+  const worker = await workerCli(['--config', config, '--data', path.join(dir, name), '--lease', '1500', '--stalled-interval', '300', '--log-level', 'debug']);
   workers.push(worker);
   dataOf.set(worker, path.join(dir, name));
   return worker;
@@ -198,7 +195,6 @@ describe('two servers, two workers, Redis, PostgreSQL and S3', () => {
     assert.equal(posted.status, 202, JSON.stringify(posted.body));
 
     const converted = (): number => conversionsIn(victim.output()).length + conversionsIn(survivor.output()).length;
-    await until('a page converted by each worker', async () => (conversionsIn(victim.output()).length >= 1 && conversionsIn(survivor.output()).length >= 1 ? true : undefined));
     const caught = await freezeMidPage(victim, dataOf.get(victim)!, () => converted() < PAGES);
     assert.equal(await victim.kill('SIGKILL'), 'SIGKILL');
     const visibleAtKill = await assertWhole(client, BUCKET, 'derivatives/');
