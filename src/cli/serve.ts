@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { catalogLocation } from '../catalog/open.js';
+import { catalogLocation, describeCatalog } from '../catalog/open.js';
 import { loadServeConfig } from '../config/load.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
@@ -174,7 +174,7 @@ export function serveCommand(): Command {
           const { describeQueue } = await import('../ingest/open-queue.js');
           const here = config.ingestWorkers === 0 ? 'no job run here: `vitrine worker` processes run them' : `${config.ingestWorkers} at once here`;
           logger.info(
-            `ingest: object folders of ${config.masters} into ${config.images.startsWith('s3://') ? `${config.images} (catalog in ${config.data})` : config.data}, queued on ${describeQueue(config)} (${here}); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
+            `ingest: object folders of ${config.masters} into ${config.images.startsWith('s3://') ? config.images : config.data}, catalog ${describeCatalog(catalogLocation(config.data ?? '.', config.catalog, config.catalogSchema))}, queued on ${describeQueue(config)} (${here}); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
           );
         }
       }

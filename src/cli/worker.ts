@@ -151,7 +151,7 @@ export function workerCommand(): Command {
       if (flags.data === undefined) throw new ConfigError('--data: give the data folder the pages are converted into');
       const { openQueue, describeQueue, checkQueueUrl } = await import('../ingest/open-queue.js');
       if (queueUrl !== undefined) checkQueueUrl(queueUrl);
-      const { catalogLocation } = await import('../catalog/open.js');
+      const { catalogLocation, describeCatalog } = await import('../catalog/open.js');
       const catalog = catalogLocation(data, flags.catalog, flags.catalogSchema);
       if (catalog.kind === 'postgres' && queueUrl === undefined) {
         throw new ConfigError('--queue: with a PostgreSQL catalog the jobs are on Redis: give --queue redis://host:6379 (the embedded queue lives in a SQLite catalog)');
@@ -209,6 +209,6 @@ export function workerCommand(): Command {
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
       // Announced once a signal stops it gracefully: a supervisor (or a test) may stop it from this line on.
-      logger.info(`worker: ${concurrency} job(s) at once from ${describeQueue(choice)}; masters ${masters}, data ${data}${images ? `, derivatives to ${images}` : ''}`);
+      logger.info(`worker: ${concurrency} job(s) at once from ${describeQueue(choice)}; masters ${masters}, data ${data}${images ? `, derivatives to ${images}` : ''}, catalog ${describeCatalog(catalog)}`);
     });
 }
