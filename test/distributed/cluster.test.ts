@@ -42,6 +42,8 @@ const identifiers = (objects: Readonly<Record<string, number>>): string[] =>
     .sort();
 const PAGES = identifiers(OBJECTS).length;
 const LETTERS_LABEL = 'Letters, from the bucket';
+/** A password in the catalog's URL (the PostgreSQL here trusts loopback and ignores it): no log may show it. */
+const CATALOG_PASSWORD = 'catalog-secret-71e0';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -74,9 +76,17 @@ const work = async (name: string): Promise<CliWorker> => {
   return worker;
 };
 
+/** The scratch schema's URL with a password, as a deployment's would have. */
+function catalogUrl(): string {
+  const url = new URL(scratch.url);
+  url.password = CATALOG_PASSWORD;
+  return url.toString();
+}
+
 /** Writes one master into the bucket and, the same bytes, into the local folder `vitrine convert` reads. */
 async function putMaster(local: string, object: string, n: number, seed: number): Promise<void> {
-  const bytes = await pagePicture(seed % 8, 400, 300).resize(1200, 900).tiff({ compression: 'none' }).toBuffer();
+  // Large enough (5.8 MB, a few tenths of a second to convert) that a worker is caught in the middle of one.
+  const bytes = await pagePicture(seed % 8, 400, 300).resize(1600, 1200).tiff({ compression: 'none' }).toBuffer();
   await s3.put(`masters/${object}/${pageName(n)}`, bytes);
   await mkdir(path.join(local, object), { recursive: true });
   await writeFile(path.join(local, object, pageName(n)), bytes);
@@ -155,7 +165,7 @@ before(async () => {
   await writeFile(
     config,
     [
-      `catalog: ${scratch.url}`,
+      `catalog: ${catalogUrl()}`,
       `queue: ${REDIS_URL}`,
       `queuePrefix: ${prefix}`,
       `masters: s3://${BUCKET}/masters`,
@@ -195,10 +205,12 @@ describe('two servers, two workers, Redis, PostgreSQL and S3', () => {
     assert.equal(posted.status, 202, JSON.stringify(posted.body));
 
     const converted = (): number => conversionsIn(victim.output()).length + conversionsIn(survivor.output()).length;
+    // Mid-batch: once a few pages are in, freeze the victim in the middle of its page.
+    await until('a few pages converted', async () => (converted() >= 3 ? true : undefined));
     const caught = await freezeMidPage(victim, dataOf.get(victim)!, () => converted() < PAGES);
     assert.equal(await victim.kill('SIGKILL'), 'SIGKILL');
     const visibleAtKill = await assertWhole(client, BUCKET, 'derivatives/');
-    assert.ok(visibleAtKill.length < PAGES, `killed mid-batch (${visibleAtKill.length} of ${PAGES} visible)`);
+    assert.ok(visibleAtKill.length > 0 && visibleAtKill.length < PAGES, `killed mid-batch (${visibleAtKill.length} of ${PAGES} visible)`);
 
     for (const job of posted.body.jobs as Json[]) {
       const done = await finished(a.url, TOKEN, job.id as string);
@@ -324,5 +336,11 @@ describe('two servers, two workers, Redis, PostgreSQL and S3', () => {
     }
     const manifest = JSON.parse((await fetchBytes(`${b.url}/iiif/manifest/${late}`)).body.toString()) as { items: unknown[] };
     assert.equal(manifest.items.length, latePages);
+
+    // Every process says which catalog it writes or reads, and none shows a secret.
+    for (const process of [...servers, ...workers]) {
+      assert.match(process.output(), new RegExp(`catalog PostgreSQL postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:5432/test \\(schema ${scratch.schema}\\)`));
+      assert.doesNotMatch(process.output(), new RegExp(`${CATALOG_PASSWORD}|S3RVER`), 'no credential in the logs');
+    }
   });
 });
