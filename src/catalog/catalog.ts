@@ -201,6 +201,11 @@ export class Catalog implements CatalogStore {
   private readonly db: Database.Database;
   /** Prepared once per SQL text: preparing costs more than running these small queries. */
   private readonly statements = new Map<string, Database.Statement>();
+  /**
+   * Whether the file holds a catalog at all: a data folder converted with a PostgreSQL catalog has a
+   * catalog.sqlite with Content Search's tables only.
+   */
+  readonly hasObjects: boolean;
   /** Whether the catalog has the metadata table (a catalog written before it existed, read-only, has not). */
   private readonly hasMetadata: boolean;
   /** Where given identifiers are read: their table, or nothing (a read-only catalog from before it). */
@@ -234,6 +239,7 @@ export class Catalog implements CatalogStore {
         })
         .immediate();
     }
+    this.hasObjects = hasTable('objects');
     this.hasMetadata = hasTable('object_metadata');
     this.identifiers = hasTable('identifiers')
       ? 'identifiers'

@@ -28,6 +28,8 @@ export class CatalogReader implements CatalogSource {
       this.closeNow();
       this.open = { catalog: new Catalog(this.file, { readonly: true }), ino: info.ino, dev: info.dev };
     }
+    // The search index's tables only (the catalog is on PostgreSQL, and --catalog was not given): no catalog here.
+    if (!this.open.catalog.hasObjects) return undefined;
     return { store: this.open.catalog, version: `${this.open.ino}:${this.open.catalog.dataVersion()}` };
   }
 

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { catalogLocation, describeCatalog } from '../catalog/open.js';
+import { catalogLocation, describeCatalog, isPostgresUrl } from '../catalog/open.js';
 import { loadServeConfig } from '../config/load.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
@@ -170,6 +170,11 @@ export function serveCommand(): Command {
         logger.info(
           `heavy renders: ${heavy.concurrency} at once, ${heavy.queue} waiting, then 503 (libuv thread pool: ${threadPoolSize()}; MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset'})`,
         );
+        if (config.data !== undefined && config.catalog !== undefined && isPostgresUrl(config.catalog)) {
+          const { redactUrl } = await import('../catalog/postgres/connect.js');
+          const schema = config.catalogSchema !== undefined ? ` (schema ${config.catalogSchema})` : '';
+          logger.info(`catalog: PostgreSQL at ${redactUrl(config.catalog)}${schema}, its changes seen within a second; Content Search's index in ${config.data}/catalog.sqlite`);
+        }
         if (config.masters !== undefined) {
           const { describeQueue } = await import('../ingest/open-queue.js');
           const here = config.ingestWorkers === 0 ? 'no job run here: `vitrine worker` processes run them' : `${config.ingestWorkers} at once here`;

@@ -45,9 +45,9 @@ export function readConfigFile(file: string): Record<string, unknown> {
     const dir = path.dirname(path.resolve(file));
     const out = { ...(parsed as Record<string, unknown>) };
     // Paths in a config file are relative to the file, not to the working directory.
-    for (const key of ['images', 'data', 'watch', 'masters', 'tlsKey', 'tlsCert', 'cacheDir']) {
+    for (const key of ['images', 'data', 'watch', 'masters', 'tlsKey', 'tlsCert', 'cacheDir', 'catalog']) {
       const value = out[key];
-      if (typeof value === 'string' && !value.startsWith('s3://')) out[key] = path.resolve(dir, value);
+      if (typeof value === 'string' && !/^(s3|postgres|postgresql):\/\//i.test(value)) out[key] = path.resolve(dir, value);
     }
     return out;
   } catch (error) {

@@ -136,7 +136,9 @@ export async function buildApp(config: ServeConfig, logger: Logger): Promise<Fas
     await images.close();
   });
   // The collection tree (every object's label) is built before the first request, not during it.
-  app.addHook('onReady', async () => void store?.tree());
+  app.addHook('onReady', async () => {
+    await store?.tree();
+  });
   await app.register(presentationRoutes, { store, search, publicUrl, limits: images.limits, onCacheLookup: metrics && ((hit) => metrics.manifestLookup(hit)) });
   await app.register(searchRoutes, { store, search, publicUrl });
   const pdfStats: PdfStats = { completed: 0, failed: 0, pages: 0 };

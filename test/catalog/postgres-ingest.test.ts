@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BullJobQueue } from '../../src/ingest/bullmq-queue.js';
-import { serveCli, workerCli, type CliServer, type CliWorker } from '../helpers/cli.js';
+import { serveCli, vitrine, workerCli, type CliServer, type CliWorker } from '../helpers/cli.js';
 import { pagePicture } from '../helpers/corpus.js';
 import { queryIn, scratchSchema } from '../helpers/postgres.js';
 import { assertServesMaster } from '../helpers/served.js';
 import { tempDir } from '../helpers/server.js';
-import { api, finished, REDIS_URL } from '../ingest/helpers.js';
+import { api, finished, REDIS_URL, until } from '../ingest/helpers.js';
 
 const TOKEN = 'pg-ingest-token-3f1c';
 
@@ -26,13 +26,16 @@ describe('ingest into a PostgreSQL catalog: a server queues on Redis, a vitrine 
     scratch = await scratchSchema();
   });
   after(async () => {
-    await worker?.kill('SIGTERM');
-    await Promise.all(servers.map((s) => s.stop()));
-    const queue = new BullJobQueue({ url: REDIS_URL, prefix });
-    await queue.obliterate();
-    await queue.close();
-    await scratch.drop();
-    await cleanup();
+    try {
+      await worker?.kill('SIGTERM');
+      await Promise.all(servers.map((s) => s.stop()));
+      const queue = new BullJobQueue({ url: REDIS_URL, prefix });
+      await queue.obliterate();
+      await queue.close();
+    } finally {
+      await scratch.drop();
+      await cleanup();
+    }
   });
 
   it('an object queued through the API is converted by the worker, recorded in PostgreSQL and served by both servers', async () => {
@@ -67,6 +70,43 @@ describe('ingest into a PostgreSQL catalog: a server queues on Redis, a vitrine 
       while (Date.now() < deadline && (status = (await fetch(`${server.url}/iiif/manifest/box`)).status) !== 200) await new Promise((r) => setTimeout(r, 200));
       assert.equal(status, 200, `${server.url}: the manifest of the ingested object`);
       await assertServesMaster(server.url, 'box/p2', files[1]!);
+    }
+  });
+
+  it('serve --watch on a PostgreSQL catalog: a folder added while nobody watched is ingested at start, a folder removed is withdrawn', async () => {
+    const masters = path.join(dir, 'watched');
+    const data = path.join(dir, 'watched-data');
+    const own = await scratchSchema();
+    try {
+      const write = async (file: string, n: number): Promise<string> => {
+        await mkdir(path.dirname(path.join(masters, file)), { recursive: true });
+        await writeFile(path.join(masters, file), await pagePicture(n).tiff({ compression: 'lzw' }).toBuffer());
+        return path.join(masters, file);
+      };
+      await write('old/p1.tif', 5);
+      const converted = await vitrine('convert', masters, '--out', data, '--catalog', own.url);
+      assert.equal(converted.code, 0, converted.stderr);
+      const added = await write('new/p1.tif', 6);
+      const server = await serveCli(
+        ['--data', data, '--watch', masters, '--watch-stable', '300', '--queue', REDIS_URL, '--queue-prefix', `${prefix}-w`, '--catalog', own.url, '--port', '0'],
+      );
+      servers.push(server);
+      await until('the folder added meanwhile is ingested', async () => ((await fetch(`${server.url}/iiif/manifest/new`)).status === 200 ? true : undefined), 60_000);
+      await assertServesMaster(server.url, 'new/p1', added);
+      await rm(path.join(masters, 'old'), { recursive: true });
+      await until('the removed folder is withdrawn', async () => ((await fetch(`${server.url}/iiif/manifest/old`)).status === 410 ? true : undefined), 60_000);
+      const activities = await queryIn<{ type: string; object_id: string }>(own.schema, "SELECT type, object_id FROM activities WHERE object_type = 'Manifest' ORDER BY id");
+      assert.deepEqual(activities, [
+        { type: 'Create', object_id: 'old' },
+        { type: 'Create', object_id: 'new' },
+        { type: 'Delete', object_id: 'old' },
+      ]);
+    } finally {
+      const queue = new BullJobQueue({ url: REDIS_URL, prefix: `${prefix}-w` });
+      await queue.obliterate();
+      await queue.close();
+      await servers.pop()?.stop();
+      await own.drop();
     }
   });
 });

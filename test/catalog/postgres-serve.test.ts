@@ -89,6 +89,12 @@ describe('a catalog on PostgreSQL, shared by vitrine convert and two vitrine ser
       await assertServesMaster(b!.url, identifier, file);
     }
 
+    // Served without --catalog, the data folder's catalog.sqlite (the search index only) is no catalog: no manifest, tiles from images/.
+    const plain = await serveCli(['--data', data, '--port', '0']);
+    servers.push(plain);
+    assert.equal((await fetch(`${plain.url}/iiif/manifest/letters/ms1`)).status, 404);
+    await assertServesMaster(plain.url, 'maps/m1/sheet.tif', files['maps/m1/sheet.tif']);
+
     // A new page between the two: the second run gives it a name of its own, the others keep theirs.
     const added = await master(masters, 'letters/ms1/p1a.tif', 4);
     const second = await vitrine('convert', masters, '--out', data, '--catalog', scratch.url, '--workers', '2');
