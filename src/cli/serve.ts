@@ -174,6 +174,12 @@ export function serveCommand(): Command {
           const { redactUrl } = await import('../catalog/postgres/connect.js');
           const schema = config.catalogSchema !== undefined ? ` (schema ${config.catalogSchema})` : '';
           logger.info(`catalog: PostgreSQL at ${redactUrl(config.catalog)}${schema}, its changes seen within a second; Content Search's index in ${config.data}/catalog.sqlite`);
+          // A shared catalog means servers on other machines, each with its own data folder: its own generated secret.
+          if (config.authSecret === undefined) {
+            logger.warn(
+              `auth: no --auth-secret: sessions and access tokens are signed with ${config.data}/auth-secret, this server's own; give every server of this catalog the same --auth-secret (VITRINE_AUTH_SECRET), or one begun on a server is refused by the others`,
+            );
+          }
         }
         if (config.masters !== undefined) {
           const { describeQueue } = await import('../ingest/open-queue.js');

@@ -337,6 +337,8 @@ describe('two servers, two workers, Redis, PostgreSQL and S3', () => {
     const manifest = JSON.parse((await fetchBytes(`${b.url}/iiif/manifest/${late}`)).body.toString()) as { items: unknown[] };
     assert.equal(manifest.items.length, latePages);
 
+    // Servers with their own data folders and no --auth-secret would each sign sessions with their own: they say so.
+    for (const server of servers) assert.match(server.output(), /auth: no --auth-secret: sessions and access tokens are signed with .*auth-secret, this server's own/);
     // Every process says which catalog it writes or reads, and none shows a secret.
     for (const process of [...servers, ...workers]) {
       assert.match(process.output(), new RegExp(`catalog PostgreSQL postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:5432/test \\(schema ${scratch.schema}\\)`));
