@@ -22,6 +22,16 @@ export function catalogLocation(data: string, spec?: string, schema?: string): C
   return { kind: 'postgres', url: spec, schema };
 }
 
+/** Where the catalog is, for a log line: the SQLite file, or the PostgreSQL URL with its password masked and the schema. */
+export function describeCatalog(location: CatalogLocation): string {
+  if (location.kind === 'sqlite') return location.file;
+  const url = new URL(location.url);
+  if (url.password) url.password = '***';
+  const schema = location.schema ?? url.searchParams.get('schema') ?? 'public';
+  url.search = '';
+  return `PostgreSQL ${url.toString()} (schema ${schema})`;
+}
+
 /** A writing connection to the catalog (tables created or migrated first). */
 export async function openCatalog(location: CatalogLocation): Promise<CatalogStore> {
   if (location.kind === 'sqlite') return new Catalog(location.file);

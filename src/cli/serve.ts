@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { catalogLocation, isPostgresUrl } from '../catalog/open.js';
+import { catalogLocation, describeCatalog, isPostgresUrl } from '../catalog/open.js';
 import { loadServeConfig } from '../config/load.js';
 import { withBlockCache } from '../imaging/jp2/block-cache.js';
 import { chooseJp2Decoder } from '../imaging/jp2/decoder.js';
@@ -174,12 +174,18 @@ export function serveCommand(): Command {
           const { redactUrl } = await import('../catalog/postgres/connect.js');
           const schema = config.catalogSchema !== undefined ? ` (schema ${config.catalogSchema})` : '';
           logger.info(`catalog: PostgreSQL at ${redactUrl(config.catalog)}${schema}, its changes seen within a second; Content Search's index in ${config.data}/catalog.sqlite`);
+          // A shared catalog means servers on other machines, each with its own data folder: its own generated secret.
+          if (config.authSecret === undefined) {
+            logger.warn(
+              `auth: no --auth-secret: sessions and access tokens are signed with ${config.data}/auth-secret, this server's own; give every server of this catalog the same --auth-secret (VITRINE_AUTH_SECRET), or one begun on a server is refused by the others`,
+            );
+          }
         }
         if (config.masters !== undefined) {
           const { describeQueue } = await import('../ingest/open-queue.js');
           const here = config.ingestWorkers === 0 ? 'no job run here: `vitrine worker` processes run them' : `${config.ingestWorkers} at once here`;
           logger.info(
-            `ingest: object folders of ${config.masters} into ${config.images.startsWith('s3://') ? `${config.images} (catalog in ${config.data})` : config.data}, queued on ${describeQueue(config)} (${here}); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
+            `ingest: object folders of ${config.masters} into ${config.images.startsWith('s3://') ? config.images : config.data}, catalog ${describeCatalog(catalogLocation(config.data ?? '.', config.catalog, config.catalogSchema))}, queued on ${describeQueue(config)} (${here}); ingest API ${config.apiToken !== undefined ? 'on at /api/ingest (bearer token)' : 'off (no --api-token)'}`,
           );
         }
       }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/error.js';
 import { createLogger } from '../log.js';
+import { withConfigFile } from './worker-config.js';
 import { isS3Url, parseS3Url } from '../storage/s3-location.js';
 import type { S3ClientOptions } from '../storage/s3-storage.js';
 
@@ -30,6 +31,7 @@ interface WorkerFlags {
   logLevel?: string;
   catalog?: string;
   catalogSchema?: string;
+  config?: string;
 }
 
 /** A folder option that must name an existing folder (a usage error otherwise). */
@@ -117,6 +119,7 @@ export function workerCommand(): Command {
     .option('--lease <ms>', 'how long a job is held without a heartbeat before others may take it: how soon a killed worker\'s job comes back (default 30000)', whole('a number of milliseconds from 1000', 1000))
     .option('--stalled-interval <ms>', "Redis: how often this worker looks for jobs whose lock lapsed and hands them back (default 30000)", whole('a number of milliseconds from 100', 100))
     .option('--grace <s>', 'on SIGTERM or SIGINT, seconds the jobs in hand may take to finish before they are handed back (default 30)', whole('a whole number of seconds', 0))
+    .option('--config <file>', "a config file (YAML or JSON, the settings' names in camelCase): the servers' file may be given as it is, the worker takes its settings (queue, catalog, masters, images, s3…) and passes over theirs; flags win over it")
     .addOption(new Option('--log-level <level>', 'log level (default info; debug logs each page)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .addHelpText(
       'after',
@@ -132,7 +135,8 @@ export function workerCommand(): Command {
         '  # beside a server on this machine, on the queue embedded in the catalog\n' +
         '  $ vitrine worker --data ./vitrine-data --masters ./masters',
     )
-    .action(async (flags: WorkerFlags) => {
+    .action(async (given: WorkerFlags) => {
+      const flags = given.config === undefined ? given : withConfigFile(given, given.config);
       const queueUrl = flags.queue ?? process.env.VITRINE_QUEUE;
       const queuePrefix = flags.queuePrefix ?? process.env.VITRINE_QUEUE_PREFIX ?? 'vitrine';
       if (!/^[A-Za-z0-9_.-]{1,64}$/.test(queuePrefix)) throw new ConfigError(`--queue-prefix: '${queuePrefix}' is not letters, digits, _ . - (at most 64)`);
@@ -147,7 +151,7 @@ export function workerCommand(): Command {
       if (flags.data === undefined) throw new ConfigError('--data: give the data folder the pages are converted into');
       const { openQueue, describeQueue, checkQueueUrl } = await import('../ingest/open-queue.js');
       if (queueUrl !== undefined) checkQueueUrl(queueUrl);
-      const { catalogLocation } = await import('../catalog/open.js');
+      const { catalogLocation, describeCatalog } = await import('../catalog/open.js');
       const catalog = catalogLocation(data, flags.catalog, flags.catalogSchema);
       if (catalog.kind === 'postgres' && queueUrl === undefined) {
         throw new ConfigError('--queue: with a PostgreSQL catalog the jobs are on Redis: give --queue redis://host:6379 (the embedded queue lives in a SQLite catalog)');
@@ -176,7 +180,6 @@ export function workerCommand(): Command {
         pollMs: 250,
         logger,
       });
-      logger.info(`worker: ${concurrency} job(s) at once from ${describeQueue(choice)}; masters ${masters}, data ${data}${images ? `, derivatives to ${images}` : ''}`);
       const shared = await networkFileSystem(data);
       if (shared && catalog.kind === 'sqlite') logger.warn(`worker: the data folder is on ${shared}: its SQLite catalog (WAL) is safe for processes of one machine only; run every worker and server of ${data} on one machine`);
       const grace = (flags.grace ?? 30) * 1000;
@@ -205,5 +208,7 @@ export function workerCommand(): Command {
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
+      // Announced once a signal stops it gracefully: a supervisor (or a test) may stop it from this line on.
+      logger.info(`worker: ${concurrency} job(s) at once from ${describeQueue(choice)}; masters ${masters}, data ${data}${images ? `, derivatives to ${images}` : ''}, catalog ${describeCatalog(catalog)}`);
     });
 }

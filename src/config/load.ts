@@ -30,7 +30,8 @@ function coerce(value: string): unknown {
   return value;
 }
 
-function fromFile(file: string): Record<string, unknown> {
+/** A config file's settings (YAML or JSON), paths in it resolved against its folder; a ConfigError naming the file when it cannot be read. */
+export function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -69,7 +70,7 @@ export function loadServeConfig(
   options: { configFile?: string | undefined; env?: NodeJS.ProcessEnv } = {},
 ): ServeConfig {
   const merged = {
-    ...(options.configFile ? fromFile(options.configFile) : {}),
+    ...(options.configFile ? readConfigFile(options.configFile) : {}),
     ...fromEnv(options.env ?? process.env),
     ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
   };

@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { tempDir } from './server.js';
 
@@ -43,4 +45,31 @@ export async function startS3(bucket = 'images'): Promise<RunningS3> {
       await cleanup();
     },
   };
+}
+
+/** Every key under a prefix, sorted (all pages of the listing). */
+export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys.sort();
+}
+
+/** An object's bytes. */
+export async function objectBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
+  return Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+}
+
+/** Every object under the prefix is whole: its bytes hash to the checksum Vitrine stamps when its upload begins. Returns the keys. */
+export async function assertWhole(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys = await listKeys(client, bucket, prefix);
+  for (const key of keys) {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    assert.equal(head.Metadata?.['vitrine-sha256'], createHash('sha256').update(await objectBytes(client, bucket, key)).digest('hex'), `${key} is whole`);
+  }
+  return keys;
 }

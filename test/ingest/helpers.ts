@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { CliWorker } from '../helpers/cli.js';
 import type { Json } from '../helpers/presentation.js';
 
 /** The Redis of this machine, for the tests of the Redis queue (each under a key prefix of its own). */
@@ -48,4 +52,37 @@ export function finished(base: string, token: string, id: string): Promise<Json>
     assert.equal(status, 200);
     return ['done', 'failed', 'cancelled'].includes(body.state as string) ? body : undefined;
   });
+}
+
+/** Every file under a folder, relative to it. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+/** The pages a worker's log says it converted (debug lines `ingest: page ID converted`). */
+export const conversionsIn = (log: string): string[] => [...log.matchAll(/"msg":"ingest: page (\S+) converted"/g)].map((m) => m[1]!);
+
+/**
+ * Freezes a `vitrine worker` (SIGSTOP) at the moment it is in the middle of a page — its derivative
+ * staged for upload in its temporary folder under `data` — and returns those staged files, the
+ * worker left stopped for the caller to kill. Fails once `stillPossible` says no page is left to catch.
+ */
+export async function freezeMidPage(victim: CliWorker, data: string, stillPossible: () => boolean): Promise<string[]> {
+  const pid = victim.child.pid!;
+  const inFlight = async (): Promise<string[]> => {
+    const root = path.join(data, '.tmp-ingest');
+    const mine = (await readdir(root).catch(() => [])).find((name) => name.includes(`_${pid}_`));
+    const files = mine ? await filesUnder(path.join(root, mine)) : [];
+    return files.some((f) => f.startsWith('upload')) ? files.filter((f) => !f.startsWith('sidecars')) : [];
+  };
+  for (let tries = 0; ; tries++) {
+    assert.ok(tries < 400 && stillPossible(), 'the victim was never caught in a page');
+    victim.child.kill('SIGSTOP');
+    const caught = await inFlight();
+    if (caught.length > 0) return caught;
+    victim.child.kill('SIGCONT');
+    await new Promise((resolve) => setTimeout(resolve, 40));
+  }
 }

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { BullJobQueue } from '../../src/ingest/bullmq-queue.js';
@@ -13,9 +12,9 @@ import { CLI, serveCli, vitrine, workerCli, type CliServer, type CliWorker } fro
 import { pagePicture } from '../helpers/corpus.js';
 import { decode, fetchBytes } from '../helpers/pixels.js';
 import type { Json } from '../helpers/presentation.js';
-import { startS3, type RunningS3 } from '../helpers/s3.js';
+import { assertWhole as assertWholeObjects, listKeys, objectBytes, startS3, type RunningS3 } from '../helpers/s3.js';
 import { startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { api, finished, REDIS_URL, until } from './helpers.js';
+import { api, conversionsIn, filesUnder, finished, freezeMidPage, REDIS_URL, until } from './helpers.js';
 
 /**
  * The ingest service with masters and derivatives in S3 (s3rver on loopback): `vitrine serve
@@ -30,16 +29,6 @@ const BUCKET = 'vitrine';
 const PAGES = 12;
 const pageName = (n: number): string => `page-${String(n).padStart(3, '0')}.tif`;
 
-/** Every file under a folder, relative to it. */
-async function filesUnder(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-}
-
-/** The pages a worker's log says it converted (debug lines `ingest: page ID converted`). */
-const conversionsIn = (log: string): string[] => [...log.matchAll(/"msg":"ingest: page (\S+) converted"/g)].map((m) => m[1]!);
-
 let s3: RunningS3;
 let client: S3Client;
 let dir: string;
@@ -48,19 +37,9 @@ let cleanup: () => Promise<void>;
 let localOut: string;
 let localServer: RunningServer;
 
-const list = async (prefix: string): Promise<string[]> =>
-  ((await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
-const bytesOf = async (key: string): Promise<Buffer> => Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
-
-/** Every object under the prefix is whole: its bytes hash to the checksum stamped when its upload began. */
-async function assertWhole(prefix: string): Promise<string[]> {
-  const keys = await list(prefix);
-  for (const key of keys) {
-    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
-    assert.equal(head.Metadata?.['vitrine-sha256'], createHash('sha256').update(await bytesOf(key)).digest('hex'), `${key} is whole`);
-  }
-  return keys;
-}
+const list = (prefix: string): Promise<string[]> => listKeys(client, BUCKET, prefix);
+const bytesOf = (key: string): Promise<Buffer> => objectBytes(client, BUCKET, key);
+const assertWhole = (prefix: string): Promise<string[]> => assertWholeObjects(client, BUCKET, prefix);
 
 before(async () => {
   assert.ok(existsSync(CLI), `${CLI} is missing: build it first (npm run build)`);
@@ -135,22 +114,7 @@ for (const engine of ['redis', 'embedded'] as const) {
       // derivative staged in its temporary folder (being written, or uploaded), its master downloaded.
       await until('a few pages converted by each worker', async () => (conversionsIn(victim.output()).length >= 2 && conversionsIn(survivor.output()).length >= 2 ? true : undefined));
       const victimPid = victim.child.pid!;
-      const inFlight = async (): Promise<string[]> => {
-        const root = path.join(data, '.tmp-ingest');
-        const mine = (await readdir(root).catch(() => [])).find((name) => name.includes(`_${victimPid}_`));
-        const files = mine ? await filesUnder(path.join(root, mine)) : [];
-        return files.some((f) => f.startsWith('upload')) ? files.filter((f) => !f.startsWith('sidecars')) : [];
-      };
-      let caught: string[] = [];
-      for (let tries = 0; caught.length === 0; tries++) {
-        assert.ok(tries < 400 && conversionsIn(victim.output()).length + conversionsIn(survivor.output()).length < PAGES, 'the victim was never caught in a page');
-        victim.child.kill('SIGSTOP');
-        caught = await inFlight();
-        if (caught.length === 0) {
-          victim.child.kill('SIGCONT');
-          await new Promise((resolve) => setTimeout(resolve, 40));
-        }
-      }
+      const caught = await freezeMidPage(victim, data, () => conversionsIn(victim.output()).length + conversionsIn(survivor.output()).length < PAGES);
       assert.equal(await victim.kill('SIGKILL'), 'SIGKILL');
       // Whatever the victim was uploading is not visible: every object there is whole.
       const visibleAtKill = await assertWhole(`${derivatives}/`);
