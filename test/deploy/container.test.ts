@@ -141,7 +141,7 @@ describe('Container (Dockerfile, .dockerignore, deploy/compose.yml), checked wit
     });
   });
 
-  it('compose: the services that run today use commands and flags vitrine has; the others are marked coming', () => {
+  it('compose: every service uses commands and flags vitrine has, one PostgreSQL catalog and one Redis queue for all', () => {
     const compose = YAML.parse(read('deploy/compose.yml'), { merge: true }) as { services: Record<string, { image?: string; command?: string[]; profiles?: string[]; environment?: Record<string, string>; volumes?: string[] }> };
     const help = new Map<string, string | undefined>();
     const helpOf = (command: string): string | undefined => {
@@ -166,7 +166,12 @@ describe('Container (Dockerfile, .dockerignore, deploy/compose.yml), checked wit
       for (const flag of args.filter((a) => a.startsWith('--'))) assert.ok(text.includes(`${flag} `) || text.includes(`${flag}\n`), `${name}: vitrine ${command} has no ${flag}`);
       for (const key of Object.keys(service.environment ?? {}).filter((k) => k.startsWith('VITRINE_'))) assert.ok(envKeys.has(key), `${name}: ${key} is no setting`);
     }
-    for (const name of ['redis', 'postgres']) assert.deepEqual(compose.services[name]!.profiles, ['coming'], `${name} is for what is coming`);
+    // Everything the distributed example needs runs now: nothing waits behind a profile.
+    for (const name of ['redis', 'postgres', 'minio']) assert.ok(compose.services[name] && compose.services[name]!.profiles === undefined, `${name} runs by default`);
+    // Servers and workers share one catalog and one queue, and every server applies the access policies.
+    const catalogs = new Set(vitrine.map(([, s]) => s.command![s.command!.indexOf('--catalog') + 1]));
+    assert.deepEqual([...catalogs], ['postgres://vitrine@postgres:5432/vitrine'], 'one PostgreSQL catalog for all');
+    for (const name of ['catalog', 'worker']) assert.ok(compose.services[name]!.command!.includes('redis://redis:6379'), `${name} on the Redis queue`);
     // The proxy's upstreams are the compose services, on the port the image listens on.
     const nginx = read('deploy/nginx.conf');
     for (const [, host, port] of nginx.matchAll(/server (\w+):(\d+);/g)) {
