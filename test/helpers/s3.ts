@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +14,8 @@ export interface RunningS3 {
   /** The store's URL, e.g. http://127.0.0.1:40123, for --s3-endpoint. */
   readonly endpoint: string;
   readonly bucket: string;
+  /** Every request the store received, as 'METHOD /path?query', in order (what clients asked of it). */
+  readonly requests: readonly string[];
   /** Uploads a file (or bytes) as `key`, through the AWS SDK. */
   put(key: string, body: string | Buffer): Promise<void>;
   remove(key: string): Promise<void>;
@@ -29,10 +32,13 @@ export async function startS3(bucket = 'images'): Promise<RunningS3> {
   const server = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
   const address = (await server.run()) as AddressInfo;
   const endpoint = `http://127.0.0.1:${address.port}`;
+  const requests: string[] = [];
+  server.httpServer.on('request', (request: IncomingMessage) => requests.push(`${request.method} ${request.url}`));
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true });
   return {
     endpoint,
     bucket,
+    requests,
     async put(key, body) {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? await readFile(body) : body }));
     },

@@ -132,6 +132,32 @@ describe('vitrine convert with masters and derivatives in S3', () => {
     assert.deepEqual((await list('mixed/')).map((o) => o.key), ['mixed/letters/let-001.jp2', 'mixed/letters/let-002.jp2', 'mixed/maps/map-1.jp2']);
   });
 
+  it('uploads a derivative larger than one 8 MiB part in several parts, whole: the bytes of the same master converted locally', async () => {
+    // Noise compresses badly: this page's derivative is well above the 8 MiB part size.
+    const master = await sharp({ create: { width: 3600, height: 3000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+      .tiff({ compression: 'lzw' })
+      .toBuffer();
+    const local = path.join(dir, 'large-masters', 'big');
+    await mkdir(local, { recursive: true });
+    await writeFile(path.join(local, 'big-001.tif'), master);
+    const [toS3, toDisk] = await Promise.all([
+      convert(path.join(dir, 'large-masters'), '--out', `s3://${s3.bucket}/large`, '--data', path.join(dir, 'large-data')),
+      vitrine('convert', path.join(dir, 'large-masters'), '--out', path.join(dir, 'large-local'), '--workers', '2'),
+    ]);
+    assert.equal(toS3.code, 0, toS3.stderr);
+    assert.equal(toDisk.code, 0, toDisk.stderr);
+    const [object] = await list('large/');
+    assert.equal(object?.key, 'large/big/big-001.tif');
+    assert.ok(object.size > 8 * 2 ** 20, `the derivative is ${object.size} bytes: not above one part`);
+    // What the store was asked: one multipart upload of this key, in one part per 8 MiB, completed once.
+    const asked = s3.requests.filter((r) => r.includes('/large/big/big-001.tif'));
+    assert.equal(asked.filter((r) => /^POST .*\?uploads/.test(r)).length, 1, asked.join('\n'));
+    assert.equal(asked.filter((r) => /^PUT .*[?&]partNumber=/.test(r)).length, Math.ceil(object.size / (8 * 2 ** 20)), asked.join('\n'));
+    assert.equal(asked.filter((r) => /^POST .*[?&]uploadId=/.test(r)).length, 1, asked.join('\n'));
+    assert.ok((await bytesOf(object.key)).equals(await readFile(path.join(dir, 'large-local', 'images', 'big', 'big-001.tif'))), 'the parts make the whole derivative');
+    assert.deepEqual(await list('large/'), [object], 'no part or staging object left visible');
+  });
+
   it("reads the sidecars in S3 (manifest.yml, access.yml), and the server over S3 keeps a restricted object's tiles closed", async () => {
     await s3.put('sidecars/letters/let-001.tif', await MASTERS[0]![1]());
     await s3.put('sidecars/letters/manifest.yml', Buffer.from('label: Letters from the bucket\n'));
