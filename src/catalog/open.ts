@@ -26,10 +26,20 @@ export function catalogLocation(data: string, spec?: string, schema?: string): C
 export function describeCatalog(location: CatalogLocation): string {
   if (location.kind === 'sqlite') return location.file;
   const url = new URL(location.url);
-  if (url.password) url.password = '***';
   const schema = location.schema ?? url.searchParams.get('schema') ?? 'public';
   url.search = '';
-  return `PostgreSQL ${url.toString()} (schema ${schema})`;
+  return `PostgreSQL ${redactUrl(url.toString())} (schema ${schema})`;
+}
+
+/** A PostgreSQL URL with its password masked, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
 }
 
 /** A writing connection to the catalog (tables created or migrated first). */

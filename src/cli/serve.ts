@@ -171,9 +171,7 @@ export function serveCommand(): Command {
           `heavy renders: ${heavy.concurrency} at once, ${heavy.queue} waiting, then 503 (libuv thread pool: ${threadPoolSize()}; MALLOC_ARENA_MAX: ${process.env.MALLOC_ARENA_MAX ?? 'unset'})`,
         );
         if (config.data !== undefined && config.catalog !== undefined && isPostgresUrl(config.catalog)) {
-          const { redactUrl } = await import('../catalog/postgres/connect.js');
-          const schema = config.catalogSchema !== undefined ? ` (schema ${config.catalogSchema})` : '';
-          logger.info(`catalog: PostgreSQL at ${redactUrl(config.catalog)}${schema}, its changes seen within a second; Content Search's index in ${config.data}/catalog.sqlite`);
+          logger.info(`catalog ${describeCatalog(catalogLocation(config.data, config.catalog, config.catalogSchema))}, its changes seen within a second; Content Search's index in ${config.data}/catalog.sqlite`);
           // A shared catalog means servers on other machines, each with its own data folder: its own generated secret.
           if (config.authSecret === undefined) {
             logger.warn(

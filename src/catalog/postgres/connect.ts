@@ -1,19 +1,11 @@
 import pg from 'pg';
+import { redactUrl } from '../open.js';
+
+export { redactUrl };
 
 /** The catalog server could not be reached or refused us: one line naming host, port, database and user, never the password. */
 export class CatalogConnectionError extends Error {
   override name = 'CatalogConnectionError';
-}
-
-/** A PostgreSQL URL with its password masked, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
 }
 
 /** Where a URL points, for an error message: user@host:port/db (no password). */
