@@ -45,6 +45,10 @@ class StoredImageSource implements ImageSource {
     (await this.bytes.read(offset, length)).copy(target, at);
   }
 
+  readBytesIntoNow(target: Buffer, at: number, offset: number, length: number): boolean {
+    return this.bytes.readIntoNow?.(target, at, offset, length) ?? false;
+  }
+
   localFile(): Promise<LocalFile> {
     return this.bytes.localFile();
   }

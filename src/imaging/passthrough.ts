@@ -71,6 +71,22 @@ export async function readStoredTile(source: ImageSource, tile: StoredTile, nati
   return tile.crop && native ? native.cropJpeg(jpeg, tile.crop.width, tile.crop.height) : jpeg;
 }
 
+/**
+ * readStoredTile done at once, for the tile fast path: undefined when the storage cannot read the
+ * tile without waiting (an object in S3, a tile over the synchronous limit) or it needs a crop and
+ * there is no addon; throws when the read or the crop fails.
+ */
+export function storedTileNow(source: ImageSource, tile: StoredTile, native: NativeBinding | undefined): Buffer | undefined {
+  if ((tile.crop && !native) || !source.readBytesIntoNow) return undefined;
+  const grid = tile.level.jpegTiles;
+  const length = grid.byteCounts[tile.index]!;
+  const prefix = prefixOf(grid);
+  const jpeg = Buffer.allocUnsafe(prefix.length + Math.max(length, 2) - 2);
+  if (!source.readBytesIntoNow(jpeg, prefix.length - 2, grid.offsets[tile.index]!, length)) return undefined;
+  prefix.copy(jpeg, 0);
+  return tile.crop && native ? native.cropJpeg(jpeg, tile.crop.width, tile.crop.height) : jpeg;
+}
+
 /** What goes before a level's tile data (its SOI dropped) to make a complete JPEG stream, made once per level. */
 const prefixes = new WeakMap<JpegTileGrid, Buffer>();
 

@@ -67,6 +67,8 @@ export interface ImageSource {
   readBytes(offset: number, length: number): Promise<Buffer>;
   /** The same into `target` at `at` (no buffer of its own), where the storage can. */
   readBytesInto?(target: Buffer, at: number, offset: number, length: number): Promise<void>;
+  /** The same at once where the storage can (a small read of a local file); false when it cannot; throws on a failed read. */
+  readBytesIntoNow?(target: Buffer, at: number, offset: number, length: number): boolean;
   /**
    * A local file with the same bytes and an open descriptor on it, for decoders that need one
    * (libvips, libtiff, OpenJPEG's native reader): the file itself, or a bounded local download.

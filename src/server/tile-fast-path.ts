@@ -6,7 +6,7 @@ import { parseImageRequest } from '../image-api/grammar.js';
 import { MEDIA_TYPES, type ApiVersion, type ImageRequest } from '../image-api/request.js';
 import { resolveRequest } from '../image-api/resolve.js';
 import { canonicalPath } from '../image-api/canonical.js';
-import { readStoredTile, type StoredTile } from '../imaging/passthrough.js';
+import { readStoredTile, storedTileNow, type StoredTile } from '../imaging/passthrough.js';
 import { planRequest } from '../imaging/plan.js';
 import type { ImageSource } from '../imaging/source.js';
 import type { PublicBaseUrl } from './base-url.js';
@@ -28,17 +28,38 @@ export interface TileFastPathOptions {
   readonly requestId: (request: IncomingMessage) => string;
 }
 
-/** A stored tile to send, and the lease on its open source (released once it is sent, or handed over). */
-interface TileLease {
+/**
+ * What the fast path worked out for one tile URL on one open source: the stored tile that answers
+ * it and the headers that depend only on the two. Kept (PREPARED_MAX of them) so that the next
+ * request for the same URL, while the same source is open, does none of the parsing, planning,
+ * canonical form or ETag digest again; the gate still decides every request.
+ */
+interface PreparedTile {
   readonly source: ImageSource;
-  readonly planned: { readonly source: ImageSource; readonly resolved: ImageRequest; readonly stored: StoredTile };
-  release(): void;
+  readonly version: ApiVersion;
+  readonly identifier: string;
+  readonly resolved: ImageRequest;
+  readonly stored: StoredTile;
+  readonly canonical: string;
+  readonly etag: string;
+  readonly lastModified: string;
+  /** The Link header for the last base URL it was made for (one per server, or per Host without --base-url). */
+  link?: { readonly base: string; readonly value: string };
 }
+
+/** Tile URLs whose answer is kept prepared: a few hundred bytes each; the table is emptied when full. */
+const PREPARED_MAX = 20_000;
 
 type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 /** Thrown by the credentials the fast path gives the gate: the image is protected, Fastify's route (which reads credentials) answers. */
 const PROTECTED = Symbol('protected image');
+const credentialsOfTheRoute = (): never => {
+  throw PROTECTED;
+};
+
+/** Whether the gate let the tile out to anyone: an open image, allowed whole. */
+const isOpen = (granted: Granted): boolean => !granted.protected && granted.decision.kind === 'allow';
 
 const SLASH = 47;
 
@@ -58,6 +79,7 @@ export class TileFastPath {
   /** Answers sent by the fast path, and requests handed to Fastify after a look (for tests and debugging). */
   readonly stats = { served: 0, handedOver: 0 };
   private closing = false;
+  private readonly prepared = new Map<string, PreparedTile>();
 
   constructor(private readonly options: TileFastPathOptions) {}
 
@@ -80,30 +102,59 @@ export class TileFastPath {
   private take(request: IncomingMessage, response: ServerResponse, fastify: NodeHandler): boolean {
     const url = request.url;
     if (this.closing || request.method !== 'GET' || url === undefined || !url.startsWith('/iiif/') || url.charCodeAt(7) !== SLASH) return false;
-    const version: ApiVersion | undefined = url[6] === '3' ? 3 : url[6] === '2' ? 2 : undefined;
-    if (version === undefined || url.includes('?')) return false;
-    const segments = url.slice(8).split('/');
-    if (segments.length !== 5) return false;
-    const [identifier, region, size, rotation, qualityFormat] = url.includes('%') ? decoded(segments) ?? [] : segments;
-    if (!identifier || region === undefined || size === undefined || rotation === undefined || qualityFormat === undefined) return false;
     const start = performance.now();
-    const bytesBefore = request.socket.bytesWritten;
-    let lease: TileLease | undefined;
+    let prepared = this.prepared.get(url);
+    let release: (() => void) | undefined;
     try {
-      lease = this.lease(version, identifier, region, size, rotation, qualityFormat);
+      if (prepared) {
+        release = this.leasePrepared(prepared);
+        // Another source open under the path now (the file changed), or the gate closed: look again.
+        if (!release) {
+          this.prepared.delete(url);
+          prepared = undefined;
+        }
+      }
+      if (!prepared) {
+        const made = this.prepare(url);
+        // Not of the tile form at all (info.json, a query string): Fastify's without a look.
+        if (made === null) return false;
+        ({ prepared, release } = made ?? {});
+      }
     } catch {
-      lease = undefined;
+      release = undefined;
     }
-    if (!lease) {
+    if (!prepared || !release) {
       this.stats.handedOver++;
       return false;
     }
-    const { source, planned, release } = lease;
-    this.storedTile(request, response, version, identifier, source, planned.resolved, planned.stored, start, bytesBefore)
-      .catch(() => false)
-      .then((answered) => {
+    const bytesBefore = request.socket.bytesWritten;
+    const headers = this.headers(request, prepared);
+    if (clientCopyIsCurrent(request.headers, prepared.etag, prepared.source.modified)) {
+      release();
+      if (!this.send(request, response, 304, headers, undefined, start, bytesBefore)) this.handOver(request, response, fastify);
+      return true;
+    }
+    let body: Buffer | undefined;
+    try {
+      body = storedTileNow(prepared.source, prepared.stored, this.options.images.native);
+    } catch {
+      // Unreadable: the route decodes the request instead.
+      release();
+      this.handOver(request, response, fastify);
+      return true;
+    }
+    if (body) {
+      release();
+      if (!this.sendTile(request, response, prepared, headers, body, start, bytesBefore)) this.handOver(request, response, fastify);
+      return true;
+    }
+    // Storage that cannot read at once (an object in S3): the same, after the read.
+    const tile = prepared;
+    readStoredTile(tile.source, tile.stored, this.options.images.native)
+      .catch(() => undefined)
+      .then((read) => {
         release();
-        if (!answered) this.handOver(request, response, fastify);
+        if (!read || !this.sendTile(request, response, tile, headers, read, start, bytesBefore)) this.handOver(request, response, fastify);
       });
     return true;
   }
@@ -113,65 +164,94 @@ export class TileFastPath {
     fastify(request, response);
   }
 
+  /** A lease on the prepared tile's source when it is still the open one and the gate lets the tile out without credentials; undefined otherwise. */
+  private leasePrepared(prepared: PreparedTile): (() => void) | undefined {
+    const lease = this.options.images.leaseOpenSource(prepared.identifier, credentialsOfTheRoute, (source, granted) => source === prepared.source && isOpen(granted));
+    if (lease && lease.source !== prepared.source) {
+      lease.release();
+      return undefined;
+    }
+    return lease?.release;
+  }
+
   /**
-   * The stored tile a request names, on a lease of its open source, through the gate; undefined (or
-   * a throw: bad syntax, a protected image, an unknown identifier) when the route is to answer.
+   * The stored tile a tile URL names, prepared on a lease of its open source, through the gate;
+   * undefined (or a throw: bad syntax, a protected image, an unknown identifier) when the route is to
+   * answer after this look, null when the URL is not of the tile form at all.
    */
-  private lease(version: ApiVersion, identifier: string, region: string, size: string, rotation: string, qualityFormat: string): TileLease | undefined {
+  private prepare(url: string): { prepared: PreparedTile; release: () => void } | undefined | null {
+    const version: ApiVersion | undefined = url[6] === '3' ? 3 : url[6] === '2' ? 2 : undefined;
+    if (version === undefined || url.includes('?')) return null;
+    const segments = url.slice(8).split('/');
+    if (segments.length !== 5) return null;
+    const [identifier, region, size, rotation, qualityFormat] = url.includes('%') ? decoded(segments) ?? [] : segments;
+    if (!identifier || region === undefined || size === undefined || rotation === undefined || qualityFormat === undefined) return null;
     const parsed = parseImageRequest(version, region, size, rotation, qualityFormat);
     const { images } = this.options;
-    const credentials = (): never => {
-      throw PROTECTED;
-    };
     // The plan made while looking at the open source, the one the lease holds.
-    let planned: TileLease['planned'] | undefined;
+    let planned: { source: ImageSource; resolved: ImageRequest; stored: StoredTile } | undefined;
     const wanted = (source: ImageSource, granted: Granted): boolean => {
-      if (granted.protected || granted.decision.kind !== 'allow') return false;
+      if (!isOpen(granted)) return false;
       const resolved = resolveRequest(parsed, source.info, images.limits);
       const plan = planRequest(source, resolved, images.native, images.jp2.decodesArea);
       if (!plan.stored || plan.heavy) return false;
       planned = { source, resolved, stored: plan.stored };
       return true;
     };
-    const lease = images.leaseOpenSource(identifier, credentials, wanted);
-    if (!lease || planned?.source !== lease.source) {
+    const lease = images.leaseOpenSource(identifier, credentialsOfTheRoute, wanted);
+    if (!lease || !planned || planned.source !== lease.source) {
       lease?.release();
       return undefined;
     }
-    return { source: lease.source, planned, release: lease.release };
+    const { source, resolved, stored } = planned;
+    const canonical = canonicalPath(resolved, source.info, images.limits, version);
+    const prepared: PreparedTile = {
+      source,
+      version,
+      identifier,
+      resolved,
+      stored,
+      canonical,
+      etag: etagFor(source.version, canonical),
+      lastModified: source.modified.toUTCString(),
+    };
+    if (this.prepared.size >= PREPARED_MAX) this.prepared.clear();
+    this.prepared.set(url, prepared);
+    return { prepared, release: lease.release };
   }
 
-  private async storedTile(
-    request: IncomingMessage,
-    response: ServerResponse,
-    version: ApiVersion,
-    identifier: string,
-    source: ImageSource,
-    resolved: ImageRequest,
-    stored: StoredTile,
-    start: number,
-    bytesBefore: number,
-  ): Promise<boolean> {
-    const { images, publicUrl, cacheControl } = this.options;
-    const canonical = canonicalPath(resolved, source.info, images.limits, version);
-    const { base, vary } = publicUrl.ofRaw(request);
-    const etag = etagFor(source.version, canonical);
-    // In the order the route's hooks and reply set them.
+  /** The route's headers for a tile (its hooks' and reply's, in their order), Content-Type and Length aside. */
+  private headers(request: IncomingMessage, prepared: PreparedTile): Record<string, string | number> {
+    const { base, vary } = this.options.publicUrl.ofRaw(request);
+    let link = prepared.link;
+    if (link?.base !== base) {
+      link = { base, value: imageLink(`${base}/iiif/${prepared.version}/${encodeURIComponent(prepared.identifier)}`, prepared.canonical, prepared.version) };
+      prepared.link = link;
+    }
     const headers: Record<string, string | number> = {};
     for (const [name, value] of CORS_GET_HEADERS) headers[name] = value;
     if (vary !== undefined) headers.vary = vary;
-    headers.link = imageLink(`${base}/iiif/${version}/${encodeURIComponent(identifier)}`, canonical, version);
-    headers.etag = etag;
-    headers['last-modified'] = source.modified.toUTCString();
-    headers['cache-control'] = cacheControl;
-    if (clientCopyIsCurrent(request.headers, etag, source.modified)) return this.send(request, response, 304, headers, undefined, start, bytesBefore);
-    const body = await readStoredTile(source, stored, images.native).catch(() => undefined);
-    // Unreadable: the route decodes the request instead.
-    if (!body) return false;
-    images.counters.rendered('passthrough');
-    headers['content-type'] = MEDIA_TYPES[resolved.format];
+    headers.link = link.value;
+    headers.etag = prepared.etag;
+    headers['last-modified'] = prepared.lastModified;
+    headers['cache-control'] = this.options.cacheControl;
+    return headers;
+  }
+
+  private sendTile(
+    request: IncomingMessage,
+    response: ServerResponse,
+    prepared: PreparedTile,
+    headers: Record<string, string | number>,
+    body: Buffer,
+    start: number,
+    bytesBefore: number,
+  ): boolean {
+    headers['content-type'] = MEDIA_TYPES[prepared.resolved.format];
     headers['content-length'] = body.byteLength;
-    return this.send(request, response, 200, headers, body, start, bytesBefore);
+    if (!this.send(request, response, 200, headers, body, start, bytesBefore)) return false;
+    this.options.images.counters.rendered('passthrough');
+    return true;
   }
 
   private send(

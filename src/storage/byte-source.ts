@@ -16,6 +16,11 @@ export interface ByteSource {
   /** The same into `target` at `at`, where the storage can (a file: pread into the caller's buffer, no buffer of its own). */
   readInto?(target: Buffer, at: number, offset: number, length: number): Promise<void>;
   /**
+   * The same done at once, where the storage can without waiting (a small read of a local file):
+   * false when it cannot (the caller then awaits readInto); throws what readInto would reject with.
+   */
+  readIntoNow?(target: Buffer, at: number, offset: number, length: number): boolean;
+  /**
    * A local file holding these bytes and an open descriptor on it (read with pread), valid until
    * `close()`: the file itself, or a download kept in the local cache.
    */

@@ -3,7 +3,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { IiifError } from '../image-api/errors.js';
 import type { ByteSource, LocalFile, RangeReader, SourceStorage } from './byte-source.js';
 
-/** Reads up to this size (stored tiles are tens of KB) are done synchronously: see readNow. */
+/** Reads up to this size (stored tiles are tens of KB) are done synchronously: see readIntoNow. */
 const SYNC_READ_MAX = 256 * 1024;
 
 /** A file's identity for caching: changes with its inode, size or modification time. */
@@ -43,7 +43,14 @@ export class FileBytes implements ByteSource {
   }
 
   readInto(target: Buffer, at: number, offset: number, length: number): Promise<void> {
-    if (length <= SYNC_READ_MAX) return this.readNow(target, at, offset, length);
+    if (length <= SYNC_READ_MAX) {
+      try {
+        this.readIntoNow(target, at, offset, length);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
     // The callback API costs less per call than FileHandle.read, which matters at tile rates.
     return new Promise((resolve, reject) => {
       read(this.fd, target, at, length, offset, (error, bytesRead) => {
@@ -58,17 +65,18 @@ export class FileBytes implements ByteSource {
    * A small read (a stored tile) done at once with pread on this thread: through libuv's thread
    * pool it would wait behind every native job there (libvips encodes, OpenJPEG and libjpeg-turbo
    * decodes, 4 threads by default), which is what made deep-zoom tiles slow under heavy renders.
-   * From the page cache it costs microseconds, less than the hop to the pool.
+   * From the page cache it costs microseconds, less than the hop to the pool. False above SYNC_READ_MAX.
    */
-  private readNow(target: Buffer, at: number, offset: number, length: number): Promise<void> {
+  readIntoNow(target: Buffer, at: number, offset: number, length: number): boolean {
+    if (length > SYNC_READ_MAX) return false;
     let bytesRead: number;
     try {
       bytesRead = readSync(this.fd, target, at, length, offset);
     } catch (error) {
-      return Promise.reject(new IiifError(500, `${this.name}: ${(error as Error).message}`));
+      throw new IiifError(500, `${this.name}: ${(error as Error).message}`);
     }
-    if (bytesRead !== length) return Promise.reject(new IiifError(500, `${this.name}: short read (file truncated?)`));
-    return Promise.resolve();
+    if (bytesRead !== length) throw new IiifError(500, `${this.name}: short read (file truncated?)`);
+    return true;
   }
 
   localFile(): Promise<LocalFile> {

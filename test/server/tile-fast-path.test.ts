@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -217,6 +217,56 @@ describe('tile fast path: the same answers as the route', () => {
     } finally {
       await fast.close();
       await slow.close();
+    }
+  });
+
+  it('a tile it answered before follows its image when the file is replaced', async () => {
+    const tmp = await tempDir('vitrine-fast-path-replaced-');
+    const folder = path.join(tmp.dir, 'images');
+    await mkdir(folder);
+    const file = path.join(folder, 'page.tif');
+    const pyramid = (flip: boolean) =>
+      sharp(REFERENCE_PNG)
+        .removeAlpha()
+        .resize(600, 500, { fit: 'fill' })
+        .flip(flip)
+        .tiff({ tile: true, tileWidth: 256, tileHeight: 256, pyramid: true, compression: 'jpeg', quality: 80 });
+    await pyramid(false).toFile(file);
+    // Sources re-checked against their files every second: the change is seen a second later, and the
+    // requests in between the checks are the fast path's.
+    const fast = await serve({ images: folder, sourceCheckIntervalMs: 1000 }, true);
+    try {
+      const urls = ['/iiif/3/page.tif/0,0,256,256/256,256/0/default.jpg', '/iiif/3/page.tif/512,256,88,244/88,244/0/default.jpg'];
+      await ask(fast, '/iiif/3/page.tif/info.json');
+      const before = [];
+      for (const url of urls) {
+        before.push((await ask(fast, url)).body);
+        // Asked again: from what was prepared the first time, the same bytes.
+        assert.ok((await ask(fast, url)).body.equals(before.at(-1)!), url);
+      }
+      assert.equal(fastStats(fast).served, 4);
+      await pyramid(true).toFile(`${file}.new`);
+      await rename(`${file}.new`, file);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await ask(fast, '/iiif/3/page.tif/info.json');
+      const reference = await serve({ images: folder }, false);
+      try {
+        for (const [i, url] of urls.entries()) {
+          const after = await ask(fast, url);
+          assert.equal(after.status, 200, url);
+          assert.ok(!after.body.equals(before[i]!), `${url}: the old file's tile`);
+          assert.ok(after.body.equals((await ask(reference, url)).body), `${url}: not the new file's tile`);
+        }
+        // Prepared again on the new file: the fast path's once more.
+        const served = fastStats(fast).served;
+        for (const url of urls) await ask(fast, url);
+        assert.equal(fastStats(fast).served, served + urls.length);
+      } finally {
+        await reference.close();
+      }
+    } finally {
+      await fast.close();
+      await tmp.cleanup();
     }
   });
 
