@@ -47,7 +47,7 @@ interface PreparedTile {
   link?: { readonly base: string; readonly value: string };
 }
 
-/** Tile URLs whose answer is kept prepared: a few hundred bytes each; the table is emptied when full. */
+/** Tile URLs whose answer is kept prepared: a few hundred bytes each; all are dropped when there are more. */
 const PREPARED_MAX = 20_000;
 
 type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -79,7 +79,9 @@ export class TileFastPath {
   /** Answers sent by the fast path, and requests handed to Fastify after a look (for tests and debugging). */
   readonly stats = { served: 0, handedOver: 0 };
   private closing = false;
-  private readonly prepared = new Map<string, PreparedTile>();
+  /** Prepared answers by open source (gone with it) and tile URL; PREPARED_MAX in all. */
+  private tables = new WeakMap<ImageSource, Map<string, PreparedTile>>();
+  private preparedCount = 0;
 
   constructor(private readonly options: TileFastPathOptions) {}
 
@@ -102,31 +104,22 @@ export class TileFastPath {
   private take(request: IncomingMessage, response: ServerResponse, fastify: NodeHandler): boolean {
     const url = request.url;
     if (this.closing || request.method !== 'GET' || url === undefined || !url.startsWith('/iiif/') || url.charCodeAt(7) !== SLASH) return false;
+    const version: ApiVersion | undefined = url[6] === '3' ? 3 : url[6] === '2' ? 2 : undefined;
+    if (version === undefined || url.includes('?')) return false;
+    const identifier = tileIdentifier(url);
+    if (identifier === undefined) return false;
     const start = performance.now();
-    let prepared = this.prepared.get(url);
-    let release: (() => void) | undefined;
+    let lease: { prepared: PreparedTile; release: () => void } | undefined;
     try {
-      if (prepared) {
-        release = this.leasePrepared(prepared);
-        // Another source open under the path now (the file changed), or the gate closed: look again.
-        if (!release) {
-          this.prepared.delete(url);
-          prepared = undefined;
-        }
-      }
-      if (!prepared) {
-        const made = this.prepare(url);
-        // Not of the tile form at all (info.json, a query string): Fastify's without a look.
-        if (made === null) return false;
-        ({ prepared, release } = made ?? {});
-      }
+      lease = this.lease(url, version, identifier);
     } catch {
-      release = undefined;
+      lease = undefined;
     }
-    if (!prepared || !release) {
+    if (!lease) {
       this.stats.handedOver++;
       return false;
     }
+    const { prepared, release } = lease;
     const bytesBefore = request.socket.bytesWritten;
     const headers = this.headers(request, prepared);
     if (clientCopyIsCurrent(request.headers, prepared.etag, prepared.source.modified)) {
@@ -149,12 +142,11 @@ export class TileFastPath {
       return true;
     }
     // Storage that cannot read at once (an object in S3): the same, after the read.
-    const tile = prepared;
-    readStoredTile(tile.source, tile.stored, this.options.images.native)
+    readStoredTile(prepared.source, prepared.stored, this.options.images.native)
       .catch(() => undefined)
       .then((read) => {
         release();
-        if (!read || !this.sendTile(request, response, tile, headers, read, start, bytesBefore)) this.handOver(request, response, fastify);
+        if (!read || !this.sendTile(request, response, prepared, headers, read, start, bytesBefore)) this.handOver(request, response, fastify);
       });
     return true;
   }
@@ -164,60 +156,63 @@ export class TileFastPath {
     fastify(request, response);
   }
 
-  /** A lease on the prepared tile's source when it is still the open one and the gate lets the tile out without credentials; undefined otherwise. */
-  private leasePrepared(prepared: PreparedTile): (() => void) | undefined {
-    const lease = this.options.images.leaseOpenSource(prepared.identifier, credentialsOfTheRoute, (source, granted) => source === prepared.source && isOpen(granted));
-    if (lease && lease.source !== prepared.source) {
-      lease.release();
-      return undefined;
-    }
-    return lease?.release;
-  }
-
   /**
-   * The stored tile a tile URL names, prepared on a lease of its open source, through the gate;
-   * undefined (or a throw: bad syntax, a protected image, an unknown identifier) when the route is to
-   * answer after this look, null when the URL is not of the tile form at all.
+   * The stored tile a tile URL names, prepared (or taken as prepared before) on a lease of its open
+   * source, through the gate; undefined (or a throw: an unknown identifier, a protected image) when
+   * the route is to answer.
    */
-  private prepare(url: string): { prepared: PreparedTile; release: () => void } | undefined | null {
-    const version: ApiVersion | undefined = url[6] === '3' ? 3 : url[6] === '2' ? 2 : undefined;
-    if (version === undefined || url.includes('?')) return null;
-    const segments = url.slice(8).split('/');
-    if (segments.length !== 5) return null;
-    const [identifier, region, size, rotation, qualityFormat] = url.includes('%') ? decoded(segments) ?? [] : segments;
-    if (!identifier || region === undefined || size === undefined || rotation === undefined || qualityFormat === undefined) return null;
-    const parsed = parseImageRequest(version, region, size, rotation, qualityFormat);
-    const { images } = this.options;
-    // The plan made while looking at the open source, the one the lease holds.
-    let planned: { source: ImageSource; resolved: ImageRequest; stored: StoredTile } | undefined;
+  private lease(url: string, version: ApiVersion, identifier: string): { prepared: PreparedTile; release: () => void } | undefined {
+    let prepared: PreparedTile | undefined;
     const wanted = (source: ImageSource, granted: Granted): boolean => {
       if (!isOpen(granted)) return false;
-      const resolved = resolveRequest(parsed, source.info, images.limits);
-      const plan = planRequest(source, resolved, images.native, images.jp2.decodesArea);
-      if (!plan.stored || plan.heavy) return false;
-      planned = { source, resolved, stored: plan.stored };
-      return true;
+      prepared = this.tables.get(source)?.get(url) ?? this.prepare(url, version, identifier, source);
+      return prepared !== undefined;
     };
-    const lease = images.leaseOpenSource(identifier, credentialsOfTheRoute, wanted);
-    if (!lease || !planned || planned.source !== lease.source) {
+    const lease = this.options.images.leaseOpenSource(identifier, credentialsOfTheRoute, wanted);
+    if (!lease || !prepared || prepared.source !== lease.source) {
       lease?.release();
       return undefined;
     }
-    const { source, resolved, stored } = planned;
+    return { prepared, release: lease.release };
+  }
+
+  /**
+   * Works out the answer to a tile URL on an open source, and keeps it with the source: undefined
+   * when it is not a stored tile sent as it is (bad syntax included: the route says what is wrong).
+   */
+  private prepare(url: string, version: ApiVersion, identifier: string, source: ImageSource): PreparedTile | undefined {
+    const segments = url.slice(8).split('/');
+    const [, region, size, rotation, qualityFormat] = url.includes('%') ? decoded(segments) ?? [] : segments;
+    if (region === undefined || size === undefined || rotation === undefined || qualityFormat === undefined) return undefined;
+    const { images } = this.options;
+    let resolved: ImageRequest;
+    try {
+      resolved = resolveRequest(parseImageRequest(version, region, size, rotation, qualityFormat), source.info, images.limits);
+    } catch {
+      return undefined;
+    }
+    const plan = planRequest(source, resolved, images.native, images.jp2.decodesArea);
+    if (!plan.stored || plan.heavy) return undefined;
     const canonical = canonicalPath(resolved, source.info, images.limits, version);
     const prepared: PreparedTile = {
       source,
       version,
       identifier,
       resolved,
-      stored,
+      stored: plan.stored,
       canonical,
       etag: etagFor(source.version, canonical),
       lastModified: source.modified.toUTCString(),
     };
-    if (this.prepared.size >= PREPARED_MAX) this.prepared.clear();
-    this.prepared.set(url, prepared);
-    return { prepared, release: lease.release };
+    if (this.preparedCount >= PREPARED_MAX) {
+      this.tables = new WeakMap();
+      this.preparedCount = 0;
+    }
+    let table = this.tables.get(source);
+    if (!table) this.tables.set(source, (table = new Map()));
+    table.set(url, prepared);
+    this.preparedCount++;
+    return prepared;
   }
 
   /** The route's headers for a tile (its hooks' and reply's, in their order), Content-Type and Length aside. */
@@ -296,6 +291,26 @@ export class TileFastPath {
       },
       'request',
     );
+  }
+}
+
+/**
+ * The identifier of a URL of the tile form, `/iiif/N/{identifier}/{region}/{size}/{rotation}/{quality}.{format}`,
+ * percent-decoded as the route decodes it; undefined for any other form, an empty identifier or a
+ * malformed percent-encoding (Fastify's to answer).
+ */
+function tileIdentifier(url: string): string | undefined {
+  const end = url.indexOf('/', 8);
+  if (end <= 8) return undefined;
+  let slashes = 0;
+  for (let at = url.indexOf('/', end + 1); at !== -1; at = url.indexOf('/', at + 1)) slashes++;
+  if (slashes !== 3) return undefined;
+  const raw = url.slice(8, end);
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw) || undefined;
+  } catch {
+    return undefined;
   }
 }
 
