@@ -181,7 +181,7 @@ export class ImageService {
    * at its headers) takes it. Undefined otherwise, with no lookup counted: the route then looks it
    * up, and counts it, once. Release the lease exactly once.
    */
-  leaseOpenSource(identifier: string, credentials: () => Credentials, wanted: (source: ImageSource, granted: Granted) => boolean): (SourceLease & { granted: Granted }) | undefined {
+  leaseOpenSource(identifier: string, credentials: () => Credentials, wanted: (source: ImageSource, granted: Granted) => boolean): SourceLease | undefined {
     const path = this.resolved?.get(identifier);
     if (path === undefined) return undefined;
     // Only a policy known for the catalog's current version, without waiting: otherwise the route decides.
@@ -196,7 +196,7 @@ export class ImageService {
       lease.release();
       return undefined;
     }
-    return { ...lease, granted };
+    return lease;
   }
 
   /** The gate: the image's policy and what `credentials` may see of it; AccessDeniedError (401) when nothing. */
