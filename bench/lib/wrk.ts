@@ -5,9 +5,14 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** wrk script: each thread cycles through the paths file from its own offset. */
+/**
+ * wrk script: each thread cycles through the paths file from its own offset. The requests are
+ * formatted once, at start: formatting each in Lua as it is sent was a third of wrk's user CPU (a
+ * sixth of all of it: 0.029 against 0.024 ms per request, measured against a fixed server), taken
+ * from the cores both servers share, and so mostly from the faster one's share.
+ */
 const SCRIPT = `
-local paths = {}
+local requests = {}
 local counter = 0
 local threads = 0
 function setup(thread)
@@ -15,12 +20,12 @@ function setup(thread)
   threads = threads + 1
 end
 function init(args)
-  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  for line in io.lines(args[1]) do requests[#requests + 1] = wrk.format("GET", line) end
   counter = (id or 0) * 7919
 end
 function request()
-  counter = counter % #paths + 1
-  return wrk.format("GET", paths[counter])
+  counter = counter % #requests + 1
+  return requests[counter]
 end
 `;
 
