@@ -8,7 +8,7 @@
   "targets": [
     {
       "target_name": "vitrine_native",
-      "sources": ["src/addon.cc", "src/jpeg_crop.cc", "src/memory.cc", "src/upscale.cc", "src/upscale_core.cc"],
+      "sources": ["src/addon.cc", "src/jpeg_crop.cc", "src/jpeg_crop_core.cc", "src/jpeg_headers.cc", "src/jpeg_huffman.cc", "src/memory.cc", "src/upscale.cc", "src/upscale_core.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-O2", "-std=c++17"],

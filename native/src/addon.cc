@@ -17,7 +17,7 @@
 #endif
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("cropJpeg", Napi::Function::New(env, CropJpeg));
+  RegisterJpegCrop(env, exports);
   RegisterMemory(env, exports);
   RegisterUpscale(env, exports);
 #ifdef VITRINE_REGION_DECODE

@@ -126,6 +126,15 @@ export interface NativeBinding {
   /** Lossless crop of the top-left width×height of a baseline JPEG (jpegtran -crop), no pixel decode. */
   cropJpeg(jpeg: Buffer, width: number, height: number): Buffer;
   /**
+   * cropJpeg's fast way alone (sequential Huffman-coded 8-bit streams, as pyramidal TIFFs store
+   * them: DC differences rewritten, nothing else transcoded), written over `jpeg`: the cropped
+   * stream's length, or 0 (`jpeg` unchanged) when the stream is outside it or the crop would not
+   * fit. Saves making a new Buffer. Absent in addons built before it existed.
+   */
+  cropJpegInPlace?(jpeg: Buffer, width: number, height: number): number;
+  /** cropJpeg by libjpeg-turbo's tjTransform alone, as cropJpeg does what its fast way declines (tests, benchmarks). */
+  cropJpegTransform?(jpeg: Buffer, width: number, height: number): Buffer;
+  /**
    * Decodes the parts of stored JPEG tiles a region needs into `out`, on libuv's thread pool. Absent
    * when the addon was built without libjpeg's headers (jpeglib.h).
    */

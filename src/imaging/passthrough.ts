@@ -68,7 +68,11 @@ export async function readStoredTile(source: ImageSource, tile: StoredTile, nati
   if (source.readBytesInto) await source.readBytesInto(jpeg, prefix.length - 2, offset, length);
   else (await source.readBytes(offset, length)).copy(jpeg, prefix.length - 2);
   prefix.copy(jpeg, 0);
-  return tile.crop && native ? native.cropJpeg(jpeg, tile.crop.width, tile.crop.height) : jpeg;
+  if (!tile.crop || !native) return jpeg;
+  const { width, height } = tile.crop;
+  // Cropped over its own buffer when the fast crop takes the stream, else into a new one.
+  const size = native.cropJpegInPlace?.(jpeg, width, height) ?? 0;
+  return size > 0 ? jpeg.subarray(0, size) : native.cropJpeg(jpeg, width, height);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { NativeFeatures } from '../../scripts/native-features.mjs';
 
 /** The addon's functions each build feature promises (see native/binding.gyp and native/src/addon.cc). */
 export const PROMISED: Record<keyof NativeFeatures, (keyof NativeBinding)[]> = {
-  turbojpeg: ['cropJpeg', 'upscaleBicubic'],
+  turbojpeg: ['cropJpeg', 'cropJpegInPlace', 'cropJpegTransform', 'upscaleBicubic'],
   jpeglib: ['decodeJpegTiles', 'finishPixels'],
   openjpeg: ['decodeJp2', 'openjpegVersion', 'Jp2Encoder', 'makeFifo'],
   libtiff: ['decodeTiffRgba', 'libtiffVersion'],
