@@ -68,11 +68,13 @@ export async function readStoredTile(source: ImageSource, tile: StoredTile, nati
   if (source.readBytesInto) await source.readBytesInto(jpeg, prefix.length - 2, offset, length);
   else (await source.readBytes(offset, length)).copy(jpeg, prefix.length - 2);
   prefix.copy(jpeg, 0);
-  if (!tile.crop || !native) return jpeg;
-  const { width, height } = tile.crop;
-  // Cropped over its own buffer when the fast crop takes the stream, else into a new one.
-  const size = native.cropJpegInPlace?.(jpeg, width, height) ?? 0;
-  return size > 0 ? jpeg.subarray(0, size) : native.cropJpeg(jpeg, width, height);
+  return tile.crop && native ? cropped(jpeg, tile.crop, native) : jpeg;
+}
+
+/** An edge tile cropped over its own buffer when the fast crop takes the stream, else into a new one (tjTransform). */
+function cropped(jpeg: Buffer, crop: { readonly width: number; readonly height: number }, native: NativeBinding): Buffer {
+  const size = native.cropJpegInPlace?.(jpeg, crop.width, crop.height) ?? 0;
+  return size > 0 ? jpeg.subarray(0, size) : native.cropJpeg(jpeg, crop.width, crop.height);
 }
 
 /**
@@ -88,7 +90,7 @@ export function storedTileNow(source: ImageSource, tile: StoredTile, native: Nat
   const jpeg = Buffer.allocUnsafe(prefix.length + Math.max(length, 2) - 2);
   if (!source.readBytesIntoNow(jpeg, prefix.length - 2, grid.offsets[tile.index]!, length)) return undefined;
   prefix.copy(jpeg, 0);
-  return tile.crop && native ? native.cropJpeg(jpeg, tile.crop.width, tile.crop.height) : jpeg;
+  return tile.crop && native ? cropped(jpeg, tile.crop, native) : jpeg;
 }
 
 /** What goes before a level's tile data (its SOI dropped) to make a complete JPEG stream, made once per level. */
