@@ -16,6 +16,8 @@
  * - every run is checked before its time counts: exit code 0 (Vitrine's 3, "finished with failed
  *   pages", fails the benchmark), one derivative per page, each opens with the master's dimensions,
  *   a pyramid of levels, its smallest level decodes, and both sides' files are of similar size.
+ * Beside the headline, a "same work" line adds to vips the CPU of `openssl dgst -sha256` over the
+ * masters: the fixity checksum Vitrine computes for each master and vips does not.
  * Each side runs `rounds` times, alternating; every run is printed, the table keeps each side's
  * best (the machine may be shared), and CPU seconds (user + system, GNU time) beside, which load moves
  * less: the issue 15 target is judged on CPU seconds, with how busy each side kept the cores printed
@@ -166,12 +168,23 @@ interface Side {
   runs: Timed[];
   bytes: number;
 }
-const rows: { what: string; n: number; vitrine: Side; vips: Side }[] = [];
+const rows: { what: string; n: number; vitrine: Side; vips: Side; checksumCpu: number }[] = [];
+
+/**
+ * CPU seconds of SHA-256 over the masters by `openssl dgst` (OpenSSL's SHA-NI code, as Node's
+ * crypto), least of `rounds`: the fixity checksum Vitrine records for every master and vips does
+ * not compute, for the "same work" line beside the headline.
+ */
+async function checksumCpu(files: readonly string[]): Promise<number> {
+  let least = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < rounds; round++) least = Math.min(least, (await timed('openssl', ['dgst', '-sha256', '-r', ...files])).cpuSeconds);
+  return least;
+}
 for (const [what, dir, files, width, height] of [
   ['batch', batchDir, batchFiles, pageWidth, pageHeight],
   ['108 MP', bigDir, [path.join(bigDir, 'map', 'sheet.tif')], 12000, 9000],
 ] as const) {
-  const row = { what, n: files.length, vitrine: { runs: [] as Timed[], bytes: 0 }, vips: { runs: [] as Timed[], bytes: 0 } };
+  const row = { what, n: files.length, vitrine: { runs: [] as Timed[], bytes: 0 }, vips: { runs: [] as Timed[], bytes: 0 }, checksumCpu: await checksumCpu(files) };
   for (let round = 1; round <= rounds; round++) {
     const vipsOut = path.join(work, 'out-vips');
     const vitrineOut = path.join(work, 'out-vitrine');
@@ -208,6 +221,11 @@ for (const r of rows) {
   const [v, p] = [leastCpu(r.vitrine), leastCpu(r.vips)];
   console.log(`${r.what.padEnd(9)} vitrine ${v.toFixed(2).padStart(6)}  vips ${p.toFixed(2).padStart(6)}  ratio ${(v / p).toFixed(2)}×`);
 }
+console.log('\nsame work: vips, then SHA-256 of each master (openssl dgst), the fixity checksum Vitrine records');
+for (const r of rows) {
+  const [v, p] = [leastCpu(r.vitrine), leastCpu(r.vips) + r.checksumCpu];
+  console.log(`${r.what.padEnd(9)} vitrine ${v.toFixed(2).padStart(6)}  vips + sha256 ${p.toFixed(2).padStart(6)} (checksums ${r.checksumCpu.toFixed(2)})  ratio ${(v / p).toFixed(2)}×`);
+}
 // Cores kept busy (CPU seconds over wall seconds, each side's best run): CPU seconds compare the
 // work only while both sides keep the cores equally busy; a side that idled a core would look
 // cheap in CPU and still take longer.
@@ -232,6 +250,6 @@ const summary = (side: Side) => ({ bytes: side.bytes, runs: side.runs.map(({ sec
 const out = path.join(BENCH_DIR, 'results-convert.json');
 await writeFile(
   out,
-  JSON.stringify({ date: new Date().toISOString(), pages, workers, threadsPerPage, quality, rows: rows.map(({ what, n, vitrine, vips }) => ({ what, n, vitrine: summary(vitrine), vips: summary(vips) })) }, null, 2),
+  JSON.stringify({ date: new Date().toISOString(), pages, workers, threadsPerPage, quality, rows: rows.map(({ what, n, vitrine, vips, checksumCpu }) => ({ what, n, vitrine: summary(vitrine), vips: summary(vips), checksumCpu })) }, null, 2),
 );
 console.log(`results: ${out}`);
