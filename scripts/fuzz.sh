@@ -5,7 +5,7 @@
 # and the script exits 1. Fixed crashes move to test/fixtures/fuzz/<target>/, which `npm test` replays
 # through the addon (test/imaging/fuzz-regressions.test.ts).
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET…]     targets: jp2_decode tiff_rgba region_decode (default: all)
+#   scripts/fuzz.sh [SECONDS] [TARGET…]     targets: jp2_decode tiff_rgba region_decode jpeg_crop (default: all)
 #   scripts/fuzz.sh --replay DIR TARGET     runs one target once over the files of DIR (no fuzzing)
 #
 # Needs clang and its sanitizer runtimes (Debian: clang libclang-rt-14-dev): installed when run as root.
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 src=$here/native/src
 fuzz=$here/native/fuzz
 build=$here/native/build/fuzz
-all_targets=(jp2_decode tiff_rgba region_decode)
+all_targets=(jp2_decode tiff_rgba region_decode jpeg_crop)
 
 probe='extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }'
 if ! command -v clang++ >/dev/null || ! echo "$probe" | clang++ -x c++ -fsanitize=fuzzer,address - -o /dev/null 2>/dev/null; then
@@ -34,6 +34,8 @@ sources_tiff_rgba=("$src/tiff_rgba_core.cc")
 libs_tiff_rgba=(-ltiff)
 sources_region_decode=("$src/region_decode_core.cc")
 libs_region_decode=(-ljpeg -lturbojpeg)
+sources_jpeg_crop=("$src/jpeg_crop_core.cc" "$src/jpeg_headers.cc" "$src/jpeg_huffman.cc")
+libs_jpeg_crop=(-lturbojpeg)
 
 compile() {
   local target=$1 sources libs

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { withRestartMarkers } from '../../test/helpers/jpeg-restarts.js';
 import { makeFlavours } from '../../test/helpers/jp2-flavours.js';
 import { writeInterchangeOldJpegTiff, writeOldJpegTiff } from '../../test/helpers/ojpeg.js';
 
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), 'vitrine-seeds-'));
   try {
     await rm(corpus, { recursive: true, force: true });
-    for (const target of ['jp2_decode', 'tiff_rgba', 'region_decode']) await mkdir(path.join(corpus, target), { recursive: true });
+    for (const target of ['jp2_decode', 'tiff_rgba', 'region_decode', 'jpeg_crop']) await mkdir(path.join(corpus, target), { recursive: true });
 
     // JPEG 2000: every flavour the JP2 tests serve, decoded at one reduced level (the fuzzer varies it).
     for (const flavour of await makeFlavours(work)) {
@@ -70,7 +71,21 @@ async function main(): Promise<void> {
     // Stored as RGB (Photometric RGB: no colour transform), unsubsampled as libtiff requires it.
     const rgbStream = streams.find(([name]) => name === 'ycbcr444')![1];
     await writeFile(path.join(corpus, 'region_decode', 'rgb-half'), seed([1, 1, 0, 10, 10, 200, 200, 0], rgbStream));
-    for (const target of ['jp2_decode', 'tiff_rgba', 'region_decode']) {
+
+    // Tiles to crop as edge tiles are (standard Huffman tables, as TIFF tiles have them): YCbCr
+    // 4:2:0 and 4:4:4, grey, with restart markers; the crop's width and height in 1/255ths.
+    const standardTables = { optimiseCoding: false };
+    const tiles: [string, Buffer][] = [
+      ['ycbcr420', await tileImage.clone().jpeg({ quality: 80, ...standardTables }).toBuffer()],
+      ['ycbcr444', await tileImage.clone().jpeg({ quality: 90, chromaSubsampling: '4:4:4', ...standardTables }).toBuffer()],
+      ['grey', await tileImage.clone().toColourspace('b-w').jpeg({ quality: 80, ...standardTables }).toBuffer()],
+    ];
+    tiles.push(['ycbcr420-restarts', withRestartMarkers(tiles[0]![1], 3)]);
+    for (const [name, bytes] of tiles) {
+      await writeFile(path.join(corpus, 'jpeg_crop', `${name}-right`), seed([110, 255], bytes));
+      await writeFile(path.join(corpus, 'jpeg_crop', `${name}-corner`), seed([77, 150], bytes));
+    }
+    for (const target of ['jp2_decode', 'tiff_rgba', 'region_decode', 'jpeg_crop']) {
       console.log(`${target}: ${(await readdir(path.join(corpus, target))).length} seeds`);
     }
   } finally {

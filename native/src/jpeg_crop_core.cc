@@ -199,6 +199,7 @@ const char* CropTopLeft(const uint8_t* jpeg, size_t size, int width, int height,
           dcLength = length + category;
         }
         dcValue[c] += difference;
+        if (dcValue[c] < -kMaxDcValue || dcValue[c] > kMaxDcValue) return "DC value out of range";
 
         const uint16_t* groups = ac.Group();
         while (!(start & kGroupEndOfBlock) && k < 64) {
@@ -228,7 +229,6 @@ const char* CropTopLeft(const uint8_t* jpeg, size_t size, int width, int height,
         if (!kept) continue;
 
         const int value = dcValue[c];
-        if (value < -kMaxDcValue || value > kMaxDcValue) return "DC value out of range";
         const int keptDifference = value - keptDc[c];
         keptDc[c] = value;
         if (keptDifference == difference) {

@@ -114,6 +114,23 @@ const replays: Record<string, (addon: NativeBinding, input: Buffer) => Promise<O
     };
     return settle(Promise.resolve().then(() => addon.decodeJpegTiles!(job as Parameters<NonNullable<NativeBinding['decodeJpegTiles']>>[0])));
   },
+  async jpeg_crop(addon, input) {
+    const p = input.subarray(0, 2);
+    const file = input.subarray(2);
+    const meta = await sharp(file).metadata().catch(() => undefined);
+    if (!meta?.width || !meta.height || meta.format !== 'jpeg') return undefined;
+    const width = 1 + Math.floor((p[0]! * (meta.width - 1)) / 255);
+    const height = 1 + Math.floor((p[1]! * (meta.height - 1)) / 255);
+    return settle(
+      Promise.resolve().then(async () => {
+        // The fast crop, as readStoredTile makes it; a stream it declines goes to cropJpeg.
+        const copy = Buffer.from(file);
+        const size = addon.cropJpegInPlace!(copy, width, height);
+        if (size === 0) throw new Error(`the fast crop declined: ${addon.cropJpeg(file, width, height).length} bytes by tjTransform`);
+        await sharp(copy.subarray(0, size)).raw().toBuffer();
+      }),
+    );
+  },
 };
 
 describe('fuzz corpus and regressions, replayed through the native addon', () => {

@@ -157,6 +157,17 @@ describe('lossless crop of stored JPEG tiles', () => {
       const jpeg = await image.clone().jpeg({ quality: 85, chromaSubsampling: subsampling, optimiseCoding: true }).toBuffer();
       for (const [width, height] of SIZES) await assertSameCrop(addon, jpeg, width, height, `optimised ${subsampling} ${width}×${height}`);
     }
+    // Block rows alternately ramping from black to white and back, flat in each block: the stream's
+    // DC differences are small (a ramp step, 0 from row to row), but a crop one block wide puts black
+    // after white, a difference whose category the optimised table lacks.
+    const ramps = Buffer.alloc(256 * 256);
+    for (let y = 0; y < 256; y++) {
+      const [from, to] = (y >> 3) % 2 ? [255, 0] : [0, 255];
+      for (let x = 0; x < 256; x++) ramps[y * 256 + x] = Math.round(from + ((to - from) * (x >> 3)) / 31);
+    }
+    const jpeg = await sharp(ramps, { raw: { width: 256, height: 256, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 90, optimiseCoding: true }).toBuffer();
+    assert.equal(await assertSameCrop(addon, jpeg, 8, 256, 'ramps 8×256'), false, 'the fast crop declines a difference without a code');
+    assert.equal(await assertSameCrop(addon, jpeg, 256, 200, 'ramps 256×200'), true, 'whole rows keep their differences');
   });
 
   it('leaves progressive streams to tjTransform, with the same pixels', async () => {
