@@ -46,8 +46,10 @@ const aptPackages = (stage: Stage): string[] =>
 function packagesOf(libraries: readonly string[]): Map<string, string> {
   const owners = new Map<string, string>();
   for (const line of execFileSync('dpkg', ['-S', ...libraries.map((l) => `*/${l}`)], { encoding: 'utf8' }).split('\n')) {
-    const m = /^([^:,\s]+)(?::\S+)?: .*\/([^/]+)$/.exec(line);
-    if (m && !m[1]!.endsWith('-dev') && libraries.includes(m[2]!) && !owners.has(m[2]!)) owners.set(m[2]!, m[1]!);
+    const m = /^([^:,\s]+)(?::\S+)?: (.*)\/([^/]+)$/.exec(line);
+    // A 32-bit copy (libc6-i386's /lib32/libm.so.6) is not what a 64-bit addon loads.
+    if (!m || /(^|\/)(lib32|libx32)$|i386-linux-gnu/.test(m[2]!)) continue;
+    if (!m[1]!.endsWith('-dev') && libraries.includes(m[3]!) && !owners.has(m[3]!)) owners.set(m[3]!, m[1]!);
   }
   for (const library of libraries) assert.ok(owners.has(library), `no Debian package holds ${library}`);
   return owners;
