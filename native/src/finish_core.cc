@@ -193,7 +193,6 @@ std::string CheckFinish(const FinishJob& job) {
   if (job.rotation != 0 && job.rotation != 90 && job.rotation != 180 && job.rotation != 270) return "rotation must be 0, 90, 180 or 270";
   if (job.threshold && job.channels != 1) return "threshold needs grey pixels";
   if (job.quality < 0 || job.quality > 100) return "quality must be 0 (raw) or 1 to 100";
-  vitrine_reduce::Axis axis;
   switch (KindOf(job)) {
     case Resize::kNone:
       return "";
@@ -202,8 +201,8 @@ std::string CheckFinish(const FinishJob& job) {
       return job.kernel >= vitrine_reduce::kCubic && job.kernel <= vitrine_reduce::kLanczos3 ? "" : "kernel not reproduced for upsizing";
     case Resize::kDown: {
       std::string why;
-      if (job.outHeight < job.height) why = vitrine_reduce::PlanAxis(job.height, job.outHeight, job.kernel, axis);
-      if (why.empty() && job.outWidth < job.width) why = vitrine_reduce::PlanAxis(job.width, job.outWidth, job.kernel, axis);
+      if (job.outHeight < job.height) why = vitrine_reduce::AxisProblem(job.height, job.outHeight, job.kernel);
+      if (why.empty() && job.outWidth < job.width) why = vitrine_reduce::AxisProblem(job.width, job.outWidth, job.kernel);
       return why;
     }
     default:

@@ -85,21 +85,36 @@ inline uint8_t Clip(int32_t sum) {
 
 }  // namespace
 
-std::string PlanAxis(int in, int out, int kernel, Axis& axis) {
+namespace {
+
+// sharp asks vips_resize for a scale of 1 / (in / out); vips_resize reduces by 1 / scale.
+double ShrinkOf(int in, int out) {
+  const double scale = std::max(1.0 / (static_cast<double>(in) / out), 1.0 / in);
+  return 1.0 / scale;
+}
+
+}  // namespace
+
+std::string AxisProblem(int in, int out, int kernel) {
   if (kernel < kLinear || kernel > kLanczos3) return "kernel not reproduced";
   if (in < 1 || out < 1 || out > in) return "not a reduction";
-  // sharp asks vips_resize for a scale of 1 / (in / out); vips_resize reduces by 1 / scale.
-  const double scale = std::max(1.0 / (static_cast<double>(in) / out), 1.0 / in);
-  const double shrink = 1.0 / scale;
+  const double shrink = ShrinkOf(in, out);
   if (static_cast<int>(in / shrink + 0.5) != out) return "libvips would give another size";
   // The default gap of 2: libvips box-shrinks by the integer part first from a factor of 4 on.
   if (std::max(1.0, std::floor(static_cast<double>(in) / out / 2.0)) > 1) return "libvips would box-shrink first";
+  if (Points(kernel, shrink) > 2000) return "reduction too large";
+  return "";
+}
+
+std::string PlanAxis(int in, int out, int kernel, Axis& axis) {
+  std::string why = AxisProblem(in, out, kernel);
+  if (!why.empty()) return why;
+  const double shrink = ShrinkOf(in, out);
   const double extra = out * shrink - in;
   axis.in = in;
   axis.out = out;
   axis.shrink = shrink;
   axis.points = Points(kernel, shrink);
-  if (axis.points > 2000) return "reduction too large";
   axis.offset = (1 + extra) / 2.0 - 1;
   axis.pad = static_cast<int>(std::ceil(axis.points / 2.0)) - 1;
   const int stride = Stride(axis.points);

@@ -31,6 +31,10 @@ struct Axis {
 // not reproduced, an output larger than the input).
 std::string PlanAxis(int in, int out, int kernel, Axis& axis);
 
+// PlanAxis's answer without the plan: what a job's check needs, without computing the kernel's
+// weights (thousands of sin() calls for a lanczos3 reduction), which the run computes once.
+std::string AxisProblem(int in, int out, int kernel);
+
 // Vertical pass: in (width × axis.in rows, `channels` interleaved) to width × axis.out rows.
 void ReduceV(const uint8_t* in, int width, int channels, const Axis& axis, uint8_t* out);
 
