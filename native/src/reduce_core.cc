@@ -1,4 +1,5 @@
 #include "reduce_core.h"
+#include "vips_fixed_point.h"
 
 #include <algorithm>
 #include <cmath>
@@ -16,10 +17,9 @@ namespace vitrine_reduce {
 
 namespace {
 
-// libvips' fixed point: positions in 1/64 of a sample, coefficients in 1/4096.
-constexpr int kSteps = 64;
-constexpr int kShift = 12;
-constexpr int kRound = 1 << (kShift - 1);
+using vitrine_vips::kRound;
+using vitrine_vips::kShift;
+using vitrine_vips::kSteps;
 constexpr double kPi = 3.14159265358979323846;
 
 double Sinc(double x) {

@@ -1,4 +1,5 @@
 #include "upscale_core.h"
+#include "vips_fixed_point.h"
 
 // The row loops below vectorise at -O3 (the addon builds with -O2); clang vectorises them at -O2.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -22,9 +23,9 @@ namespace {
 // of integers, and each output row is four such rows weighted, the same sums in the same order
 // (identical bytes), but a few integer multiply-adds per sample, which the compiler vectorises,
 // instead of a 4×4 window per output pixel.
-constexpr int kSteps = 64;
-constexpr int kShift = 12;
-constexpr int kRound = 1 << (kShift - 1);
+using vitrine_vips::kRound;
+using vitrine_vips::kShift;
+using vitrine_vips::kSteps;
 
 struct Weights {
   int w[kSteps + 1][4];

@@ -58,23 +58,10 @@ export function findStoredTile(source: ImageSource, request: ImageRequest): Stor
  */
 export async function readStoredTile(source: ImageSource, tile: StoredTile, native: NativeBinding | undefined): Promise<Buffer | undefined> {
   if (tile.crop && !native) return undefined;
-  const grid = tile.level.jpegTiles;
-  const offset = grid.offsets[tile.index]!;
-  const length = grid.byteCounts[tile.index]!;
-  const prefix = prefixOf(grid);
-  // One buffer: the tile is read in after the prefix's room, its own SOI landing on the prefix's
-  // last two bytes, which are written after it.
-  const jpeg = Buffer.allocUnsafe(prefix.length + Math.max(length, 2) - 2);
-  if (source.readBytesInto) await source.readBytesInto(jpeg, prefix.length - 2, offset, length);
-  else (await source.readBytes(offset, length)).copy(jpeg, prefix.length - 2);
-  prefix.copy(jpeg, 0);
-  return tile.crop && native ? cropped(jpeg, tile.crop, native) : jpeg;
-}
-
-/** An edge tile cropped over its own buffer when the fast crop takes the stream, else into a new one (tjTransform). */
-function cropped(jpeg: Buffer, crop: { readonly width: number; readonly height: number }, native: NativeBinding): Buffer {
-  const size = native.cropJpegInPlace?.(jpeg, crop.width, crop.height) ?? 0;
-  return size > 0 ? jpeg.subarray(0, size) : native.cropJpeg(jpeg, crop.width, crop.height);
+  const room = roomFor(tile);
+  if (source.readBytesInto) await source.readBytesInto(room.jpeg, room.at, room.offset, room.length);
+  else (await source.readBytes(room.offset, room.length)).copy(room.jpeg, room.at);
+  return completed(room, tile, native);
 }
 
 /**
@@ -84,13 +71,41 @@ function cropped(jpeg: Buffer, crop: { readonly width: number; readonly height: 
  */
 export function storedTileNow(source: ImageSource, tile: StoredTile, native: NativeBinding | undefined): Buffer | undefined {
   if ((tile.crop && !native) || !source.readBytesIntoNow) return undefined;
+  const room = roomFor(tile);
+  if (!source.readBytesIntoNow(room.jpeg, room.at, room.offset, room.length)) return undefined;
+  return completed(room, tile, native);
+}
+
+/** The buffer a stored tile is read into, and where: after its level's prefix. */
+interface TileRoom {
+  readonly jpeg: Buffer;
+  readonly prefix: Buffer;
+  readonly at: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * One buffer for the whole stream: the tile is read in after the prefix's room, its own SOI landing
+ * on the prefix's last two bytes, which completed() writes after it.
+ */
+function roomFor(tile: StoredTile): TileRoom {
   const grid = tile.level.jpegTiles;
   const length = grid.byteCounts[tile.index]!;
   const prefix = prefixOf(grid);
-  const jpeg = Buffer.allocUnsafe(prefix.length + Math.max(length, 2) - 2);
-  if (!source.readBytesIntoNow(jpeg, prefix.length - 2, grid.offsets[tile.index]!, length)) return undefined;
-  prefix.copy(jpeg, 0);
-  return tile.crop && native ? cropped(jpeg, tile.crop, native) : jpeg;
+  return { jpeg: Buffer.allocUnsafe(prefix.length + Math.max(length, 2) - 2), prefix, at: prefix.length - 2, offset: grid.offsets[tile.index]!, length };
+}
+
+/** The tile read into its room made a complete stream: the prefix written in, an edge tile cropped. */
+function completed(room: TileRoom, tile: StoredTile, native: NativeBinding | undefined): Buffer {
+  room.prefix.copy(room.jpeg, 0);
+  return tile.crop && native ? cropped(room.jpeg, tile.crop, native) : room.jpeg;
+}
+
+/** An edge tile cropped over its own buffer when the fast crop takes the stream, else into a new one (tjTransform). */
+function cropped(jpeg: Buffer, crop: { readonly width: number; readonly height: number }, native: NativeBinding): Buffer {
+  const size = native.cropJpegInPlace?.(jpeg, crop.width, crop.height) ?? 0;
+  return size > 0 ? jpeg.subarray(0, size) : native.cropJpeg(jpeg, crop.width, crop.height);
 }
 
 /** What goes before a level's tile data (its SOI dropped) to make a complete JPEG stream, made once per level. */
