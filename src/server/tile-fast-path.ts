@@ -6,8 +6,9 @@ import { parseImageRequest } from '../image-api/grammar.js';
 import { MEDIA_TYPES, type ApiVersion, type ImageRequest } from '../image-api/request.js';
 import { resolveRequest } from '../image-api/resolve.js';
 import { canonicalPath } from '../image-api/canonical.js';
+import { render, type RenderGeometry } from '../imaging/executor.js';
 import { readStoredTile, storedTileNow, type StoredTile } from '../imaging/passthrough.js';
-import { planRequest } from '../imaging/plan.js';
+import { planRequest, type Strategy } from '../imaging/plan.js';
 import type { ImageSource } from '../imaging/source.js';
 import type { PublicBaseUrl } from './base-url.js';
 import { CORS_GET_HEADERS } from './cors.js';
@@ -29,17 +30,20 @@ export interface TileFastPathOptions {
 }
 
 /**
- * What the fast path worked out for one tile URL on one open source: the stored tile that answers
- * it and the headers that depend only on the two. Kept (PREPARED_MAX of them) so that the next
- * request for the same URL, while the same source is open, does none of the parsing, planning,
- * canonical form or ETag digest again; the gate still decides every request.
+ * What the fast path worked out for one image URL on one open source: the stored tile that answers
+ * it, or what a cheap render reads, and the headers that depend only on the two. Kept (PREPARED_MAX
+ * of them) so that the next request for the same URL, while the same source is open, does none of
+ * the parsing, planning, canonical form or ETag digest again; the gate still decides every request.
  */
 interface PreparedTile {
   readonly source: ImageSource;
   readonly version: ApiVersion;
   readonly identifier: string;
   readonly resolved: ImageRequest;
-  readonly stored: StoredTile;
+  /** The stored tile sent as it is (passthrough)… */
+  readonly stored?: StoredTile | undefined;
+  /** …or else, for a cheap render (never heavy: those wait in the route's queue), what it reads and how. */
+  readonly render?: { readonly geometry: RenderGeometry; readonly strategy: Strategy } | undefined;
   readonly canonical: string;
   readonly etag: string;
   readonly lastModified: string;
@@ -64,16 +68,19 @@ const isOpen = (granted: Granted): boolean => !granted.protected && granted.deci
 const SLASH = 47;
 
 /**
- * The stored-tile answer without Fastify: `GET /iiif/{2,3}/{identifier}/{region}/{size}/{rotation}/{quality}.{format}`
+ * Image requests of open images without Fastify: `GET /iiif/{2,3}/{identifier}/{region}/{size}/{rotation}/{quality}.{format}`
  * of an open image, whose answer is a stored JPEG tile sent as it is (passthrough, the deep-zoom
- * case), is answered here, before Fastify's routing, hooks and reply machinery, which cost more than
- * the tile itself. The answer is the route's (routes/image-api.ts) byte for byte and header for
- * header: the same gate (ImageService's, which withSource uses), resolution, canonical Link, ETag/304, CORS,
+ * case) or a cheap render (a few stored tiles decoded, e.g. the edge tiles a viewer asks one pixel
+ * larger than the stored level), is answered here, before Fastify's routing, hooks and reply
+ * machinery, which cost more than a stored tile and a third of such a render. The answer is the
+ * route's (routes/image-api.ts) byte for byte and header for header: the same gate (ImageService's,
+ * which withSource uses), resolution, plan and render, canonical Link, ETag/304, CORS,
  * Cache-Control and Vary; counted in /metrics and written to the access log alike. Anything else
- * (another method, a query string, a protected image, an error of any kind, a request that is not a
- * stored tile, an image not open yet, a server closing) goes to Fastify untouched, which answers it
- * as it always has: the fast path looks at open sources only (ImageService.leaseOpenSource, at
- * once, without waiting), so what it hands over is looked up, opened and counted once, by the route.
+ * (another method, a query string, a protected image, an error of any kind, a heavy request, which
+ * waits in the route's bounded queue, an image not open yet, a server closing) goes to Fastify
+ * untouched, which answers it as it always has: the fast path looks at open sources only
+ * (ImageService.leaseOpenSource, at once, without waiting), so what it hands over is looked up,
+ * opened and counted once, by the route.
  */
 export class TileFastPath {
   /** Answers sent by the fast path, and requests handed to Fastify after a look (for tests and debugging). */
@@ -127,9 +134,15 @@ export class TileFastPath {
       if (!this.send(request, response, 304, headers, undefined, start, bytesBefore)) this.handOver(request, response, fastify);
       return true;
     }
+    const { stored } = prepared;
+    if (!stored) {
+      // A cheap render: the route's own (executor.render, the same plan), off the JavaScript thread.
+      this.answerLater(request, response, fastify, prepared, headers, start, bytesBefore, release, () => this.draw(prepared));
+      return true;
+    }
     let body: Buffer | undefined;
     try {
-      body = storedTileNow(prepared.source, prepared.stored, this.options.images.native);
+      body = storedTileNow(prepared.source, stored, this.options.images.native);
     } catch {
       // Unreadable: the route decodes the request instead.
       release();
@@ -142,13 +155,37 @@ export class TileFastPath {
       return true;
     }
     // Storage that cannot read at once (an object in S3): the same, after the read.
-    readStoredTile(prepared.source, prepared.stored, this.options.images.native)
-      .catch(() => undefined)
-      .then((read) => {
-        release();
-        if (!read || !this.sendTile(request, response, prepared, headers, read, start, bytesBefore)) this.handOver(request, response, fastify);
-      });
+    this.answerLater(request, response, fastify, prepared, headers, start, bytesBefore, release, () => readStoredTile(prepared.source, stored, this.options.images.native));
     return true;
+  }
+
+  /** What the route renders for a prepared request that is not a stored tile (RenderPlan.geometry). */
+  private draw(prepared: PreparedTile): Promise<Buffer> {
+    const { images } = this.options;
+    return render(prepared.source, prepared.resolved, images.render, images.native, images.jp2, prepared.render!.geometry);
+  }
+
+  /**
+   * Sends what `produce` makes, the source's lease held until then; any failure goes to the route,
+   * which does the work again and answers as it always has (the error included).
+   */
+  private answerLater(
+    request: IncomingMessage,
+    response: ServerResponse,
+    fastify: NodeHandler,
+    prepared: PreparedTile,
+    headers: Record<string, string | number>,
+    start: number,
+    bytesBefore: number,
+    release: () => void,
+    produce: () => Promise<Buffer | undefined>,
+  ): void {
+    produce()
+      .catch(() => undefined)
+      .then((body) => {
+        release();
+        if (!body || !this.sendTile(request, response, prepared, headers, body, start, bytesBefore)) this.handOver(request, response, fastify);
+      });
   }
 
   private handOver(request: IncomingMessage, response: ServerResponse, fastify: NodeHandler): void {
@@ -177,8 +214,8 @@ export class TileFastPath {
   }
 
   /**
-   * Works out the answer to a tile URL on an open source, and keeps it with the source: undefined
-   * when it is not a stored tile sent as it is (bad syntax included: the route says what is wrong).
+   * Works out the answer to an image URL on an open source, and keeps it with the source: undefined
+   * when it is heavy (bad syntax included: the route says what is wrong).
    */
   private prepare(url: string, version: ApiVersion, identifier: string, source: ImageSource): PreparedTile | undefined {
     const segments = url.slice(8).split('/');
@@ -192,7 +229,8 @@ export class TileFastPath {
       return undefined;
     }
     const plan = planRequest(source, resolved, images.native, images.jp2.decodesArea);
-    if (!plan.stored || plan.heavy) return undefined;
+    // Heavy work waits its turn in the route's bounded queue; the fast path answers only what never waits.
+    if (plan.heavy || (!plan.stored && !plan.geometry)) return undefined;
     const canonical = canonicalPath(resolved, source.info, images.limits, version);
     const prepared: PreparedTile = {
       source,
@@ -200,6 +238,7 @@ export class TileFastPath {
       identifier,
       resolved,
       stored: plan.stored,
+      render: plan.stored ? undefined : { geometry: plan.geometry!, strategy: plan.strategy },
       canonical,
       etag: etagFor(source.version, canonical),
       lastModified: source.modified.toUTCString(),
@@ -245,7 +284,7 @@ export class TileFastPath {
     headers['content-type'] = MEDIA_TYPES[prepared.resolved.format];
     headers['content-length'] = body.byteLength;
     if (!this.send(request, response, 200, headers, body, start, bytesBefore)) return false;
-    this.options.images.counters.rendered('passthrough');
+    this.options.images.counters.rendered(prepared.render?.strategy ?? 'passthrough');
     return true;
   }
 
