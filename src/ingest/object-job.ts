@@ -65,7 +65,7 @@ export async function runObjectTurn(queue: JobQueue, context: IngestContext, job
     // it should be (a done one stays done when it is: no second conversion). Later turns only wait.
     let renew: NewJob['renew'] | 'never' = 'never';
     if (data.phase === 'plan') {
-      const upToDate = await isUpToDate(catalog, page.source, page, derivativePathOf(target.out, page.identifier, target.settings), target.settingsKey, false, target.stores);
+      const upToDate = await isUpToDate(catalog, page.source, page, derivativePathOf(target.out, page.identifier, target.settings), target.settingsKey, false, target.stores, target.checksums);
       renew = upToDate ? 'unsuccessful' : 'finished';
     }
     const pageData: PageJobData = {

@@ -18,6 +18,7 @@ import { INGEST_TEMP_DIR, type IngestContext } from './context.js';
 import { FINISHED_STATES, JobStateError, type Job, type PageJobData } from './jobs.js';
 import { runObjectTurn } from './object-job.js';
 import { runPageJob } from './page-job.js';
+import { MasterChecksums } from '../pipeline/master-checksums.js';
 import type { JobQueue } from './queue.js';
 
 export interface IngestWorkerOptions {
@@ -114,6 +115,8 @@ export class IngestWorker {
         settings: options.settings,
         settingsKey: settingsFingerprint(options.settings),
         encoderThreads: Math.max(1, Math.floor(cpus().length / this.concurrency)),
+        // The pages of a multi-page master, each its own job, share one read of it for its checksum.
+        checksums: new MasterChecksums(),
         // Pages' OCR sidecars are indexed as `vitrine convert` indexes them (an unreadable one is logged).
         ocr: new OcrIndexing(new SqliteSearchIndex(options.catalogFile)),
         onOcrProblem: (objectId, detail) => this.logger.warn(`ingest: ${objectId}: OCR sidecar not indexed: ${detail}`),

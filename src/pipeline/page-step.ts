@@ -4,7 +4,8 @@ import { isS3Url } from '../storage/s3-location.js';
 import path from 'node:path';
 import { IdentifierConflictError } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
-import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, sha256Master, type ConversionSettings } from './convert.js';
+import { convertPage, DERIVATIVE_FORMATS, derivativeExtension, MasterError, type ConversionSettings } from './convert.js';
+import { MasterChecksums } from './master-checksums.js';
 import type { DescribedObject } from './metadata/collect.js';
 import type { OcrIndexing } from './ocr.js';
 import type { PlannedObject, PlannedPage } from './plan.js';
@@ -41,6 +42,7 @@ export async function isUpToDate(
   settingsKey: string,
   mayRecord: boolean,
   stores: PageStores = LOCAL_STORES,
+  checksums: MasterChecksums = new MasterChecksums(),
 ): Promise<boolean> {
   const known = await catalog?.page(source.absolutePath, page.sourcePage);
   if (!known || known.settings !== settingsKey || known.identifier !== page.identifier || known.sourceSize !== source.size) return false;
@@ -50,7 +52,7 @@ export async function isUpToDate(
   if (Math.abs(known.sourceMtimeMs - source.mtimeMs) < 1) return true;
   const master = await stores.masters.local(source);
   try {
-    if ((await sha256Master(master.path)) !== known.sourceSha256) return false;
+    if ((await checksums.of(source, master.path)) !== known.sourceSha256) return false;
   } finally {
     await master.release();
   }
@@ -84,6 +86,8 @@ export interface PageTarget {
   readonly encoderThreads: number;
   /** Where masters are read and derivatives put (absent: local folders). */
   readonly stores?: PageStores | undefined;
+  /** Checksums of the masters, each read once for all its pages (absent: read for each page). */
+  readonly checksums?: MasterChecksums | undefined;
   /** The search index kept in step with each page's OCR sidecar, if the run keeps one. */
   readonly ocr?: OcrIndexing | undefined;
   /** Told why a page's OCR sidecar could not be read (the page itself is converted all the same). */
@@ -111,7 +115,8 @@ export async function convertAndRecord(
   const source = page.source;
   const stores = target.stores ?? LOCAL_STORES;
   const derivativePath = derivativePathOf(target.out, page.identifier, target.settings);
-  if (await isUpToDate(catalog, source, page, derivativePath, target.settingsKey, true, stores)) {
+  const checksums = target.checksums ?? new MasterChecksums();
+  if (await isUpToDate(catalog, source, page, derivativePath, target.settingsKey, true, stores, checksums)) {
     // A run killed during a change of format may have recorded this page and died before removing its old file.
     await removeOtherFormats(derivativePath, stores);
     const known = await catalog.page(source.absolutePath, page.sourcePage);
@@ -127,7 +132,7 @@ export async function convertAndRecord(
   try {
     [conversion, checksum] = await Promise.allSettled([
       convertPage(master.path, page.sourcePage, staging, target.tempDir, target.settings, { threads: target.encoderThreads }),
-      sha256Master(master.path),
+      checksums.of(source, master.path),
     ]);
   } finally {
     await master.release();

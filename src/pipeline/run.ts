@@ -16,6 +16,7 @@ import { TesseractOcr } from './tesseract.js';
 import { SqliteSearchIndex } from '../search/sqlite-index.js';
 import { PageLog, type PageOutcome } from './page-log.js';
 import type { Anomaly, PlannedObject, PlannedPage } from './plan.js';
+import { MasterChecksums } from './master-checksums.js';
 import { convertAndRecord, derivativePathOf, IMAGES_DIR, isPageFailure, isUpToDate, pageKey, recordObject, type PageTarget } from './page-step.js';
 import { planSteps, type PlanStep } from './plan-steps.js';
 import type { NameRule } from './rules.js';
@@ -224,6 +225,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
   // The JPEG 2000 encoder's threads per page: the cores shared among the pages encoded at once.
   const encoderThreads = Math.max(1, Math.floor(cpus().length / Math.max(1, Math.min(options.workers, estimate))));
   const anomalies: Anomaly[] = [];
+  const checksums = new MasterChecksums();
   const target: PageTarget = {
     out,
     tempDir: path.join(local, TEMP_DIR),
@@ -231,6 +233,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
     settings: options.settings,
     settingsKey,
     encoderThreads,
+    checksums,
     ocr,
     onOcrProblem: (object, detail) => {
       const anomaly: Anomaly = { object, kind: 'ocr', detail };
@@ -322,7 +325,7 @@ export async function runConversion(options: ConversionOptions): Promise<Convers
       const entry = { identifier: page.identifier, source: source.relativePath, page: page.sourcePage };
       try {
         if (options.dryRun) {
-          const upToDate = await isUpToDate(catalog, source, page, derivativePathOf(out, page.identifier, options.settings), settingsKey, false, stores);
+          const upToDate = await isUpToDate(catalog, source, page, derivativePathOf(out, page.identifier, options.settings), settingsKey, false, stores, checksums);
           finished({ outcome: upToDate ? 'skipped' : 'converted', ...entry });
         } else {
           finished({ outcome: await convertAndRecord(catalog!, target, object.id, page, sequence), ...entry });
