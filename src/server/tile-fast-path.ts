@@ -51,8 +51,13 @@ interface PreparedTile {
   link?: { readonly base: string; readonly value: string };
 }
 
-/** Tile URLs whose answer is kept prepared: a few hundred bytes each; all are dropped when there are more. */
+/**
+ * How much prepared work is kept, in stored tiles' worth (a few hundred bytes each): all is dropped
+ * when there is more. A cheap render's plan (up to some 25 stored tiles' placements, ~2 KB) counts
+ * as RENDER_WEIGHT of them, so that random regions from a crawler hold no more memory than tiles.
+ */
 const PREPARED_MAX = 20_000;
+const RENDER_WEIGHT = 8;
 
 type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -86,7 +91,7 @@ export class TileFastPath {
   /** Answers sent by the fast path, and requests handed to Fastify after a look (for tests and debugging). */
   readonly stats = { served: 0, handedOver: 0 };
   private closing = false;
-  /** Prepared answers by open source (gone with it) and tile URL; PREPARED_MAX in all. */
+  /** Prepared answers by open source (gone with it) and image URL; PREPARED_MAX stored tiles' worth in all. */
   private tables = new WeakMap<ImageSource, Map<string, PreparedTile>>();
   private preparedCount = 0;
 
@@ -243,14 +248,15 @@ export class TileFastPath {
       etag: etagFor(source.version, canonical),
       lastModified: source.modified.toUTCString(),
     };
-    if (this.preparedCount >= PREPARED_MAX) {
+    const weight = prepared.render ? RENDER_WEIGHT : 1;
+    if (this.preparedCount + weight > PREPARED_MAX) {
       this.tables = new WeakMap();
       this.preparedCount = 0;
     }
     let table = this.tables.get(source);
     if (!table) this.tables.set(source, (table = new Map()));
     table.set(url, prepared);
-    this.preparedCount++;
+    this.preparedCount += weight;
     return prepared;
   }
 
