@@ -200,8 +200,15 @@ async function encodePage(
     return { width: info.width, height: info.height };
   } catch (error) {
     await rm(temporary, { force: true });
+    // The output's fault, not the master's: the batch stops with why (every page would fail alike).
+    if (cannotWrite(error)) throw new Error(`cannot write the derivative ${temporary}: ${libvipsLine(error)}`);
     throw new MasterError(await diagnose(master, error));
   }
+}
+
+/** Whether libvips failed to create or fill the output file (folder gone, disk full), whatever the master. */
+function cannotWrite(error: unknown): boolean {
+  return /unable to open for write|no space left on device|disk quota exceeded/i.test(error instanceof Error ? error.message : String(error));
 }
 
 /** Whether the file is a JP2 or a raw J2K codestream, by its first bytes (names lie in legacy archives). */
