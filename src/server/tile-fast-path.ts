@@ -61,6 +61,20 @@ const RENDER_WEIGHT = 8;
 
 type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
+/** One request the fast path has taken: what answering it, or handing it to Fastify, needs. */
+interface Exchange {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  /** Fastify's handler, which answers what the fast path hands over. */
+  readonly fastify: NodeHandler;
+  readonly prepared: PreparedTile;
+  /** The route's headers for this answer; Content-Type and Length are added with a body. */
+  readonly headers: Record<string, string | number>;
+  /** When the request was taken (performance.now()), and the socket's bytes written before it: for metrics and the access log. */
+  readonly start: number;
+  readonly bytesBefore: number;
+}
+
 /** Thrown by the credentials the fast path gives the gate: the image is protected, Fastify's route (which reads credentials) answers. */
 const PROTECTED = Symbol('protected image');
 const credentialsOfTheRoute = (): never => {
@@ -132,17 +146,24 @@ export class TileFastPath {
       return false;
     }
     const { prepared, release } = lease;
-    const bytesBefore = request.socket.bytesWritten;
-    const headers = this.headers(request, prepared);
+    const exchange: Exchange = {
+      request,
+      response,
+      fastify,
+      prepared,
+      headers: this.headers(request, prepared),
+      start,
+      bytesBefore: request.socket.bytesWritten,
+    };
     if (clientCopyIsCurrent(request.headers, prepared.etag, prepared.source.modified)) {
       release();
-      if (!this.send(request, response, 304, headers, undefined, start, bytesBefore)) this.handOver(request, response, fastify);
+      if (!this.send(exchange, 304, undefined)) this.handOver(exchange);
       return true;
     }
     const { stored } = prepared;
     if (!stored) {
       // A cheap render: the route's own (executor.render, the same plan), off the JavaScript thread.
-      this.answerLater(request, response, fastify, prepared, headers, start, bytesBefore, release, () => this.draw(prepared));
+      this.answerLater(exchange, release, () => this.draw(prepared));
       return true;
     }
     let body: Buffer | undefined;
@@ -151,16 +172,16 @@ export class TileFastPath {
     } catch {
       // Unreadable: the route decodes the request instead.
       release();
-      this.handOver(request, response, fastify);
+      this.handOver(exchange);
       return true;
     }
     if (body) {
       release();
-      if (!this.sendTile(request, response, prepared, headers, body, start, bytesBefore)) this.handOver(request, response, fastify);
+      if (!this.sendImage(exchange, body)) this.handOver(exchange);
       return true;
     }
     // Storage that cannot read at once (an object in S3): the same, after the read.
-    this.answerLater(request, response, fastify, prepared, headers, start, bytesBefore, release, () => readStoredTile(prepared.source, stored, this.options.images.native));
+    this.answerLater(exchange, release, () => readStoredTile(prepared.source, stored, this.options.images.native));
     return true;
   }
 
@@ -174,26 +195,16 @@ export class TileFastPath {
    * Sends what `produce` makes, the source's lease held until then; any failure goes to the route,
    * which does the work again and answers as it always has (the error included).
    */
-  private answerLater(
-    request: IncomingMessage,
-    response: ServerResponse,
-    fastify: NodeHandler,
-    prepared: PreparedTile,
-    headers: Record<string, string | number>,
-    start: number,
-    bytesBefore: number,
-    release: () => void,
-    produce: () => Promise<Buffer | undefined>,
-  ): void {
+  private answerLater(exchange: Exchange, release: () => void, produce: () => Promise<Buffer | undefined>): void {
     produce()
       .catch(() => undefined)
       .then((body) => {
         release();
-        if (!body || !this.sendTile(request, response, prepared, headers, body, start, bytesBefore)) this.handOver(request, response, fastify);
+        if (!body || !this.sendImage(exchange, body)) this.handOver(exchange);
       });
   }
 
-  private handOver(request: IncomingMessage, response: ServerResponse, fastify: NodeHandler): void {
+  private handOver({ request, response, fastify }: Exchange): void {
     this.stats.handedOver++;
     fastify(request, response);
   }
@@ -278,45 +289,32 @@ export class TileFastPath {
     return headers;
   }
 
-  private sendTile(
-    request: IncomingMessage,
-    response: ServerResponse,
-    prepared: PreparedTile,
-    headers: Record<string, string | number>,
-    body: Buffer,
-    start: number,
-    bytesBefore: number,
-  ): boolean {
+  /** Sends an image body with its type and length; false when Node refuses the headers (the route then answers). */
+  private sendImage(exchange: Exchange, body: Buffer): boolean {
+    const { headers, prepared } = exchange;
     headers['content-type'] = MEDIA_TYPES[prepared.resolved.format];
     headers['content-length'] = body.byteLength;
-    if (!this.send(request, response, 200, headers, body, start, bytesBefore)) return false;
+    if (!this.send(exchange, 200, body)) return false;
     this.options.images.counters.rendered(prepared.render?.strategy ?? 'passthrough');
     return true;
   }
 
-  private send(
-    request: IncomingMessage,
-    response: ServerResponse,
-    status: number,
-    headers: Record<string, string | number>,
-    body: Buffer | undefined,
-    start: number,
-    bytesBefore: number,
-  ): boolean {
+  private send(exchange: Exchange, status: number, body: Buffer | undefined): boolean {
+    const { response } = exchange;
     try {
-      response.writeHead(status, headers);
+      response.writeHead(status, exchange.headers);
     } catch {
       // A header Node refuses (a Host with characters it will not send back): Fastify answers as it does.
       return false;
     }
     response.end(body);
     this.stats.served++;
-    response.once('finish', () => this.finished(request, status, start, bytesBefore));
+    response.once('finish', () => this.finished(exchange, status));
     return true;
   }
 
   /** What the metrics and access-log hooks do for Fastify's requests (metrics.ts, access-log.ts). */
-  private finished(request: IncomingMessage, status: number, start: number, bytesBefore: number): void {
+  private finished({ request, start, bytesBefore }: Exchange, status: number): void {
     const elapsedMs = performance.now() - start;
     this.options.metrics?.request('tile', status, elapsedMs / 1000);
     const log = this.options.accessLog;
