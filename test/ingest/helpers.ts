@@ -83,6 +83,7 @@ export async function freezeMidPage(victim: CliWorker, data: string, stillPossib
     const caught = await inFlight();
     if (caught.length > 0) return caught;
     victim.child.kill('SIGCONT');
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    // Often, so that a worker quick at its pages is still caught in one (the window is its upload).
+    await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
   }
 }

@@ -26,7 +26,7 @@ import { api, conversionsIn, filesUnder, finished, freezeMidPage, REDIS_URL, unt
 
 const TOKEN = 's3-workers-token-83c1f0';
 const BUCKET = 'vitrine';
-const PAGES = 12;
+const PAGES = 24;
 const pageName = (n: number): string => `page-${String(n).padStart(3, '0')}.tif`;
 
 let s3: RunningS3;
