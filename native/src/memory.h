@@ -1,4 +1,4 @@
-// Memory housekeeping for the server process.
+// Memory housekeeping: giving freed memory back (the server) and keeping it for reuse (conversion).
 #pragma once
 #include <napi.h>
 

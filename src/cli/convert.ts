@@ -169,6 +169,8 @@ export function convertCommand(): Command {
       const workers = (opts.workers as number | undefined) ?? cpus().length;
       const progress = progressReporter();
       const { runConversion } = await import('../pipeline/run.js');
+      // This process converts page after page: libvips' buffers are reused, not faulted in afresh.
+      (await import('../pipeline/keep-freed-memory.js')).keepFreedMemoryForConversion();
       const report = await runConversion({
         masters,
         out,

@@ -160,6 +160,8 @@ export function workerCommand(): Command {
       const { prepareDataFolder, ingestVariants } = await import('../ingest/service.js');
       const { IngestWorker } = await import('../ingest/worker.js');
       const { DEFAULT_SETTINGS } = await import('../pipeline/default-settings.js');
+      // This process converts page after page: libvips' buffers are reused, not faulted in afresh.
+      (await import('../pipeline/keep-freed-memory.js')).keepFreedMemoryForConversion();
       const variants = flags.rules === undefined ? undefined : await ingestVariants(flags.rules);
       const catalogFile = await prepareDataFolder(data);
       const choice = { queue: queueUrl, queuePrefix, stalledIntervalMs: flags.stalledInterval };

@@ -170,6 +170,13 @@ export interface NativeBinding {
    * Absent in addons built before it existed; false where the C library is not glibc.
    */
   trimMemory?(): boolean;
+  /**
+   * Makes glibc keep freed memory for reuse: at most `arenas` heaps, allocations under 32 MB served
+   * from them, up to `keepBytes` of free memory kept at each heap's top (see native/src/memory.cc).
+   * True when glibc took every setting; false where the C library is not glibc. Absent in addons
+   * built before it existed.
+   */
+  keepFreedMemory?(arenas: number, keepBytes: number): boolean;
   /** The OpenJPEG version the addon was built with, when it was. */
   readonly openjpegVersion?: string;
   /** Whether the JPEG 2000 decoder applies ICC profiles and converts CIELab (built with Little CMS). */
