@@ -51,6 +51,8 @@ export interface BuildOptions {
    * logs each request's plan.
    */
   readonly tileFastPath?: boolean;
+  /** What the fast path keeps prepared, in stored tiles' worth (tests of its bound; see tile-fast-path.ts). */
+  readonly tileFastPathPreparedMax?: number;
 }
 
 /** Fastify's default request ids (`req-1`, `req-2`, … in base 36), shared with the tile fast path so that ids stay unique. */
@@ -184,7 +186,7 @@ export async function buildApp(config: ServeConfig, logger: Logger, options: Bui
   });
   const fastPath =
     options.tileFastPath !== false && !['debug', 'trace'].includes(logger.level)
-      ? new TileFastPath({ images, publicUrl, cacheControl: config.cacheControl, metrics, accessLog: config.accessLog === 'on' ? logger : undefined, requestId: genReqId })
+      ? new TileFastPath({ images, publicUrl, cacheControl: config.cacheControl, metrics, accessLog: config.accessLog === 'on' ? logger : undefined, requestId: genReqId, preparedMax: options.tileFastPathPreparedMax })
       : null;
   fastPath?.install(app);
   app.decorate('tileFastPath', fastPath);

@@ -27,6 +27,8 @@ export interface TileFastPathOptions {
   readonly accessLog: Logger | undefined;
   /** Fastify's request-id generator (the `genReqId` it was given): ids stay unique across both paths. */
   readonly requestId: (request: IncomingMessage) => string;
+  /** Prepared answers kept, in stored tiles' worth (default PREPARED_MAX; smaller in tests). */
+  readonly preparedMax?: number | undefined;
 }
 
 /**
@@ -57,7 +59,7 @@ interface PreparedTile {
  * as RENDER_WEIGHT of them, so that random regions from a crawler hold no more memory than tiles.
  */
 const PREPARED_MAX = 20_000;
-const RENDER_WEIGHT = 8;
+export const RENDER_WEIGHT = 8;
 
 type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -108,8 +110,16 @@ export class TileFastPath {
   /** Prepared answers by open source (gone with it) and image URL; PREPARED_MAX stored tiles' worth in all. */
   private tables = new WeakMap<ImageSource, Map<string, PreparedTile>>();
   private preparedCount = 0;
+  private readonly preparedMax: number;
 
-  constructor(private readonly options: TileFastPathOptions) {}
+  constructor(private readonly options: TileFastPathOptions) {
+    this.preparedMax = options.preparedMax ?? PREPARED_MAX;
+  }
+
+  /** Prepared answers kept, in stored tiles' worth (a cheap render counts RENDER_WEIGHT): never above the bound. */
+  get prepared(): number {
+    return this.preparedCount;
+  }
 
   /** Puts the fast path in front of Fastify's request handler on the app's server. */
   install(app: FastifyInstance): void {
@@ -260,7 +270,7 @@ export class TileFastPath {
       lastModified: source.modified.toUTCString(),
     };
     const weight = prepared.render ? RENDER_WEIGHT : 1;
-    if (this.preparedCount + weight > PREPARED_MAX) {
+    if (this.preparedCount + weight > this.preparedMax) {
       this.tables = new WeakMap();
       this.preparedCount = 0;
     }

@@ -9,7 +9,8 @@ import pino from 'pino';
 import sharp from 'sharp';
 import { loadServeConfig } from '../../src/config/load.js';
 import type { ServeConfigInput } from '../../src/config/schema.js';
-import { buildApp } from '../../src/server/app.js';
+import { buildApp, type BuildOptions } from '../../src/server/app.js';
+import { RENDER_WEIGHT } from '../../src/server/tile-fast-path.js';
 import { IDS, protectedArchive } from '../auth/fixture.js';
 import { parseExposition, valueOf, type Sample } from '../helpers/metrics.js';
 import { REFERENCE_PNG, tempDir } from '../helpers/server.js';
@@ -29,7 +30,7 @@ interface Served {
   close(): Promise<void>;
 }
 
-async function serve(settings: Partial<ServeConfigInput>, tileFastPath: boolean): Promise<Served> {
+async function serve(settings: Partial<ServeConfigInput>, tileFastPath: boolean, build: BuildOptions = {}): Promise<Served> {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -38,7 +39,7 @@ async function serve(settings: Partial<ServeConfigInput>, tileFastPath: boolean)
     },
   });
   const config = loadServeConfig({ port: 0, ...settings }, { env: {} });
-  const app = await buildApp(config, pino({ level: 'info' }, sink), { tileFastPath });
+  const app = await buildApp(config, pino({ level: 'info' }, sink), { ...build, tileFastPath });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, app, lines, close: () => app.close() };
 }
@@ -296,6 +297,43 @@ describe('tile fast path: the same answers as the route', () => {
     } finally {
       await fast.close();
       await slow.close();
+    }
+  });
+
+  it('keeps what it prepared within its bound, a cheap render weighing more than a stored tile', async () => {
+    const bound = 3 + 2 * RENDER_WEIGHT;
+    const fast = await serve({ images }, true, { tileFastPathPreparedMax: bound });
+    try {
+      const prepared = (): number => fast.app.tileFastPath!.prepared;
+      const tiles = [0, 256, 512, 768].map((x) => `/iiif/3/${ENC}/${x},0,256,256/256,256/0/default.jpg`);
+      const renders = [`/iiif/3/${ENC}/0,0,300,300/150,/0/default.jpg`, `/iiif/3/${ENC}/0,0,256,256/256,256/0/gray.jpg`, `/iiif/3/${ENC}/0,0,256,256/256,256/90/default.jpg`];
+      const expected = new Map<string, Buffer>();
+      const get = async (url: string): Promise<void> => {
+        const answer = await ask(fast, url);
+        assert.equal(answer.status, 200, url);
+        if (expected.has(url)) assert.ok(answer.body.equals(expected.get(url)!), `${url}: the same bytes from what was prepared again`);
+        else expected.set(url, answer.body);
+      };
+      // The route opens the image; the fast path answers for open images only.
+      assert.equal((await ask(fast, `/iiif/3/${ENC}/info.json`)).status, 200);
+      for (const url of tiles.slice(0, 3)) await get(url);
+      assert.equal(prepared(), 3);
+      for (const url of renders.slice(0, 2)) await get(url);
+      assert.equal(prepared(), bound, 'each render counts RENDER_WEIGHT stored tiles');
+      // Asked again: answered from what is kept, nothing more kept.
+      for (const url of [...tiles.slice(0, 3), ...renders.slice(0, 2)]) await get(url);
+      assert.equal(prepared(), bound);
+      // One more, past the bound: everything is dropped, then the new answer kept.
+      await get(tiles[3]!);
+      assert.equal(prepared(), 1);
+      await get(renders[2]!);
+      assert.equal(prepared(), 1 + RENDER_WEIGHT);
+      // Dropped answers are prepared anew when asked: the same bytes.
+      await get(renders[0]!);
+      assert.equal(prepared(), 1 + 2 * RENDER_WEIGHT);
+      assert.deepEqual(fastStats(fast), { served: 13, handedOver: 0 });
+    } finally {
+      await fast.close();
     }
   });
 
