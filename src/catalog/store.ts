@@ -90,7 +90,7 @@ export interface CatalogSource {
   readonly location: string;
   current(): Promise<CatalogView | undefined>;
   /**
-   * The same without waiting, for the tile fast path: the catalog and its version when they are
+   * The same without waiting, for the image fast path: the catalog and its version when they are
    * known to be current now, undefined when there is no catalog, 'unknown' when finding out needs
    * a round trip (the caller then takes the path that awaits current()).
    */

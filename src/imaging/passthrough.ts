@@ -65,7 +65,7 @@ export async function readStoredTile(source: ImageSource, tile: StoredTile, nati
 }
 
 /**
- * readStoredTile done at once, for the tile fast path: undefined when the storage cannot read the
+ * readStoredTile done at once, for the image fast path: undefined when the storage cannot read the
  * tile without waiting (an object in S3, a tile over the synchronous limit) or it needs a crop and
  * there is no addon; throws when the read or the crop fails.
  */

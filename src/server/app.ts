@@ -19,7 +19,7 @@ import { ImageService } from './image-service.js';
 import { changeDiscoveryRoutes } from './routes/change-discovery.js';
 import { Metrics, metricsPlugin } from './metrics.js';
 import { trackRouteKinds } from './route-kind.js';
-import { TileFastPath } from './tile-fast-path.js';
+import { ImageFastPath } from './image-fast-path.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { imageApiRoutes } from './routes/image-api.js';
@@ -39,23 +39,23 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The ingest service (with --masters and --data), for whatever queues object folders besides the API (the folder watcher). */
     ingest: IngestService | null;
-    /** The stored-tile fast path in front of Fastify (null when off: see BuildOptions). */
-    tileFastPath: TileFastPath | null;
+    /** The image fast path in front of Fastify (null when off: see BuildOptions). */
+    imageFastPath: ImageFastPath | null;
   }
 }
 
 export interface BuildOptions {
   /**
-   * Stored tiles answered before Fastify (tile-fast-path.ts); on by default. Off in the tests that
+   * Stored tiles and cheap renders of open images answered before Fastify (image-fast-path.ts); on by default. Off in the tests that
    * compare its answers with the route's. Always off at debug and trace levels, where the route
    * logs each request's plan.
    */
-  readonly tileFastPath?: boolean;
-  /** What the fast path keeps prepared, in stored tiles' worth (tests of its bound; see tile-fast-path.ts). */
-  readonly tileFastPathPreparedMax?: number;
+  readonly imageFastPath?: boolean;
+  /** What the fast path keeps prepared, in stored tiles' worth (tests of its bound; see image-fast-path.ts). */
+  readonly imageFastPathPreparedMax?: number;
 }
 
-/** Fastify's default request ids (`req-1`, `req-2`, … in base 36), shared with the tile fast path so that ids stay unique. */
+/** Fastify's default request ids (`req-1`, `req-2`, … in base 36), shared with the image fast path so that ids stay unique. */
 function requestIds(): () => string {
   let next = 0;
   return () => {
@@ -185,10 +185,10 @@ export async function buildApp(config: ServeConfig, logger: Logger, options: Bui
     reply.code(404).type('text/plain; charset=utf-8').send(`404 no route for ${request.method} ${request.url}\n`);
   });
   const fastPath =
-    options.tileFastPath !== false && !['debug', 'trace'].includes(logger.level)
-      ? new TileFastPath({ images, publicUrl, cacheControl: config.cacheControl, metrics, accessLog: config.accessLog === 'on' ? logger : undefined, requestId: genReqId, preparedMax: options.tileFastPathPreparedMax })
+    options.imageFastPath !== false && !['debug', 'trace'].includes(logger.level)
+      ? new ImageFastPath({ images, publicUrl, cacheControl: config.cacheControl, metrics, accessLog: config.accessLog === 'on' ? logger : undefined, requestId: genReqId, preparedMax: options.imageFastPathPreparedMax })
       : null;
   fastPath?.install(app);
-  app.decorate('tileFastPath', fastPath);
+  app.decorate('imageFastPath', fastPath);
   return app;
 }

@@ -33,7 +33,7 @@ export class PublicBaseUrl {
     return `${request.protocol}://${request.host}`;
   }
 
-  /** The same for a raw request (the tile fast path), with the `Vary` value `of` would have set (undefined: none). */
+  /** The same for a raw request (the image fast path), with the `Vary` value `of` would have set (undefined: none). */
   ofRaw(request: IncomingMessage): { base: string; vary: string | undefined } {
     if (this.configured !== undefined) return { base: this.configured, vary: undefined };
     const { protocol, host } = viewOf(request, this.trustProxy);

@@ -11,7 +11,7 @@ export const CORS_OPTIONS = {
 
 /**
  * The headers @fastify/cors gives a GET with CORS_OPTIONS (any Origin, or none), in its order: the
- * tile fast path, which answers before Fastify's hooks run, sends these (test/server/tile-fast-path.test.ts compares).
+ * image fast path, which answers before Fastify's hooks run, sends these (test/server/image-fast-path.test.ts compares).
  */
 export const CORS_GET_HEADERS: readonly (readonly [string, string])[] = [
   ['access-control-allow-origin', CORS_OPTIONS.origin],

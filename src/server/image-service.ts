@@ -176,7 +176,7 @@ export class ImageService {
   }
 
   /**
-   * The tile fast path's way in, without waiting: through the same gate, a lease on the source an
+   * The image fast path's way in, without waiting: through the same gate, a lease on the source an
    * identifier names when its path is known and the source open and current, and `wanted` (a look
    * at its headers) takes it. Undefined otherwise, with no lookup counted: the route then looks it
    * up, and counts it, once. Release the lease exactly once.

@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 
 /**
  * What Fastify's `request.ip`, `request.host` and `request.protocol` give, read from the raw Node
- * request: for the tile fast path (tile-fast-path.ts), which answers before Fastify sees the
+ * request: for the image fast path (image-fast-path.ts), which answers before Fastify sees the
  * request. `trustProxy` is Vitrine's `--trust-proxy` (every proxy trusted, Fastify's `true`): the
  * client is then the first address of X-Forwarded-For, the host and scheme the last of
  * X-Forwarded-Host and X-Forwarded-Proto.

@@ -76,7 +76,7 @@ export class CatalogResolver {
   }
 
   /**
-   * policyOf without waiting (the tile fast path): the policy remembered for the catalog's current
+   * policyOf without waiting (the image fast path): the policy remembered for the catalog's current
    * version, or undefined when the version cannot be known now or the page was not looked up under
    * it (the caller then awaits policyOf).
    */

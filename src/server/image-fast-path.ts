@@ -18,7 +18,7 @@ import type { Metrics } from './metrics.js';
 import { viewOf } from './raw-request.js';
 import { imageLink } from './routes/image-api.js';
 
-export interface TileFastPathOptions {
+export interface ImageFastPathOptions {
   readonly images: ImageService;
   readonly publicUrl: PublicBaseUrl;
   readonly cacheControl: string;
@@ -37,7 +37,7 @@ export interface TileFastPathOptions {
  * of them) so that the next request for the same URL, while the same source is open, does none of
  * the parsing, planning, canonical form or ETag digest again; the gate still decides every request.
  */
-interface PreparedTile {
+interface PreparedAnswer {
   readonly source: ImageSource;
   readonly version: ApiVersion;
   readonly identifier: string;
@@ -69,7 +69,7 @@ interface Exchange {
   readonly response: ServerResponse;
   /** Fastify's handler, which answers what the fast path hands over. */
   readonly fastify: NodeHandler;
-  readonly prepared: PreparedTile;
+  readonly prepared: PreparedAnswer;
   /** The route's headers for this answer; Content-Type and Length are added with a body. */
   readonly headers: Record<string, string | number>;
   /** When the request was taken (performance.now()), and the socket's bytes written before it: for metrics and the access log. */
@@ -103,16 +103,16 @@ const SLASH = 47;
  * (ImageService.leaseOpenSource, at once, without waiting), so what it hands over is looked up,
  * opened and counted once, by the route.
  */
-export class TileFastPath {
+export class ImageFastPath {
   /** Answers sent by the fast path, and requests handed to Fastify after a look (for tests and debugging). */
   readonly stats = { served: 0, handedOver: 0 };
   private closing = false;
   /** Prepared answers by open source (gone with it) and image URL; PREPARED_MAX stored tiles' worth in all. */
-  private tables = new WeakMap<ImageSource, Map<string, PreparedTile>>();
+  private tables = new WeakMap<ImageSource, Map<string, PreparedAnswer>>();
   private preparedCount = 0;
   private readonly preparedMax: number;
 
-  constructor(private readonly options: TileFastPathOptions) {
+  constructor(private readonly options: ImageFastPathOptions) {
     this.preparedMax = options.preparedMax ?? PREPARED_MAX;
   }
 
@@ -125,7 +125,7 @@ export class TileFastPath {
   install(app: FastifyInstance): void {
     const server = app.server;
     const [fastify, ...others] = server.listeners('request') as NodeHandler[];
-    if (!fastify || others.length > 0) throw new Error('tile fast path: expected Fastify as the only request listener');
+    if (!fastify || others.length > 0) throw new Error('image fast path: expected Fastify as the only request listener');
     server.removeListener('request', fastify);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       if (!this.take(request, response, fastify)) fastify(request, response);
@@ -145,7 +145,7 @@ export class TileFastPath {
     const identifier = tileIdentifier(url);
     if (identifier === undefined) return false;
     const start = performance.now();
-    let lease: { prepared: PreparedTile; release: () => void } | undefined;
+    let lease: { prepared: PreparedAnswer; release: () => void } | undefined;
     try {
       lease = this.lease(url, version, identifier);
     } catch {
@@ -196,7 +196,7 @@ export class TileFastPath {
   }
 
   /** What the route renders for a prepared request that is not a stored tile (RenderPlan.geometry). */
-  private draw(prepared: PreparedTile): Promise<Buffer> {
+  private draw(prepared: PreparedAnswer): Promise<Buffer> {
     const { images } = this.options;
     return render(prepared.source, prepared.resolved, images.render, images.native, images.jp2, prepared.render!.geometry);
   }
@@ -224,8 +224,8 @@ export class TileFastPath {
    * source, through the gate; undefined (or a throw: an unknown identifier, a protected image) when
    * the route is to answer.
    */
-  private lease(url: string, version: ApiVersion, identifier: string): { prepared: PreparedTile; release: () => void } | undefined {
-    let prepared: PreparedTile | undefined;
+  private lease(url: string, version: ApiVersion, identifier: string): { prepared: PreparedAnswer; release: () => void } | undefined {
+    let prepared: PreparedAnswer | undefined;
     const wanted = (source: ImageSource, granted: Granted): boolean => {
       if (!isOpen(granted)) return false;
       prepared = this.tables.get(source)?.get(url) ?? this.prepare(url, version, identifier, source);
@@ -243,7 +243,7 @@ export class TileFastPath {
    * Works out the answer to an image URL on an open source, and keeps it with the source: undefined
    * when it is heavy (bad syntax included: the route says what is wrong).
    */
-  private prepare(url: string, version: ApiVersion, identifier: string, source: ImageSource): PreparedTile | undefined {
+  private prepare(url: string, version: ApiVersion, identifier: string, source: ImageSource): PreparedAnswer | undefined {
     const segments = url.slice(8).split('/');
     const [, region, size, rotation, qualityFormat] = url.includes('%') ? decoded(segments) ?? [] : segments;
     if (region === undefined || size === undefined || rotation === undefined || qualityFormat === undefined) return undefined;
@@ -258,7 +258,7 @@ export class TileFastPath {
     // Heavy work waits its turn in the route's bounded queue; the fast path answers only what never waits.
     if (plan.heavy || (!plan.stored && !plan.geometry)) return undefined;
     const canonical = canonicalPath(resolved, source.info, images.limits, version);
-    const prepared: PreparedTile = {
+    const prepared: PreparedAnswer = {
       source,
       version,
       identifier,
@@ -282,7 +282,7 @@ export class TileFastPath {
   }
 
   /** The route's headers for a tile (its hooks' and reply's, in their order), Content-Type and Length aside. */
-  private headers(request: IncomingMessage, prepared: PreparedTile): Record<string, string | number> {
+  private headers(request: IncomingMessage, prepared: PreparedAnswer): Record<string, string | number> {
     const { base, vary } = this.options.publicUrl.ofRaw(request);
     let link = prepared.link;
     if (link?.base !== base) {

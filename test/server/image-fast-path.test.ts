@@ -10,13 +10,13 @@ import sharp from 'sharp';
 import { loadServeConfig } from '../../src/config/load.js';
 import type { ServeConfigInput } from '../../src/config/schema.js';
 import { buildApp, type BuildOptions } from '../../src/server/app.js';
-import { RENDER_WEIGHT } from '../../src/server/tile-fast-path.js';
+import { RENDER_WEIGHT } from '../../src/server/image-fast-path.js';
 import { IDS, protectedArchive } from '../auth/fixture.js';
 import { parseExposition, valueOf, type Sample } from '../helpers/metrics.js';
 import { REFERENCE_PNG, tempDir } from '../helpers/server.js';
 
 /**
- * The stored-tile fast path (src/server/tile-fast-path.ts) against the route it stands in front of:
+ * The image fast path (src/server/image-fast-path.ts) against the route it stands in front of:
  * two servers over the same images, one with the fast path (the default) and one without, asked the
  * same requests, must answer the same bytes with the same headers, count the same in /metrics and
  * write the same access-log lines; the fast path must really have answered (its count), and never
@@ -30,7 +30,7 @@ interface Served {
   close(): Promise<void>;
 }
 
-async function serve(settings: Partial<ServeConfigInput>, tileFastPath: boolean, build: BuildOptions = {}): Promise<Served> {
+async function serve(settings: Partial<ServeConfigInput>, imageFastPath: boolean, build: BuildOptions = {}): Promise<Served> {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -39,7 +39,7 @@ async function serve(settings: Partial<ServeConfigInput>, tileFastPath: boolean,
     },
   });
   const config = loadServeConfig({ port: 0, ...settings }, { env: {} });
-  const app = await buildApp(config, pino({ level: 'info' }, sink), { ...build, tileFastPath });
+  const app = await buildApp(config, pino({ level: 'info' }, sink), { ...build, imageFastPath });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, app, lines, close: () => app.close() };
 }
@@ -100,8 +100,8 @@ function tileUrls(version: 2 | 3, identifier: string, width: number, height: num
 }
 
 const fastStats = (server: Served): { served: number; handedOver: number } => {
-  assert.ok(server.app.tileFastPath, 'the fast path is installed');
-  return { ...server.app.tileFastPath.stats };
+  assert.ok(server.app.imageFastPath, 'the fast path is installed');
+  return { ...server.app.imageFastPath.stats };
 };
 
 async function metrics(server: Served): Promise<Sample[]> {
@@ -115,7 +115,7 @@ async function requestLines(server: Served, count: number): Promise<Record<strin
   return found();
 }
 
-describe('tile fast path: the same answers as the route', () => {
+describe('image fast path: the same answers as the route', () => {
   let cleanup: () => Promise<void>;
   let images: string;
   const WIDTH = 1100;
@@ -144,7 +144,7 @@ describe('tile fast path: the same answers as the route', () => {
       const fast = await serve({ images, trustProxy, sourceCheckIntervalMs: 60_000 }, true);
       const slow = await serve({ images, trustProxy, sourceCheckIntervalMs: 60_000 }, false);
       try {
-        assert.equal(slow.app.tileFastPath, null);
+        assert.equal(slow.app.imageFastPath, null);
         const forwarded: Record<string, string> = trustProxy ? { 'x-forwarded-for': '203.0.113.9, 10.0.0.2', 'x-forwarded-host': 'proxy.example.org', 'x-forwarded-proto': 'https' } : {};
         // Levels 1 to 1/4 are stored (1/4 is one tile); 1/8, smaller than a tile, is not: it is decoded
         // (from level 1/4), as are the edge tiles a viewer asks a pixel larger than the stored level.
@@ -302,9 +302,9 @@ describe('tile fast path: the same answers as the route', () => {
 
   it('keeps what it prepared within its bound, a cheap render weighing more than a stored tile', async () => {
     const bound = 3 + 2 * RENDER_WEIGHT;
-    const fast = await serve({ images }, true, { tileFastPathPreparedMax: bound });
+    const fast = await serve({ images }, true, { imageFastPathPreparedMax: bound });
     try {
-      const prepared = (): number => fast.app.tileFastPath!.prepared;
+      const prepared = (): number => fast.app.imageFastPath!.prepared;
       const tiles = [0, 256, 512, 768].map((x) => `/iiif/3/${ENC}/${x},0,256,256/256,256/0/default.jpg`);
       const renders = [`/iiif/3/${ENC}/0,0,300,300/150,/0/default.jpg`, `/iiif/3/${ENC}/0,0,256,256/256,256/0/gray.jpg`, `/iiif/3/${ENC}/0,0,256,256/256,256/90/default.jpg`];
       const expected = new Map<string, Buffer>();
@@ -367,7 +367,7 @@ describe('tile fast path: the same answers as the route', () => {
   });
 });
 
-describe('tile fast path: protected images go through the gate and the route', () => {
+describe('image fast path: protected images go through the gate and the route', () => {
   let archive: Awaited<ReturnType<typeof protectedArchive>>;
   let fast: Served;
   let slow: Served;
