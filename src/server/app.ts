@@ -46,9 +46,9 @@ declare module 'fastify' {
 
 export interface BuildOptions {
   /**
-   * Stored tiles and cheap renders of open images answered before Fastify (image-fast-path.ts); on by default. Off in the tests that
-   * compare its answers with the route's. Always off at debug and trace levels, where the route
-   * logs each request's plan.
+   * Stored tiles and cheap renders of open images answered before Fastify (image-fast-path.ts); on
+   * by default. Off in the tests that compare its answers with the route's. Always off at debug and
+   * trace levels, where the route logs each request's plan.
    */
   readonly imageFastPath?: boolean;
   /** What the fast path keeps prepared, in stored tiles' worth (tests of its bound; see image-fast-path.ts). */
