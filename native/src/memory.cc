@@ -2,12 +2,13 @@
 // burst of large renders, glibc keeps the freed buffers in its per-thread arenas and the process
 // stays large; the server calls this once the burst is over. Elsewhere it does nothing.
 //
-// keepFreedMemory(arenas, keepBytes): the opposite, for conversion. libvips allocates its region
-// buffers (256 KB to a few MB each, zero-filled) afresh for every page; glibc serves those above
-// its mmap threshold with new mappings, and trims freed memory at the top of a heap at once, so
-// every page touches new pages: ~7,500 page faults per 27 MP master, and the zero-fill runs on
-// memory the kernel must first supply. Serving them from at most `arenas` heaps that keep up to
-// `keepBytes` free lets the next page reuse the same, already mapped memory.
+// keepFreedMemory(arenas, keepBytes): for processes that run libvips over and over (conversion page
+// after page; the server request after request, between its trims). libvips allocates its region
+// buffers (256 KB to a few MB each, zero-filled) afresh every time; glibc serves those above its
+// mmap threshold with new mappings, and trims freed memory at the top of a heap at once, so every
+// page touches new memory: ~7,500 page faults per 27 MP master, and the zero-fill runs on memory
+// the kernel must first supply. Serving them from at most `arenas` heaps that keep up to
+// `keepBytes` free lets the next page or request reuse the same, already mapped memory.
 #include "memory.h"
 
 #if defined(__GLIBC__)

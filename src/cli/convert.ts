@@ -170,7 +170,7 @@ export function convertCommand(): Command {
       const progress = progressReporter();
       const { runConversion } = await import('../pipeline/run.js');
       // This process converts page after page: libvips' buffers are reused, not faulted in afresh.
-      (await import('../pipeline/keep-freed-memory.js')).keepFreedMemoryForConversion();
+      (await import('../imaging/keep-freed-memory.js')).keepFreedMemoryForLibvips();
       const report = await runConversion({
         masters,
         out,

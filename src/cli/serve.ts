@@ -147,6 +147,8 @@ export function serveCommand(): Command {
       checkWatchFolder(config);
       // Loaded here, not at start-up: every other command (and --help) starts faster without Fastify.
       const { buildApp } = await import('../server/app.js');
+      // This process renders request after request: libvips' buffers are reused, not faulted in afresh.
+      (await import('../imaging/keep-freed-memory.js')).keepFreedMemoryForLibvips();
       const app = await buildApp(config, logger);
       // The watch starts before the server listens: whatever arrives once it answers is seen.
       const sink = app.ingest && config.data !== undefined ? new QueueSink(app.ingest, config.data, config.withdrawDerivatives, logger, catalogLocation(config.data, config.catalog, config.catalogSchema)) : undefined;

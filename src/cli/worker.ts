@@ -161,7 +161,7 @@ export function workerCommand(): Command {
       const { IngestWorker } = await import('../ingest/worker.js');
       const { DEFAULT_SETTINGS } = await import('../pipeline/default-settings.js');
       // This process converts page after page: libvips' buffers are reused, not faulted in afresh.
-      (await import('../pipeline/keep-freed-memory.js')).keepFreedMemoryForConversion();
+      (await import('../imaging/keep-freed-memory.js')).keepFreedMemoryForLibvips();
       const variants = flags.rules === undefined ? undefined : await ingestVariants(flags.rules);
       const catalogFile = await prepareDataFolder(data);
       const choice = { queue: queueUrl, queuePrefix, stalledIntervalMs: flags.stalledInterval };

@@ -76,9 +76,10 @@ export class ImageService {
   private trimTimer: NodeJS.Timeout | undefined;
 
   /**
-   * After a burst of heavy renders, glibc keeps their freed buffers in its arenas and the process
-   * stays hundreds of MB larger than it needs; once no heavy render has run for TRIM_AFTER_MS,
-   * that memory is given back (malloc_trim, a few milliseconds, through the native addon).
+   * After a burst of heavy renders, glibc keeps their freed buffers in its arenas (asked to, for
+   * speed: imaging/keep-freed-memory.ts) and the process stays hundreds of MB larger than it needs;
+   * once no heavy render has run for TRIM_AFTER_MS, that memory is given back (malloc_trim, a few
+   * milliseconds, through the native addon).
    */
   private trimSoon(): void {
     const trim = this.native?.trimMemory;

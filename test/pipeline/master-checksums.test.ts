@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { DEFAULT_SETTINGS } from '../../src/pipeline/default-settings.js';
-import { settingsFingerprint } from '../../src/pipeline/convert.js';
+import { settingsFingerprint, sha256File } from '../../src/pipeline/convert.js';
 import { MasterChecksums } from '../../src/pipeline/master-checksums.js';
 import { convertAndRecord, type PageTarget } from '../../src/pipeline/page-step.js';
 import { REFERENCE_PNG, tempDir } from '../helpers/server.js';
@@ -76,5 +76,21 @@ describe('master checksums: each version of a master read once', () => {
     } finally {
       catalog.close();
     }
+  });
+
+  it('hashes many masters at once with reused read buffers, each hash its own file', async () => {
+    // Over two read chunks each, different contents: a buffer shared by two hashes at once would mix them.
+    const files = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const file = path.join(dir, `master-${i}.bin`);
+        await writeFile(file, randomBytes((9 << 20) + i * 1000));
+        return file;
+      }),
+    );
+    const expected = await Promise.all(files.map(async (f) => createHash('sha256').update(await readFile(f)).digest('hex')));
+    for (let round = 0; round < 3; round++) {
+      assert.deepEqual(await Promise.all(files.map((f) => sha256File(f))), expected);
+    }
+    for (const [i, f] of files.entries()) assert.equal(await sha256File(f), expected[i]);
   });
 });
