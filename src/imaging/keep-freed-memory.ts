@@ -14,10 +14,16 @@ export const KEEP_FREED_BYTES = 256 << 20;
  * kernel (a page fault per 4 KB). Kept and reused instead:
  * - a batch of 27 MP masters took 3–7 % less CPU and a fifth fewer page faults, peak no higher;
  * - a server's first pass over 300 arbitrary regions took 13 % less CPU, later passes 7 % less.
- * Arenas: one per core, as many as there are libvips threads at once. The server still gives the
- * memory back once a burst of heavy renders is over (ImageService's trimMemory). Returns whether
- * the settings took (false without the native addon or glibc).
+ * Arenas: one per core (as many as libvips threads at once), or MALLOC_ARENA_MAX when set. The
+ * server still gives the memory back once a burst of heavy renders is over (ImageService's
+ * trimMemory). Returns whether the settings took (false without the native addon or glibc).
  */
-export function keepFreedMemoryForLibvips(): boolean {
-  return nativeAddon().binding?.keepFreedMemory?.(Math.max(2, cpus().length), KEEP_FREED_BYTES) ?? false;
+export function keepFreedMemoryForLibvips(env: NodeJS.ProcessEnv = process.env): boolean {
+  return nativeAddon().binding?.keepFreedMemory?.(arenasFor(env), KEEP_FREED_BYTES) ?? false;
+}
+
+/** One arena per core, unless MALLOC_ARENA_MAX says otherwise (the README's advice for lower memory): it is kept. */
+export function arenasFor(env: NodeJS.ProcessEnv): number {
+  const asked = Number(env.MALLOC_ARENA_MAX);
+  return Number.isInteger(asked) && asked >= 1 && asked <= 1024 ? asked : Math.max(2, cpus().length);
 }

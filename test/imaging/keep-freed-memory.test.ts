@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nativeAddon } from '../../src/imaging/native.js';
-import { KEEP_FREED_BYTES, keepFreedMemoryForLibvips } from '../../src/imaging/keep-freed-memory.js';
+import { cpus } from 'node:os';
+import { arenasFor, KEEP_FREED_BYTES, keepFreedMemoryForLibvips } from '../../src/imaging/keep-freed-memory.js';
 
 describe('memory of a process running libvips over and over', () => {
   it('glibc takes every allocator setting asked for', () => {
@@ -14,5 +15,13 @@ describe('memory of a process running libvips over and over', () => {
     assert.throws(() => keep(2.5, 0), RangeError);
     assert.throws(() => keep(2, 2 ** 31), /keepBytes from 0 to 1 GiB/);
     assert.throws(() => (keep as unknown as (a: unknown) => boolean)('2'), TypeError);
+  });
+
+  it('one arena per core, or as many as MALLOC_ARENA_MAX asks', () => {
+    assert.equal(arenasFor({}), Math.max(2, cpus().length));
+    assert.equal(arenasFor({ MALLOC_ARENA_MAX: '1' }), 1);
+    assert.equal(arenasFor({ MALLOC_ARENA_MAX: '6' }), 6);
+    for (const ignored of ['0', '-1', '2.5', 'two', '', '5000']) assert.equal(arenasFor({ MALLOC_ARENA_MAX: ignored }), Math.max(2, cpus().length), ignored);
+    assert.equal(keepFreedMemoryForLibvips({ MALLOC_ARENA_MAX: '2' }), true);
   });
 });
