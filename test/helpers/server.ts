@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { loadServeConfig } from '../../src/config/load.js';
@@ -24,6 +25,18 @@ export async function startServer(images: string | undefined, settings: Partial<
   const app = await buildApp(config, pino({ level: 'silent' }));
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url: address, app, close: () => app.close() };
+}
+
+/**
+ * A fresh temporary folder for the tests of the enclosing describe: made before them, removed after
+ * them. Its path is `dir` of the returned object, once the tests run.
+ */
+export function tempDirForSuite(prefix: string): { readonly dir: string } {
+  const folder = { dir: '' };
+  let cleanup: (() => Promise<void>) | undefined;
+  before(async () => ({ dir: folder.dir, cleanup } = await tempDir(prefix)));
+  after(() => cleanup?.());
+  return folder;
 }
 
 /** A fresh temporary folder, removed by the returned cleanup. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ConversionReport } from '../../src/pipeline/run.js';
 import { vitrine } from '../helpers/cli.js';
 import { pagePicture } from '../helpers/corpus.js';
-import { tempDir } from '../helpers/server.js';
+import { tempDirForSuite } from '../helpers/server.js';
 
 /** The `metadata` anomalies of a dry run, as `folder: detail`. */
 async function problems(masters: string, ...args: string[]): Promise<string[]> {
@@ -16,14 +16,11 @@ async function problems(masters: string, ...args: string[]): Promise<string[]> {
 }
 
 describe('convert checks every collection.yml and names the file and field of each problem', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  before(async () => ({ dir, cleanup } = await tempDir('vitrine-collection-metadata-')));
-  after(async () => cleanup());
+  const tmp = tempDirForSuite('vitrine-collection-metadata-');
 
   /** A masters tree: `Series/Box N/001.tif` for each box, plus the given files. */
   async function masters(name: string, boxes: number, files: Record<string, string>): Promise<string> {
-    const root = path.join(dir, name, 'masters');
+    const root = path.join(tmp.dir, name, 'masters');
     for (let n = 1; n <= boxes; n++) {
       await mkdir(path.join(root, 'Series', `Box ${n}`), { recursive: true });
       await pagePicture(n).tiff().toFile(path.join(root, 'Series', `Box ${n}`, '001.tif'));
@@ -80,7 +77,7 @@ describe('convert checks every collection.yml and names the file and field of ea
 
   it('with naming rules whose ids do not follow the folders, a collection.yml is reported, not misapplied', async () => {
     const root = await masters('rules', 2, { 'Series/collection.yml': 'label: The series\n' });
-    const rules = path.join(dir, 'rules', 'rules.yml');
+    const rules = path.join(tmp.dir, 'rules', 'rules.yml');
     await writeFile(rules, "rules:\n  - pattern: 'Box (?<box>\\d+)/(?<sequence>\\d+)'\n    on: path\n    object: 'box-{box}'\n");
     assert.deepEqual(await problems(root, '--rules', rules), [
       'Series: Series/collection.yml: the objects below Series have ids that do not follow its folders (naming rules), so it has no collection; not applied',

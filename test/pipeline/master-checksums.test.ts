@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { DEFAULT_SETTINGS } from '../../src/pipeline/default-settings.js';
 import { settingsFingerprint, sha256File } from '../../src/pipeline/convert.js';
 import { MasterChecksums } from '../../src/pipeline/master-checksums.js';
 import { convertAndRecord, type PageTarget } from '../../src/pipeline/page-step.js';
-import { REFERENCE_PNG, tempDir } from '../helpers/server.js';
+import { REFERENCE_PNG, tempDirForSuite } from '../helpers/server.js';
 
 const sha256Of = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
 
@@ -19,13 +19,10 @@ async function versionOf(file: string): Promise<{ absolutePath: string; size: nu
 }
 
 describe('master checksums: each version of a master read once', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  before(async () => ({ dir, cleanup } = await tempDir('vitrine-checksums-')));
-  after(() => cleanup());
+  const tmp = tempDirForSuite('vitrine-checksums-');
 
   it('reads a master once for all who ask, at once or later, and again once it is replaced', async () => {
-    const file = path.join(dir, 'master.bin');
+    const file = path.join(tmp.dir, 'master.bin');
     await writeFile(file, 'first version of the master');
     const checksums = new MasterChecksums();
     const first = await versionOf(file);
@@ -44,7 +41,7 @@ describe('master checksums: each version of a master read once', () => {
   });
 
   it('does not keep a failed read: the next page reads the master again', async () => {
-    const file = path.join(dir, 'late.bin');
+    const file = path.join(tmp.dir, 'late.bin');
     const version = { absolutePath: file, size: 4, mtimeMs: 1 };
     const checksums = new MasterChecksums();
     await assert.rejects(checksums.of(version, file), /ENOENT/);
@@ -54,16 +51,16 @@ describe('master checksums: each version of a master read once', () => {
   });
 
   it('the pages of a multi-page TIFF: one read of the master, its checksum recorded for each page', async () => {
-    const master = path.join(dir, 'letters.tif');
+    const master = path.join(tmp.dir, 'letters.tif');
     const pages = await Promise.all([0, 180, 0].map((angle) => sharp(REFERENCE_PNG).removeAlpha().resize(300, 200).rotate(angle).png().toBuffer()));
     await sharp(pages, { join: { animated: true } }).tiff({ compression: 'lzw' }).toFile(master);
     const meta = await sharp(master).metadata();
     assert.equal(meta.pages, 3, 'a master of three pages');
-    const catalog = new Catalog(path.join(dir, 'catalog.sqlite'));
+    const catalog = new Catalog(path.join(tmp.dir, 'catalog.sqlite'));
     try {
       const checksums = new MasterChecksums();
       const settings = DEFAULT_SETTINGS;
-      const target: PageTarget = { out: path.join(dir, 'out'), tempDir: path.join(dir, 'out', '.tmp'), settings, settingsKey: settingsFingerprint(settings), encoderThreads: 1, checksums };
+      const target: PageTarget = { out: path.join(tmp.dir, 'out'), tempDir: path.join(tmp.dir, 'out', '.tmp'), settings, settingsKey: settingsFingerprint(settings), encoderThreads: 1, checksums };
       await mkdir(target.tempDir, { recursive: true });
       const source = { relativePath: 'letters.tif', ...(await versionOf(master)) };
       const outcomes = await Promise.all(
@@ -82,7 +79,7 @@ describe('master checksums: each version of a master read once', () => {
     // Over two read chunks each, different contents: a buffer shared by two hashes at once would mix them.
     const files = await Promise.all(
       Array.from({ length: 5 }, async (_, i) => {
-        const file = path.join(dir, `master-${i}.bin`);
+        const file = path.join(tmp.dir, `master-${i}.bin`);
         await writeFile(file, randomBytes((9 << 20) + i * 1000));
         return file;
       }),

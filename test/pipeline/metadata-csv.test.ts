@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { readMetadataCsv } from '../../src/pipeline/metadata/csv.js';
 import type { ConversionReport } from '../../src/pipeline/run.js';
 import { vitrine } from '../helpers/cli.js';
 import { pagePicture } from '../helpers/corpus.js';
-import { tempDir } from '../helpers/server.js';
+import { tempDirForSuite } from '../helpers/server.js';
 
 /** What the spreadsheet shows: é, a curly apostrophe, œ and € (the last three exist in Windows-1252 only, not in Latin-1). */
 const LABEL = 'Café d’œuvre 5 €';
@@ -25,10 +25,7 @@ function utf16(text: string, endian: 'le' | 'be'): Buffer {
 }
 
 describe('batch CSV files as spreadsheets save them', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  before(async () => ({ dir, cleanup } = await tempDir('vitrine-csv-')));
-  after(async () => cleanup());
+  const tmp = tempDirForSuite('vitrine-csv-');
 
   const files: [string, (text: string) => Buffer, string][] = [
     ['utf8-bom.csv', (t) => Buffer.concat([UTF8_BOM, Buffer.from(t, 'utf8')]), ';'],
@@ -40,7 +37,7 @@ describe('batch CSV files as spreadsheets save them', () => {
   for (const [name, encode, delimiter] of files) {
     it(`reads ${name} (delimiter ${JSON.stringify(delimiter)}): accents, a quoted line break, the right columns`, async () => {
       const text = [['object', 'label', 'summary'].join(delimiter), ['box-1', LABEL, `"first line${delimiter}\r\nsecond ""line"""`].join(delimiter), ''].join('\r\n');
-      const file = path.join(dir, name);
+      const file = path.join(tmp.dir, name);
       await writeFile(file, encode(text));
       const rows = await readMetadataCsv(file);
       assert.equal(rows.length, 1);
@@ -52,7 +49,7 @@ describe('batch CSV files as spreadsheets save them', () => {
   }
 
   it('numbers rows as the spreadsheet does: the header is row 1, a quoted line break stays in its row, blank rows count', async () => {
-    const file = path.join(dir, 'rows.csv');
+    const file = path.join(tmp.dir, 'rows.csv');
     await writeFile(
       file,
       ['object,summary', 'a,"two', 'lines"', '', 'b,"three', 'more', 'lines"', ',', 'c,last', ''].join('\n'),
@@ -69,7 +66,7 @@ describe('batch CSV files as spreadsheets save them', () => {
   });
 
   it('names the row where a quoted field is left open', async () => {
-    const file = path.join(dir, 'open.csv');
+    const file = path.join(tmp.dir, 'open.csv');
     await writeFile(file, ['object;summary', 'a;"closed\nhere"', '', 'b;"never', 'closed', ''].join('\r\n'));
     await assert.rejects(readMetadataCsv(file), (error: Error) => {
       assert.equal(error.message, `metadata file ${file}: row 4: a quoted field is not closed`);
@@ -78,13 +75,13 @@ describe('batch CSV files as spreadsheets save them', () => {
   });
 
   it('vitrine convert reports a bad cell by file and spreadsheet row', async () => {
-    const masters = path.join(dir, 'masters');
+    const masters = path.join(tmp.dir, 'masters');
     await mkdir(path.join(masters, 'box-1'), { recursive: true });
     await pagePicture(1).tiff().toFile(path.join(masters, 'box-1', '001.tif'));
-    const csv = path.join(dir, 'batch.csv');
+    const csv = path.join(tmp.dir, 'batch.csv');
     // Row 2 spans two lines; row 3 is blank; row 4 has a viewing direction that does not exist.
     await writeFile(csv, windows1252(['object;label;viewingDirection', `box-1;"${LABEL}`, `second line";`, ';;', 'box-1;;sideways', ''].join('\r\n')));
-    const result = await vitrine('convert', masters, '--out', path.join(dir, 'out'), '--metadata', csv, '--dry-run', '--json');
+    const result = await vitrine('convert', masters, '--out', path.join(tmp.dir, 'out'), '--metadata', csv, '--dry-run', '--json');
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout) as ConversionReport;
     const details = report.anomalies.filter((a) => a.kind === 'metadata').map((a) => a.detail);

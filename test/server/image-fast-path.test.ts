@@ -44,6 +44,21 @@ async function serve(settings: Partial<ServeConfigInput>, imageFastPath: boolean
   return { url, app, lines, close: () => app.close() };
 }
 
+/** Runs `test` against a server with the fast path and one without, over the same settings; closes both. */
+async function withBoth(settings: Partial<ServeConfigInput>, test: (fast: Served, slow: Served) => Promise<void>): Promise<void> {
+  const fast = await serve(settings, true);
+  try {
+    const slow = await serve(settings, false);
+    try {
+      await test(fast, slow);
+    } finally {
+      await slow.close();
+    }
+  } finally {
+    await fast.close();
+  }
+}
+
 interface Answer {
   readonly status: number;
   readonly headers: Record<string, string>;
@@ -141,9 +156,7 @@ describe('image fast path: the same answers as the route', () => {
   for (const trustProxy of [false, true]) {
     it(`interior and edge tiles of every level, v3 and v2: bytes, headers, 304s, metrics and access log${trustProxy ? ' (--trust-proxy, X-Forwarded-*)' : ''}`, async () => {
       // Sources checked against their files once a minute: a check falling due (every 2 s by default) sends that request to the route.
-      const fast = await serve({ images, trustProxy, sourceCheckIntervalMs: 60_000 }, true);
-      const slow = await serve({ images, trustProxy, sourceCheckIntervalMs: 60_000 }, false);
-      try {
+      await withBoth({ images, trustProxy, sourceCheckIntervalMs: 60_000 }, async (fast, slow) => {
         assert.equal(slow.app.imageFastPath, null);
         const forwarded: Record<string, string> = trustProxy ? { 'x-forwarded-for': '203.0.113.9, 10.0.0.2', 'x-forwarded-host': 'proxy.example.org', 'x-forwarded-proto': 'https' } : {};
         // Levels 1 to 1/4 are stored (1/4 is one tile); 1/8, smaller than a tile, is not: it is decoded
@@ -198,27 +211,19 @@ describe('image fast path: the same answers as the route', () => {
         assert.equal(fastLines[0]!.remote, trustProxy ? '203.0.113.9' : '127.0.0.1');
         const ids = fast.lines.map((line) => line.reqId).filter(Boolean);
         assert.equal(new Set(ids).size, ids.length, 'request ids unique across both paths');
-      } finally {
-        await fast.close();
-        await slow.close();
-      }
+      });
     });
   }
 
   it('with --base-url: no Vary, the configured origin in Link', async () => {
     const settings = { images, baseUrl: 'https://iiif.example.org/base' };
-    const fast = await serve(settings, true);
-    const slow = await serve(settings, false);
-    try {
+    await withBoth(settings, async (fast, slow) => {
       await same(fast, slow, `/iiif/3/${ENC}/info.json`);
       const answer = await same(fast, slow, `/iiif/3/${ENC}/1024,768,76,132/76,132/0/default.jpg`);
       assert.equal(answer.headers.vary, undefined);
       assert.match(answer.headers.link!, /^<https:\/\/iiif\.example\.org\/base\/iiif\/3\/box%2Fpage\.tif\/1024,768,76,132\/max\/0\/default\.jpg>/);
       assert.equal(fastStats(fast).served, 1);
-    } finally {
-      await fast.close();
-      await slow.close();
-    }
+    });
   });
 
   it('a tile it answered before follows its image when the file is replaced', async () => {
@@ -272,9 +277,7 @@ describe('image fast path: the same answers as the route', () => {
   });
 
   it('answers cheap renders as the route does: regions, qualities, formats, rotations by 90°', async () => {
-    const fast = await serve({ images }, true);
-    const slow = await serve({ images }, false);
-    try {
+    await withBoth({ images }, async (fast, slow) => {
       await same(fast, slow, `/iiif/3/${ENC}/info.json`);
       const urls = [
         `/iiif/3/${ENC}/0,0,300,300/150,/0/default.jpg`, // a region, decoded
@@ -294,10 +297,7 @@ describe('image fast path: the same answers as the route', () => {
         assert.equal((await same(fast, slow, url, { 'if-none-match': answer.headers.etag! })).status, 304, url);
       }
       assert.deepEqual(fastStats(fast), { served: 3 * urls.length, handedOver: 0 });
-    } finally {
-      await fast.close();
-      await slow.close();
-    }
+    });
   });
 
   it('keeps what it prepared within its bound, a cheap render weighing more than a stored tile', async () => {
@@ -338,9 +338,7 @@ describe('image fast path: the same answers as the route', () => {
   });
 
   it('hands to the route, which answers as always, what is heavy or not an image request of an open image', async () => {
-    const fast = await serve({ images }, true);
-    const slow = await serve({ images }, false);
-    try {
+    await withBoth({ images }, async (fast, slow) => {
       await same(fast, slow, `/iiif/3/${ENC}/info.json`);
       const cases = [
         [`/iiif/3/${ENC}/0,0,256,256/256,256/45/default.jpg`, 200], // rotated by 45°: heavy, the route's queue
@@ -360,10 +358,7 @@ describe('image fast path: the same answers as the route', () => {
       const head = await ask(fast, `/iiif/3/${ENC}/0,0,256,256/256,256/0/default.jpg`, {}, 'HEAD');
       assert.equal(head.status, 200);
       assert.equal(fastStats(fast).served, 0);
-    } finally {
-      await fast.close();
-      await slow.close();
-    }
+    });
   });
 });
 

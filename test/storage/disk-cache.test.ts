@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readdir, writeFile, mkdir, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DiskCache } from '../../src/storage/disk-cache.js';
-import { tempDir } from '../helpers/server.js';
+import { tempDirForSuite } from '../helpers/server.js';
 
 /** The local cache of S3 ranges: bounded by total size, least recently used out first, pins kept, rebuilt after a restart. */
 
@@ -11,13 +11,10 @@ const KB = 1024;
 const bytes = (fill: number, size = 400 * KB): Buffer => Buffer.alloc(size, fill);
 
 describe('disk cache', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  before(async () => ({ dir, cleanup } = await tempDir('vitrine-disk-cache-')));
-  after(() => cleanup());
+  const tmp = tempDirForSuite('vitrine-disk-cache-');
 
   it('keeps the total under its bound, removing the least recently used files first', async () => {
-    const cache = await DiskCache.open(path.join(dir, 'lru'), 1000 * KB);
+    const cache = await DiskCache.open(path.join(tmp.dir, 'lru'), 1000 * KB);
     await cache.write('g/a', bytes(1));
     await cache.write('g/b', bytes(2));
     assert.deepEqual(await cache.read('g/a'), bytes(1), 'a used: b is now the oldest');
@@ -26,11 +23,11 @@ describe('disk cache', () => {
     assert.equal(await cache.read('g/b'), undefined, 'b was evicted');
     assert.deepEqual(await cache.read('g/a'), bytes(1));
     assert.deepEqual(await cache.read('g/c'), bytes(3));
-    assert.deepEqual((await readdir(path.join(dir, 'lru', 'g'))).sort(), ['a', 'c'], 'and its file removed');
+    assert.deepEqual((await readdir(path.join(tmp.dir, 'lru', 'g'))).sort(), ['a', 'c'], 'and its file removed');
   });
 
   it('never removes a pinned file (a local copy being read)', async () => {
-    const cache = await DiskCache.open(path.join(dir, 'pins'), 1000 * KB);
+    const cache = await DiskCache.open(path.join(tmp.dir, 'pins'), 1000 * KB);
     await cache.write('g/full', bytes(1));
     cache.pin('g/full');
     await cache.write('g/b', bytes(2));
@@ -43,7 +40,7 @@ describe('disk cache', () => {
   });
 
   it('is rebuilt from its folder at start, oldest first, and leftover temporaries of a killed write are removed', async () => {
-    const folder = path.join(dir, 'restart');
+    const folder = path.join(tmp.dir, 'restart');
     const first = await DiskCache.open(folder, 1000 * KB);
     await first.write('g/old', bytes(1));
     await first.write('g/new', bytes(2));
