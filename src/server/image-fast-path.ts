@@ -142,7 +142,7 @@ export class ImageFastPath {
     if (this.closing || request.method !== 'GET' || url === undefined || !url.startsWith('/iiif/') || url.charCodeAt(7) !== SLASH) return false;
     const version: ApiVersion | undefined = url[6] === '3' ? 3 : url[6] === '2' ? 2 : undefined;
     if (version === undefined || url.includes('?')) return false;
-    const identifier = tileIdentifier(url);
+    const identifier = imageRequestIdentifier(url);
     if (identifier === undefined) return false;
     const start = performance.now();
     let lease: { prepared: PreparedAnswer; release: () => void } | undefined;
@@ -220,9 +220,9 @@ export class ImageFastPath {
   }
 
   /**
-   * The stored tile a tile URL names, prepared (or taken as prepared before) on a lease of its open
-   * source, through the gate; undefined (or a throw: an unknown identifier, a protected image) when
-   * the route is to answer.
+   * What an image URL names (a stored tile, or a cheap render's plan), prepared (or taken as
+   * prepared before) on a lease of its open source, through the gate; undefined (or a throw: an
+   * unknown identifier, a protected image, a heavy request) when the route is to answer.
    */
   private lease(url: string, version: ApiVersion, identifier: string): { prepared: PreparedAnswer; release: () => void } | undefined {
     let prepared: PreparedAnswer | undefined;
@@ -348,11 +348,11 @@ export class ImageFastPath {
 }
 
 /**
- * The identifier of a URL of the tile form, `/iiif/N/{identifier}/{region}/{size}/{rotation}/{quality}.{format}`,
+ * The identifier of an image request URL, `/iiif/N/{identifier}/{region}/{size}/{rotation}/{quality}.{format}`,
  * percent-decoded as the route decodes it; undefined for any other form, an empty identifier or a
  * malformed percent-encoding (Fastify's to answer).
  */
-function tileIdentifier(url: string): string | undefined {
+function imageRequestIdentifier(url: string): string | undefined {
   const end = url.indexOf('/', 8);
   if (end <= 8) return undefined;
   let slashes = 0;
