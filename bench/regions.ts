@@ -36,7 +36,7 @@ import { onePass, type PassResult } from './lib/pass.js';
 import { SAME_WORK_AS_IIPSRV, startIipsrv, startVitrine, type Peer } from './lib/peers.js';
 import { comparePictures } from './lib/pixels.js';
 import { peerBenchOptions, prepareBench } from './lib/setup.js';
-import { median, quantile } from './lib/stats.js';
+import { median } from './lib/stats.js';
 import { timeOneByOne, type RequestClass } from './lib/one-by-one.js';
 import { AUDIENCE_MIX, audienceRegions, DEFAULT_GRAY_MIX, sampleOf, type BenchRequest } from './lib/urls.js';
 import { wrk, writeScript, type WrkResult } from './lib/wrk.js';
@@ -211,8 +211,8 @@ try {
         const perCpuSecond = (paths.length + warm.requests) / (treeCpuSeconds(peer.pid!) - cpuBefore);
         measured[peer.name]!.perCpuSecond.push(perCpuSecond);
         console.log(
-          `  round ${round + 1} ${peer.name.padEnd(8)} cold ${cold.requestsPerSecond.toFixed(1).padStart(6)} req/s (median ${median(cold.latencies).toFixed(0)} ms, ` +
-            `p95 ${quantile(cold.latencies, 0.95).toFixed(0)})  warm ${warm.requestsPerSecond.toFixed(1).padStart(6)} req/s (median ${warm.latencyMedianMs.toFixed(0)} ms, ` +
+          `  round ${round + 1} ${peer.name.padEnd(8)} cold ${cold.requestsPerSecond.toFixed(1).padStart(6)} req/s (median ${cold.medianMs.toFixed(0)} ms, ` +
+            `p95 ${cold.p95Ms.toFixed(0)})  warm ${warm.requestsPerSecond.toFixed(1).padStart(6)} req/s (median ${warm.latencyMedianMs.toFixed(0)} ms, ` +
             `p99 ${warm.latencyP99Ms.toFixed(0)})  ${perCpuSecond.toFixed(1)} req per CPU-s  load average ${load()}`,
         );
       }

@@ -25,7 +25,7 @@ import { benchWorkspace } from './lib/fixture.js';
 import { onePass, type PassResult } from './lib/pass.js';
 import { startVitrine, type Peer } from './lib/peers.js';
 import { prepareBench } from './lib/setup.js';
-import { median, quantile } from './lib/stats.js';
+import { median } from './lib/stats.js';
 import { openSeadragonTiles } from './lib/urls.js';
 
 const { values: args } = parseArgs({
@@ -106,8 +106,8 @@ console.log('| source | tiles/s | p50 ms | p99 ms | bytes from S3 per tile | S3 
 console.log('|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(rows)) {
   const rps = median(r.passes.map((p) => p.requestsPerSecond));
-  const p50 = median(r.passes.map((p) => quantile(p.latencies, 0.5)));
-  const p99 = median(r.passes.map((p) => quantile(p.latencies, 0.99)));
+  const p50 = median(r.passes.map((p) => p.medianMs));
+  const p99 = median(r.passes.map((p) => p.p99Ms));
   const bytes = r.bytesPerTile.length ? `${Math.round(median(r.bytesPerTile))} (${(median(r.bytesPerTile) / meanTileBytes).toFixed(2)}× a tile)` : '–';
   const requests = r.requestsPerTile.length ? median(r.requestsPerTile).toFixed(2) : '–';
   console.log(`| ${name} | ${rps.toFixed(0)} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${bytes} | ${requests} |`);

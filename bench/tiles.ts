@@ -32,7 +32,7 @@ import { SAME_WORK_AS_IIPSRV, startIipsrv, startVitrine, type Peer } from './lib
 import { treeCpuSeconds } from './lib/cpu.js';
 import { comparePictures } from './lib/pixels.js';
 import { peerBenchOptions, prepareBench } from './lib/setup.js';
-import { median, quantile } from './lib/stats.js';
+import { median } from './lib/stats.js';
 import { openSeadragonTiles, randomRegions, sampleOf, type BenchRequest } from './lib/urls.js';
 import { wrk, writeScript, type WrkResult } from './lib/wrk.js';
 
@@ -204,7 +204,7 @@ try {
             const cpu = m.cpu.at(-1)!;
             console.log(
               `  ${workload.name.padEnd(30)} round ${round + 1} ${peer.name.padEnd(8)} cold ${cold.requestsPerSecond.toFixed(0).padStart(6)} req/s ` +
-                `(median ${median(cold.latencies).toFixed(1)} ms, p95 ${quantile(cold.latencies, 0.95).toFixed(1)})  ` +
+                `(median ${cold.medianMs.toFixed(1)} ms, p95 ${cold.p95Ms.toFixed(1)})  ` +
                 `warm ${warm.requestsPerSecond.toFixed(0).padStart(6)} req/s (median ${warm.latencyMedianMs.toFixed(1)} ms, p99 ${warm.latencyP99Ms.toFixed(1)}; ` +
                 `CPU s per 1,000: server ${cpu.server.toFixed(3)}, wrk ${cpu.wrk.toFixed(3)})`,
             );

@@ -24,7 +24,7 @@ import { onePass, type PassResult } from './pass.js';
 import { SAME_WORK_AS_IIPSRV, startVitrine } from './peers.js';
 import { comparePictures } from './pixels.js';
 import { CLI } from './setup.js';
-import { median, quantile } from './stats.js';
+import { median } from './stats.js';
 import { openSeadragonTiles, sampleOf } from './urls.js';
 import { wrk, writeScript, type WrkResult } from './wrk.js';
 
@@ -165,7 +165,7 @@ export async function authBench(options: { seconds: number; rounds: number; conn
         results.get(mode.name)!.cold.push(cold);
         results.get(mode.name)!.warm.push(warm);
         console.log(
-          `  ${mode.name.padEnd(24)} round ${round + 1} cold ${cold.requestsPerSecond.toFixed(0).padStart(6)} req/s (median ${median(cold.latencies).toFixed(1)} ms, p95 ${quantile(cold.latencies, 0.95).toFixed(1)})  ` +
+          `  ${mode.name.padEnd(24)} round ${round + 1} cold ${cold.requestsPerSecond.toFixed(0).padStart(6)} req/s (median ${cold.medianMs.toFixed(1)} ms, p95 ${cold.p95Ms.toFixed(1)})  ` +
             `warm ${warm.requestsPerSecond.toFixed(0).padStart(6)} req/s (median ${warm.latencyMedianMs.toFixed(1)} ms, p99 ${warm.latencyP99Ms.toFixed(1)})`,
         );
       } finally {
