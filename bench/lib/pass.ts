@@ -19,7 +19,8 @@ export interface PassResult {
  * wrk has no request count (it always runs for -d), so the script keeps its own books: delay()
  * reserves the next URL for the connection about to send, or parks it for good once the list is
  * handed out; the last response stops the clock (CLOCK_MONOTONIC through LuaJIT's FFI) and sends
- * SIGINT, which ends wrk's sleep (no request is lost: wrk waits for its threads); done() prints the pass with wrk's latency percentiles.
+ * SIGINT, which ends wrk's sleep; done() prints the pass with wrk's latency percentiles. A request
+ * lost to a socket error never answers: wrk then runs to its -d and the pass fails with its count.
  * It replaces Node's fetch in the bench's own process, whose work came out of the cores the
  * servers run on and so mostly out of the faster one's share: the same warm server and 300 regions
  * gave 218-233 req/s through fetch against 277-312 through this pass (~290 against ~410 on a faster
@@ -78,6 +79,7 @@ end
 const passLimitSeconds = (count: number): number => Math.max(60, Math.ceil(count / 10));
 
 export async function onePass(origin: string, paths: readonly string[], connections: number, headers: Readonly<Record<string, string>> = {}): Promise<PassResult> {
+  if (paths.length === 0) throw new Error(`one pass over ${origin}: no URLs`);
   const dir = await mkdtemp(path.join(tmpdir(), 'vitrine-pass-'));
   try {
     const [script, list] = [path.join(dir, 'one-pass.lua'), path.join(dir, 'paths.txt')];
