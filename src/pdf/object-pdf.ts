@@ -9,7 +9,7 @@ import type { ImageSource } from '../imaging/source.js';
 import type { TextLine } from '../search/search-index.js';
 import type { ImageService } from '../server/image-service.js';
 import { pageSizeParam } from './geometry.js';
-import { PdfWriter, type PdfInfo } from './writer.js';
+import type { PdfInfo } from './writer.js';
 
 /** What a PDF of an object is made of: its pages in reading order, with the canvas size their OCR boxes are in. */
 export interface PdfObject extends PdfInfo {
@@ -62,6 +62,8 @@ export class PdfAccessError extends Error {
  * dropped before the next is rendered, so a 1,000-page object costs the memory of one page.
  */
 export async function writeObjectPdf(object: PdfObject, build: PdfBuild, out: Writable): Promise<void> {
+  // Loaded with the first PDF: pdfkit and its fonts are ~0.1 s of CPU that every server start paid.
+  const { PdfWriter } = await import('./writer.js');
   const writer = new PdfWriter(out, object);
   for (const page of object.pages) {
     const { jpeg, size } = await renderPage(build, page.identifier);
