@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
+import { cpus } from 'node:os';
 import { describe, it } from 'node:test';
 import { nativeAddon } from '../../src/imaging/native.js';
-import { cpus } from 'node:os';
 import { arenasFor, KEEP_FREED_BYTES, keepFreedMemoryForLibvips } from '../../src/imaging/keep-freed-memory.js';
 
 describe('memory of a process running libvips over and over', () => {

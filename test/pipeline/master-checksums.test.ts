@@ -84,7 +84,7 @@ describe('master checksums: each version of a master read once', () => {
         return file;
       }),
     );
-    const expected = await Promise.all(files.map(async (f) => createHash('sha256').update(await readFile(f)).digest('hex')));
+    const expected = await Promise.all(files.map(sha256Of));
     for (let round = 0; round < 3; round++) {
       assert.deepEqual(await Promise.all(files.map((f) => sha256File(f))), expected);
     }
